@@ -1,0 +1,104 @@
+"""Per-frame label tables: read either of the lab's formats into columns ``grooming``, ``rearing``.
+
+Older files have three behaviour columns (Grooming, Mid Rearing, Wall Rearing) that merge into one
+Rearing column by logical OR; newer files have Grooming and Rearing. Header case, spacing and
+punctuation vary between annotators, so headers are compared by their letters and digits only.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ethoflow.errors import InputError
+from ethoflow.io.atomic import atomic_path
+
+BEHAVIOURS = ("grooming", "rearing")
+_REARING_PARTS = ("midrearing", "wallrearing")
+
+
+def _header_key(name: object) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def normalize_labels(table: pd.DataFrame, *, source: str | Path = "<table>") -> pd.DataFrame:
+    """Return a ``grooming``/``rearing`` table of ``int8`` 0/1 from either label format.
+
+    Other columns (a frame index, notes) are ignored. Raises :class:`InputError` naming ``source``
+    when a behaviour column is missing, a value is empty, or a value is not 0 or 1.
+    """
+    columns: dict[str, list[str]] = {}
+    for name in table.columns:
+        columns.setdefault(_header_key(name), []).append(name)
+    duplicated = [names for names in columns.values() if len(names) > 1]
+    if duplicated:
+        raise InputError(source, f"columns {duplicated[0]} name the same behaviour")
+
+    rearing_sources = [key for key in ("rearing", *_REARING_PARTS) if key in columns]
+    old_parts = [key for key in _REARING_PARTS if key in columns]
+    missing = [] if "grooming" in columns else ["Grooming"]
+    if not rearing_sources:
+        missing.append("Rearing (or Mid Rearing + Wall Rearing)")
+    elif len(old_parts) == 1:
+        # Half of the old format means a cut or mislabelled file, not an absent bout type.
+        missing.append("Wall Rearing" if old_parts == ["midrearing"] else "Mid Rearing")
+    if missing:
+        found = ", ".join(map(str, table.columns)) or "none"
+        raise InputError(source, f"missing label column(s) {', '.join(missing)}; found: {found}")
+
+    checked = {
+        key: _binary_column(table[columns[key][0]], source)
+        for key in ("grooming", *rearing_sources)
+    }
+    rearing = checked[rearing_sources[0]]
+    for key in rearing_sources[1:]:
+        rearing = rearing | checked[key]
+    return pd.DataFrame({"grooming": checked["grooming"], "rearing": rearing}).reset_index(
+        drop=True
+    )
+
+
+def _binary_column(column: pd.Series, source: str | Path) -> pd.Series:
+    values = pd.to_numeric(column, errors="coerce")
+    empty = column.isna()
+    if empty.any():
+        rows = _row_list(empty[empty].index)
+        raise InputError(source, f"column {column.name!r} has empty values at row(s) {rows}")
+    bad = values.isna() | ~values.isin([0, 1])
+    if bad.any():
+        rows = _row_list(bad[bad].index)
+        shown = sorted({str(v) for v in column[bad].head(5)})
+        raise InputError(
+            source,
+            f"column {column.name!r} must hold only 0 or 1; found {', '.join(shown)} "
+            f"at row(s) {rows}",
+        )
+    return values.astype("int8")
+
+
+def _row_list(index: pd.Index, limit: int = 5) -> str:
+    # Row numbers as a spreadsheet shows them: header is row 1, first data row is row 2.
+    rows = [str(i + 2) for i in index[:limit]]
+    return ", ".join(rows) + (f" … ({len(index)} in all)" if len(index) > limit else "")
+
+
+def read_labels(path: str | Path) -> pd.DataFrame:
+    """Read a label CSV in either format and normalise it (see :func:`normalize_labels`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "label file not found")
+    try:
+        table = pd.read_csv(path)
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(path, "label file is empty") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"not a readable CSV file: {exc}") from exc
+    return normalize_labels(table, source=path)
+
+
+def write_labels(table: pd.DataFrame, path: str | Path) -> None:
+    """Write a label table as CSV atomically."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)

@@ -1,0 +1,105 @@
+"""Streaming access to recordings: metadata and frames one at a time, never the whole video."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ethoflow.errors import InputError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+
+
+class VideoReader:
+    """Iterate over a video's frames (BGR ``uint8``, ``height × width × 3``) as they are decoded.
+
+    Opening checks the file up front, so a corrupt or empty video, or one whose container reports
+    fps 0 or no frames, fails with an :class:`InputError` naming the file before any work starts.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.info = probe_video(self.path)
+
+    @property
+    def fps(self) -> float:
+        return self.info.fps
+
+    @property
+    def frame_count(self) -> int:
+        return self.info.frame_count
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels."""
+        return self.info.width, self.info.height
+
+    def __len__(self) -> int:
+        return self.info.frame_count
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        capture = _open(self.path)
+        try:
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    return
+                yield frame
+        finally:
+            capture.release()
+
+
+def _open(path: Path) -> cv2.VideoCapture:
+    if not path.is_file():
+        raise InputError(path, "video file not found")
+    if path.stat().st_size == 0:
+        raise InputError(path, "video file is empty (0 bytes)")
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        capture.release()
+        raise InputError(path, "cannot be opened as a video (corrupt file or unsupported format)")
+    return capture
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Read a video's metadata and decode its first frame; raise :class:`InputError` if unusable."""
+    path = Path(path)
+    capture = _open(path)
+    try:
+        decodable, _ = capture.read()
+        info = VideoInfo(
+            path=path,
+            fps=float(capture.get(cv2.CAP_PROP_FPS) or 0.0),
+            frame_count=int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if decodable else 0,
+            width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
+    finally:
+        capture.release()
+    return check_video_info(info)
+
+
+def check_video_info(info: VideoInfo) -> VideoInfo:
+    """Return ``info`` if it describes a usable recording, else raise :class:`InputError`."""
+    if not np.isfinite(info.fps) or info.fps <= 0:
+        raise InputError(
+            info.path, f"video reports fps {info.fps:g}; a frame rate above 0 is required"
+        )
+    if info.frame_count <= 0:
+        raise InputError(info.path, "video has no decodable frames")
+    if info.width <= 0 or info.height <= 0:
+        raise InputError(
+            info.path, f"video reports an invalid frame size {info.width}x{info.height}"
+        )
+    return info

@@ -1,0 +1,46 @@
+"""Data versioning with DVC: track recordings, push them to the remote, pull them back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+
+def _repo(root: str | Path):
+    from dvc.repo import Repo  # heavy import, only when versioning is used
+
+    return Repo(str(root))
+
+
+def track_data(root: str | Path, paths: Sequence[str | Path]) -> list[Path]:
+    """``dvc add`` each path (a file or a folder) under the DVC repo at ``root``; return .dvc files.
+
+    Re-tracking unchanged data is a no-op, so this is safe to re-run.
+    """
+    targets = [Path(p).resolve() for p in paths]
+    for target in targets:
+        if not target.exists():
+            raise FileNotFoundError(f"{target}: nothing to track")
+    with _repo(root) as repo:
+        repo.add([str(t) for t in targets])
+    return [t.with_name(f"{t.name}.dvc") for t in targets]
+
+
+def push_data(root: str | Path, *, remote: str | None = None) -> int:
+    """Push tracked data to ``remote`` (the repo's default remote if None); return files pushed."""
+    with _repo(root) as repo:
+        return int(repo.push(remote=remote))
+
+
+def pull_data(root: str | Path, *, remote: str | None = None) -> None:
+    """Fetch tracked data from the remote and check it out into the workspace."""
+    with _repo(root) as repo:
+        repo.pull(remote=remote)
+
+
+def data_version(dvc_file: str | Path) -> str:
+    """The content hash DVC recorded for a tracked path: the data's version id."""
+    meta = yaml.safe_load(Path(dvc_file).read_text())
+    return str(meta["outs"][0]["md5"])

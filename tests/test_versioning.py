@@ -1,0 +1,68 @@
+import shutil
+import subprocess
+
+import pytest
+
+from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.versioning import data_version, pull_data, push_data, track_data
+
+
+@pytest.fixture
+def dvc_repo(tmp_path):
+    """A git + DVC repo configured like the project's: a local default remote beside it."""
+    from dvc.repo import Repo
+
+    root = tmp_path / "project"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    Repo.init(str(root)).close()
+    (root / ".dvc" / "config").write_text(
+        "[core]\n    analytics = false\n    remote = local\n"
+        "['remote \"local\"']\n    url = ../../dvcstore\n"
+    )
+    return root
+
+
+def test_push_remove_pull_round_trip(dvc_repo, tmp_path):
+    raw = dvc_repo / "data" / "raw" / "condition_1"
+    write_recording(
+        raw / "v.mp4",
+        raw / "v.csv",
+        dvc_repo / "data" / "truth" / "v.csv",
+        condition=CONDITIONS[0],
+        seconds=1,
+        seed=1,
+    )
+    original = {p.relative_to(dvc_repo): p.read_bytes() for p in (dvc_repo / "data").rglob("*.*")}
+
+    dvc_files = track_data(dvc_repo, [dvc_repo / "data" / "raw", dvc_repo / "data" / "truth"])
+    assert [p.name for p in dvc_files] == ["raw.dvc", "truth.dvc"]
+    assert "/raw" in (dvc_repo / "data" / ".gitignore").read_text()
+    assert push_data(dvc_repo) == 5  # three files and the two folders' manifests
+    assert push_data(dvc_repo) == 0  # already on the remote
+    assert (tmp_path / "dvcstore" / "files" / "md5").is_dir()
+
+    shutil.rmtree(dvc_repo / "data" / "raw")
+    shutil.rmtree(dvc_repo / "data" / "truth")
+    shutil.rmtree(dvc_repo / ".dvc" / "cache")
+    pull_data(dvc_repo)
+    restored = {p: (dvc_repo / p).read_bytes() for p in original}
+    assert restored == original
+
+
+def test_retracking_unchanged_data_keeps_the_version(dvc_repo):
+    data = dvc_repo / "data" / "raw"
+    data.mkdir(parents=True)
+    (data / "a.csv").write_text("Grooming,Rearing\n0,1\n")
+    (dvc_file,) = track_data(dvc_repo, [data])
+    version = data_version(dvc_file)
+    track_data(dvc_repo, [data])
+    assert data_version(dvc_file) == version
+    (data / "a.csv").write_text("Grooming,Rearing\n1,1\n")
+    track_data(dvc_repo, [data])
+    assert data_version(dvc_file) != version
+
+
+def test_tracking_a_missing_path_fails(dvc_repo):
+    with pytest.raises(FileNotFoundError, match="nothing to track"):
+        track_data(dvc_repo, [dvc_repo / "data" / "absent"])

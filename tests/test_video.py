@@ -1,0 +1,90 @@
+import tracemalloc
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from ethoflow.errors import InputError
+from ethoflow.io.video import VideoInfo, VideoReader, check_video_info, probe_video
+from ethoflow.synth import CONDITIONS
+
+
+def test_reader_reports_metadata_of_a_generated_mp4(tiny_recording):
+    reader = VideoReader(tiny_recording["video"])
+    assert reader.fps == pytest.approx(CONDITIONS[1].fps)
+    assert reader.size == CONDITIONS[1].frame_size
+    assert reader.frame_count == len(reader) == 90
+
+
+def test_reader_yields_every_frame_once_and_can_restart(tiny_recording):
+    reader = VideoReader(tiny_recording["video"])
+    shapes = {frame.shape for frame in reader}
+    assert shapes == {(360, 480, 3)}
+    assert sum(1 for _ in reader) == 90
+
+
+def test_reader_streams_without_holding_the_video(tiny_recording):
+    reader = VideoReader(tiny_recording["video"])
+    frame_bytes = 360 * 480 * 3
+    tracemalloc.start()
+    try:
+        count = 0
+        for frame in reader:
+            assert frame.dtype == np.uint8
+            count += 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 90
+    assert peak < 4 * frame_bytes  # a whole video would be 90 frames
+
+
+def test_iteration_is_lazy(tiny_recording):
+    frames = iter(VideoReader(tiny_recording["video"]))
+    first = next(frames)
+    assert first.shape == (360, 480, 3)
+    frames.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "video file is empty"),
+        (b"this is not a video\n" * 100, "cannot be opened as a video"),
+        (bytes(range(256)) * 64, "cannot be opened as a video"),
+    ],
+)
+def test_bad_files_name_the_file_and_problem(tmp_path, content, problem):
+    path = tmp_path / "bad.mp4"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=problem) as info:
+        VideoReader(path)
+    assert info.value.path == path
+
+
+def test_truncated_video_is_rejected(tmp_path, tiny_recording):
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(tiny_recording["video"].read_bytes()[:2000])
+    with pytest.raises(InputError, match=str(path)):
+        probe_video(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="video file not found"):
+        probe_video(tmp_path / "absent.mp4")
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"fps": 0.0}, "video reports fps 0; a frame rate above 0 is required"),
+        ({"fps": float("nan")}, "video reports fps nan"),
+        ({"frame_count": 0}, "no decodable frames"),
+        ({"width": 0}, "invalid frame size 0x240"),
+    ],
+)
+def test_unusable_metadata_is_rejected(tmp_path, fields, problem):
+    # Containers that report fps 0 exist in the wild but FFmpeg will not write one.
+    info = VideoInfo(path=tmp_path / "v.mp4", fps=10.0, frame_count=5, width=320, height=240)
+    with pytest.raises(InputError, match=problem):
+        check_video_info(replace(info, **fields))
