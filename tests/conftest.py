@@ -18,3 +18,12 @@ def tiny_recording(tmp_path_factory) -> dict[str, Path]:
         paths["video"], paths["labels"], paths["truth"], condition=CONDITIONS[1], seconds=3, seed=7
     )
     return paths
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect API (SQLite) for every flow test in the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 
 from ethoflow.errors import InputError
-from ethoflow.io.labels import normalize_labels, read_labels, write_labels
+from ethoflow.io.atomic import write_csv
+from ethoflow.io.labels import normalize_labels, read_labels
 
 
 @pytest.mark.parametrize(
@@ -40,9 +41,9 @@ def test_float_zero_one_is_accepted():
     assert labels.grooming.tolist() == [0, 1]
 
 
-def test_round_trip_through_write_labels(tmp_path):
+def test_round_trip_through_write_csv(tmp_path):
     table = pd.DataFrame({"grooming": [0, 1], "rearing": [1, 1]}, dtype="int8")
-    write_labels(table, tmp_path / "out.csv")
+    write_csv(table, tmp_path / "out.csv")
     pd.testing.assert_frame_equal(read_labels(tmp_path / "out.csv"), table)
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]  # no temporary file left
 

@@ -39,6 +39,9 @@ class IngestConfig(_Section):
     # ResNet50 downsamples by 32: a smaller crop has no spatial extent left at conv5.
     crop_size: Annotated[int, Field(ge=32)] = 160
     label_tolerance_frames: Annotated[int, Field(ge=0)] = 2
+    test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    augment_brightness: tuple[PositiveFloat, PositiveFloat] = (0.75, 1.25)
+    augment_zoom: tuple[PositiveFloat, PositiveFloat] = (0.9, 1.15)
 
 
 class FeaturesConfig(_Section):

@@ -19,8 +19,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ethoflow.io.atomic import atomic_path
-from ethoflow.io.labels import write_labels
+from ethoflow.io.atomic import atomic_path, write_csv
 
 Polarity = Literal["dark_on_light", "light_on_dark"]
 Behaviour = Literal["neutral", "grooming", "mid_rearing", "wall_rearing"]
@@ -463,9 +462,8 @@ def write_recording(
         headers = _NEW_HEADERS[header_rng.integers(len(_NEW_HEADERS))]
         values = [table.behaviour == "grooming", table.behaviour.str.endswith("rearing")]
     labels = pd.DataFrame({name: v.astype(int) for name, v in zip(headers, values, strict=True)})
-    write_labels(labels, label_path)
-    with atomic_path(truth_path) as tmp:
-        table.round(2).to_csv(tmp, index=False)
+    write_csv(labels, label_path)
+    write_csv(table.round(2), truth_path)
     return len(table)
 
 
@@ -522,6 +520,5 @@ def synthesize_lab(
                 }
             )
     inventory = pd.DataFrame(rows)
-    with atomic_path(truth_dir / "lab.csv") as tmp:
-        inventory.to_csv(tmp, index=False)
+    write_csv(inventory, truth_dir / "lab.csv")
     return inventory

@@ -23,3 +23,17 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_csv(table, path: str | Path) -> None:
+    """Write a pandas table as CSV (no index) atomically."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+
+
+def write_json(value, path: str | Path) -> None:
+    """Write a JSON-serialisable value atomically."""
+    import json
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(value, indent=2, default=str))

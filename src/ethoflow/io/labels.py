@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 
 from ethoflow.errors import InputError
-from ethoflow.io.atomic import atomic_path
 
 BEHAVIOURS = ("grooming", "rearing")
 _REARING_PARTS = ("midrearing", "wallrearing")
 
 
-def _header_key(name: object) -> str:
+def header_key(name: object) -> str:
+    """A header reduced to lower-case letters and digits: ``" Wall  Rearing"`` → ``wallrearing``."""
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
@@ -31,7 +31,7 @@ def normalize_labels(table: pd.DataFrame, *, source: str | Path = "<table>") -> 
     """
     columns: dict[str, list[str]] = {}
     for name in table.columns:
-        columns.setdefault(_header_key(name), []).append(name)
+        columns.setdefault(header_key(name), []).append(name)
     duplicated = [names for names in columns.values() if len(names) > 1]
     if duplicated:
         raise InputError(source, f"columns {duplicated[0]} name the same behaviour")
@@ -96,9 +96,3 @@ def read_labels(path: str | Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not a readable CSV file: {exc}") from exc
     return normalize_labels(table, source=path)
-
-
-def write_labels(table: pd.DataFrame, path: str | Path) -> None:
-    """Write a label table as CSV atomically."""
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)

@@ -72,13 +72,17 @@ def _open(path: Path) -> cv2.VideoCapture:
     return capture
 
 
-def probe_video(path: str | Path) -> VideoInfo:
-    """Read a video's metadata and decode its first frame; raise :class:`InputError` if unusable."""
+def read_video_info(path: str | Path) -> VideoInfo:
+    """The container's metadata as reported, unjudged (frame count 0 if nothing decodes).
+
+    Raises :class:`InputError` only when the file is missing, empty or cannot be opened.
+    """
     path = Path(path)
     capture = _open(path)
     try:
+        # A header can promise frames that do not decode; count them only if the first one does.
         decodable, _ = capture.read()
-        info = VideoInfo(
+        return VideoInfo(
             path=path,
             fps=float(capture.get(cv2.CAP_PROP_FPS) or 0.0),
             frame_count=int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if decodable else 0,
@@ -87,7 +91,11 @@ def probe_video(path: str | Path) -> VideoInfo:
         )
     finally:
         capture.release()
-    return check_video_info(info)
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Read a video's metadata and decode its first frame; raise :class:`InputError` if unusable."""
+    return check_video_info(read_video_info(path))
 
 
 def check_video_info(info: VideoInfo) -> VideoInfo:

@@ -1,0 +1,1 @@
+"""Per-frame preprocessing: frame-rate standardisation, mouse detection, cropping, augmentation."""

@@ -1,0 +1,64 @@
+"""Condition-aware train / test / validation split of recordings.
+
+Every recording condition must be judged on a recording the models never trained on, so validation
+holds at least one video of every condition. Per condition, ordered by length:
+
+- one video: validation (the condition is evaluated but not trained on);
+- two videos: the shorter to validation, the other to training;
+- the majority condition (most videos; ties: most frames), when it has four or more: one video,
+  drawn with the seed, to validation; the rest shuffled and split ``1 - test_fraction`` /
+  ``test_fraction`` into training / test (at least one each);
+- any other condition with three or more: the shortest to validation, the second shortest to test,
+  the rest to training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SPLITS = ("train", "test", "validation")
+
+
+def split_recordings(
+    recordings: pd.DataFrame, *, test_fraction: float = 0.3, seed: int = 0
+) -> pd.Series:
+    """Return the split of each recording, indexed by ``video_id``.
+
+    ``recordings`` has columns ``video_id``, ``condition`` and ``frames`` (after fps
+    standardisation). Deterministic for a given seed and set of recordings, whatever their order.
+    """
+    missing = {"video_id", "condition", "frames"} - set(recordings.columns)
+    if missing:
+        raise ValueError(f"recordings lack column(s) {sorted(missing)}")
+    if recordings.video_id.duplicated().any():
+        duplicated = recordings.video_id[recordings.video_id.duplicated()].tolist()
+        raise ValueError(f"video ids must be unique; repeated: {duplicated}")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+
+    ordered = recordings.sort_values(["condition", "frames", "video_id"])
+    sizes = ordered.groupby("condition").agg(videos=("video_id", "size"), frames=("frames", "sum"))
+    majority = (
+        sizes.sort_values(["videos", "frames"], ascending=False).index[0] if len(sizes) else None
+    )
+
+    split: dict[str, str] = {}
+    for condition, group in ordered.groupby("condition", sort=True):
+        ids = group.video_id.tolist()
+        if len(ids) == 1:
+            split[ids[0]] = "validation"
+        elif len(ids) == 2:
+            split.update({ids[0]: "validation", ids[1]: "train"})
+        elif condition == majority and len(ids) >= 4:
+            rng = np.random.default_rng([seed, len(ids)])
+            shuffled = [ids[i] for i in rng.permutation(len(ids))]
+            rest = shuffled[1:]
+            n_test = min(max(1, round(test_fraction * len(rest))), len(rest) - 1)
+            split[shuffled[0]] = "validation"
+            split.update({v: "test" for v in rest[:n_test]})
+            split.update({v: "train" for v in rest[n_test:]})
+        else:
+            split.update({ids[0]: "validation", ids[1]: "test"})
+            split.update({v: "train" for v in ids[2:]})
+    return pd.Series(split, name="split").reindex(recordings.video_id.tolist())

@@ -1,0 +1,71 @@
+import pandas as pd
+import pytest
+
+from ethoflow.split import split_recordings
+
+
+def _recordings(counts: dict[str, int]) -> pd.DataFrame:
+    rows = [
+        {"video_id": f"{c}_{i}", "condition": c, "frames": 100 * (i + 1)}
+        for c, n in counts.items()
+        for i in range(n)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_validation_holds_every_condition():
+    recordings = _recordings({"a": 10, "b": 3, "c": 2, "d": 1})
+    split = split_recordings(recordings, seed=1)
+    conditions = recordings.set_index("video_id").condition
+    assert set(conditions[split == "validation"]) == {"a", "b", "c", "d"}
+    assert split.index.tolist() == recordings.video_id.tolist()
+
+
+def test_two_videos_shorter_validates_other_trains():
+    split = split_recordings(_recordings({"c": 2}))
+    assert split.to_dict() == {"c_0": "validation", "c_1": "train"}
+
+
+def test_few_videos_shortest_validates_second_tests():
+    split = split_recordings(_recordings({"big": 6, "few": 3}))
+    assert split[["few_0", "few_1", "few_2"]].tolist() == ["validation", "test", "train"]
+
+
+def test_majority_condition_one_validation_rest_70_30():
+    split = split_recordings(_recordings({"big": 11, "few": 3}), test_fraction=0.3, seed=5)
+    big = split[split.index.str.startswith("big")]
+    assert big.value_counts().to_dict() == {"train": 7, "test": 3, "validation": 1}
+
+
+def test_deterministic_and_order_independent():
+    recordings = _recordings({"a": 9, "b": 4, "c": 2})
+    first = split_recordings(recordings, seed=3)
+    shuffled = split_recordings(recordings.sample(frac=1, random_state=0), seed=3)
+    assert first.to_dict() == shuffled.to_dict()
+    assert split_recordings(recordings, seed=3).equals(first)
+
+
+def test_majority_tie_broken_by_frames():
+    recordings = _recordings({"a": 4, "b": 4})
+    recordings.loc[recordings.condition == "b", "frames"] *= 3
+    split = split_recordings(recordings, seed=0)
+    # b is the majority (more frames): one validation, 70/30 of the other three.
+    assert split[split.index.str.startswith("b")].value_counts().to_dict() == {
+        "train": 2,
+        "test": 1,
+        "validation": 1,
+    }
+    assert split[["a_0", "a_1"]].tolist() == ["validation", "test"]
+
+
+@pytest.mark.parametrize(
+    ("table", "kwargs", "problem"),
+    [
+        (pd.DataFrame({"video_id": ["x"], "frames": [1]}), {}, r"lack column\(s\) \['condition'\]"),
+        (_recordings({"a": 2}).assign(video_id="same"), {}, "video ids must be unique"),
+        (_recordings({"a": 2}), {"test_fraction": 1.0}, "test_fraction must be between"),
+    ],
+)
+def test_bad_input(table, kwargs, problem):
+    with pytest.raises(ValueError, match=problem):
+        split_recordings(table, **kwargs)
