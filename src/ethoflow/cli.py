@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +28,13 @@ def _settings(params: Path) -> Settings:
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def _use_local_stores(settings: Settings) -> None:
+    """Point Prefect at the project's own folder unless the user configured a server."""
+    os.environ.setdefault("PREFECT_HOME", str(settings.paths.runs / "prefect"))
+    # Library progress messages (per video, per frame batch) show in the Prefect run logs.
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "ethoflow")
 
 
 def _write_lab(
@@ -69,16 +77,28 @@ def synth(
 
 
 @app.command()
+def ingest(params: ParamsOption = Path("params.yaml")) -> None:
+    """Validate, standardise, crop and featurise the raw recordings (Prefect flow)."""
+    settings = _settings(params)
+    _use_local_stores(settings)
+    from ethoflow.flows.ingest import ingest_flow
+
+    summary = ingest_flow(params=str(params.resolve()))
+    typer.echo(summary["text"])
+
+
+@app.command()
 def demo(params: ParamsOption = Path("params.yaml")) -> None:
     """Run the main job end to end on the embedded defaults (synthetic lab, local stores)."""
     from ethoflow.versioning import push_data, track_data
 
     settings = _settings(params)
     root = params.resolve().parent
-    typer.echo("1/2 synthesising the lab …")
+    _use_local_stores(settings)
+    typer.echo("1/3 synthesising the lab …")
     inventory = _write_lab(settings)
     typer.echo(inventory.groupby("condition").frames.agg(["count", "sum"]).to_string())
-    typer.echo("2/2 versioning the recordings with DVC …")
+    typer.echo("2/3 versioning the recordings with DVC …")
     track_data(root, [settings.paths.raw, settings.paths.truth])
     pushed = push_data(root)
     typer.echo(

@@ -47,7 +47,7 @@ class IngestConfig(_Section):
 class FeaturesConfig(_Section):
     layer: str = "conv3_block4_out"
     weights: str | None = None
-    batch_size: PositiveInt = 32
+    batch_size: PositiveInt = 8
 
 
 class TrainConfig(_Section):

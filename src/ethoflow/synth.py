@@ -400,13 +400,50 @@ def render_recording(
                     step = speed * dt * max(0.2, math.cos(turn))
                     mouse.x += step * math.cos(mouse.heading)
                     mouse.y += step * math.sin(mouse.heading)
-        # Keep the body centre inside the walls: the mouse may press against them, not into them.
-        limit = wall + 0.24 * body
-        mouse.x = float(np.clip(mouse.x, limit, side - limit))
-        mouse.y = float(np.clip(mouse.y, limit, side - limit))
         blend = 0.0 if kind == "neutral" else _ramp(t_bout, length, 0.3)
+        if _keep_inside(mouse, _mouse_parts(mouse, current, blend, t), wall, side) and target:
+            # Walked into a wall: mostly it follows the wall from here (thigmotaxis).
+            target = _along_wall(mouse, rng, side, wall, body) if rng.random() < 0.8 else None
         frame, cx, cy = scene.render(mouse, current, blend, t, rng, noise_sigma)
         yield frame, TruthFrame(frame=i, x=cx, y=cy, behaviour=current)
+
+
+def _keep_inside(mouse: _Mouse, parts: list, wall: float, side: float) -> bool:
+    """Shift the mouse so every part stays on the floor; return whether a wall stopped it."""
+    blocked = False
+    for axis in (0, 1):
+        low, high = math.inf, -math.inf
+        for centre, (a, b), angle, _ in parts:
+            c, s = abs(math.cos(math.radians(angle))), abs(math.sin(math.radians(angle)))
+            # Half-extent of a rotated ellipse along x (axis 0) or y (axis 1).
+            reach = math.hypot(a * c, b * s) if axis == 0 else math.hypot(a * s, b * c)
+            low, high = min(low, centre[axis] - reach), max(high, centre[axis] + reach)
+        shift = max(0.0, wall - low) - max(0.0, high - (side - wall))
+        if axis == 0:
+            mouse.x += shift
+        else:
+            mouse.y += shift
+        blocked = blocked or shift != 0.0
+    return blocked
+
+
+def _along_wall(
+    mouse: _Mouse, rng: np.random.Generator, side: float, wall: float, body: float
+) -> tuple[float, float]:
+    """A goal a few body lengths further along the wall nearest the mouse, ahead of it."""
+    near, far = wall + 0.28 * body, side - wall - 0.28 * body
+    edges = {
+        (mouse.x, 0): near,
+        (side - mouse.x, 0): far,
+        (mouse.y, 1): near,
+        (side - mouse.y, 1): far,
+    }
+    (_, axis), edge = min(edges.items(), key=lambda kv: kv[0][0])
+    position = mouse.y if axis == 0 else mouse.x
+    ahead = math.sin(mouse.heading) if axis == 0 else math.cos(mouse.heading)
+    direction = 1.0 if ahead > 0 or (ahead == 0 and rng.random() < 0.5) else -1.0
+    along = float(np.clip(position + direction * rng.uniform(2, 5) * body, near, far))
+    return (edge, along) if axis == 0 else (along, edge)
 
 
 def _next_waypoint(

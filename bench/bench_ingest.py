@@ -1,0 +1,119 @@
+"""Benchmark the ingest path (decode → fps → detect → crop → ResNet50 features) on CPU.
+
+For each recording length it writes one synthetic recording, then ingests it in a fresh
+subprocess and reports kept frames per second for the whole path and for the path without the CNN,
+plus the subprocess's peak resident memory. Memory must not grow with the recording's length.
+
+    .venv/bin/python bench/bench_ingest.py --minutes 1 10 --condition condition_1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
+    """Run in a subprocess: ingest one recording, return timings and peak memory."""
+    from ethoflow.features import FeatureExtractor
+    from ethoflow.ingest import Recording, _crops, featurize_recording
+    from ethoflow.io.video import VideoReader
+
+    recording = Recording(video.stem, "bench", video, labels)
+    extractor = FeatureExtractor(seed=0)
+    start = time.perf_counter()
+    if with_cnn:
+        record = featurize_recording(
+            recording,
+            out,
+            extractor=extractor,
+            target_fps=10,
+            crop_size=160,
+            tolerance_frames=2,
+            batch_size=32,
+            augment=None,
+        )
+        frames = record["frames"]
+    else:
+        frames = sum(1 for _ in _crops(VideoReader(video), 10, 160, None, []))
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "peak_mb": peak_mb}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0])
+    parser.add_argument("--condition", default="condition_1")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        video, labels, out, with_cnn = args.child
+        print(json.dumps(_measure(Path(video), Path(labels), Path(out), with_cnn == "1")))
+        return
+
+    from ethoflow.synth import condition_by_name, write_recording
+
+    condition = condition_by_name(args.condition)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for minutes in args.minutes:
+            video = Path(tmp) / f"bench_{minutes:g}min.mp4"
+            labels = video.with_suffix(".csv")
+            write_recording(
+                video,
+                labels,
+                Path(tmp) / "truth.csv",
+                condition=condition,
+                seconds=60 * minutes,
+                seed=1,
+            )
+            result = {"minutes": minutes, "condition": condition.name}
+            for with_cnn in ("0", "1"):
+                out = (
+                    subprocess.run(
+                        [
+                            sys.executable,
+                            __file__,
+                            "--child",
+                            str(video),
+                            str(labels),
+                            str(Path(tmp) / f"out{minutes}"),
+                            with_cnn,
+                        ],
+                        check=True,
+                        capture_output=True,
+                        text=True,
+                    )
+                    .stdout.strip()
+                    .splitlines()[-1]
+                )
+                measured = json.loads(out)
+                key = "full" if with_cnn == "1" else "no_cnn"
+                result |= {
+                    f"{key}_fps": round(measured["fps"], 1),
+                    f"{key}_peak_mb": round(measured["peak_mb"]),
+                    "frames": measured["frames"],
+                }
+            rows.append(result)
+            print(json.dumps(result), flush=True)
+    print(
+        "\n| recording | kept frames | frames/s, full path | frames/s, without CNN "
+        "| peak RSS, full | peak RSS, without CNN |"
+    )
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['minutes']:g} min {r['condition']} | {r['frames']} | {r['full_fps']} "
+            f"| {r['no_cnn_fps']} | {r['full_peak_mb']} MB | {r['no_cnn_peak_mb']} MB |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""Ingestion steps: raw recordings → per-video frame features with aligned labels and a manifest.
+
+Each recording is streamed once: decode → standardise fps → detect the mouse → crop → (augment) →
+ResNet50 features, in batches, so memory does not grow with the video's length (apart from the
+features themselves, 2 KB per kept frame). Outputs are written atomically and a per-video record is
+written last, so a crash leaves either a finished video or nothing, and a re-run only does the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ethoflow.errors import InputError
+from ethoflow.io.atomic import atomic_path, write_csv, write_json
+from ethoflow.io.digest import file_digest
+from ethoflow.io.labels import read_labels
+from ethoflow.io.video import VideoReader, probe_video
+from ethoflow.preprocess.augment import AugmentSetting, augment_frame, sample_augmentation
+from ethoflow.preprocess.crop import crop_around
+from ethoflow.preprocess.detect import MouseTracker
+from ethoflow.preprocess.fps import kept_frame_indices, standardize_fps
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+_AUGMENTED = "__aug"
+
+
+@dataclass(frozen=True)
+class Recording:
+    video_id: str
+    condition: str
+    video: Path
+    labels: Path
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    video_id: str
+    condition: str
+    path: Path
+    reason: str
+
+
+def discover_recordings(raw_dir: Path) -> tuple[list[Recording], list[Quarantined]]:
+    """Find ``<raw_dir>/<condition>/<video_id>.<video>`` with its ``<video_id>.csv`` labels.
+
+    A video without a label file, a label file without a video, or a video id used twice is
+    quarantined with the reason; the rest are returned sorted by id.
+    """
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise FileNotFoundError(
+            f"{raw_dir}: no recordings folder (run `ethoflow synth` or add data)"
+        )
+    found: dict[str, list[Recording]] = {}
+    bad: list[Quarantined] = []
+    for folder in sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        videos = {p.stem: p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES}
+        for stem, video in sorted(videos.items()):
+            labels = video.with_suffix(".csv")
+            if labels.is_file():
+                found.setdefault(stem, []).append(Recording(stem, folder.name, video, labels))
+            else:
+                bad.append(Quarantined(stem, folder.name, video, f"no label file {labels.name}"))
+        for csv in sorted(folder.glob("*.csv")):
+            if csv.stem not in videos:
+                bad.append(Quarantined(csv.stem, folder.name, csv, "label file without a video"))
+    recordings = []
+    for video_id, copies in sorted(found.items()):
+        if len(copies) == 1:
+            recordings.extend(copies)
+        else:
+            where = ", ".join(r.condition for r in copies)
+            bad += [
+                Quarantined(video_id, r.condition, r.video, f"video id also used in: {where}")
+                for r in copies
+            ]
+    return recordings, bad
+
+
+def standardized_length(video: Path, target_fps: float) -> int:
+    """Frames left after fps standardisation, from the container's metadata."""
+    info = probe_video(video)
+    return len(kept_frame_indices(info.frame_count, info.fps, target_fps))
+
+
+def augmentation_for(
+    video_id: str, *, seed: int, brightness: tuple[float, float], zoom: tuple[float, float]
+) -> AugmentSetting:
+    """The one augmentation setting of ``video_id``: the same on every run for the same seed."""
+    stream = int.from_bytes(hashlib.sha256(video_id.encode()).digest()[:8], "little")
+    rng = np.random.default_rng([seed, stream])
+    return sample_augmentation(rng, brightness_range=brightness, zoom_range=zoom)
+
+
+def _crops(
+    reader: VideoReader,
+    target_fps: float,
+    crop_size: int,
+    augment: AugmentSetting | None,
+    rows: list[tuple[int, float, float]],
+) -> Iterator[np.ndarray]:
+    """Crops in feature order (each frame's crop, then its augmented copy); fills ``rows``."""
+    tracker = MouseTracker()
+    for index, frame in standardize_fps(reader, reader.fps, target_fps):
+        x, y = tracker(frame)
+        rows.append((index, x, y))
+        crop = crop_around(frame, (x, y), crop_size)
+        yield crop
+        if augment is not None:
+            yield augment_frame(crop, augment)
+
+
+def featurize_recording(
+    recording: Recording,
+    out_dir: Path,
+    *,
+    extractor,
+    target_fps: float,
+    crop_size: int,
+    tolerance_frames: int,
+    batch_size: int,
+    augment: AugmentSetting | None,
+) -> dict:
+    """Features (+ augmented copy) and aligned labels of one recording; returns its record.
+
+    Skips the work when a record with the same content key exists (same video and label bytes,
+    same settings). Raises :class:`InputError` when the decoded frames and label rows disagree by
+    more than ``tolerance_frames``.
+    """
+    from ethoflow.features import extract_features
+
+    key = file_digest(
+        [recording.video, recording.labels],
+        target_fps,
+        crop_size,
+        extractor.identity,
+        augment and asdict(augment),
+    )
+    record_path = out_dir / f"{recording.video_id}.json"
+    if record_path.is_file():
+        record = json.loads(record_path.read_text())
+        if record["key"] == key and all((out_dir / f).is_file() for f in record["files"]):
+            log.info("%s: unchanged since last ingest, skipped", recording.video_id)
+            return record | {"cached": True}
+
+    labels = read_labels(recording.labels)
+    reader = VideoReader(recording.video)
+    rows: list[tuple[int, float, float]] = []
+    blocks = []
+    crops = _crops(reader, target_fps, crop_size, augment, rows)
+    for block in extract_features(crops, extractor, batch_size=batch_size):
+        blocks.append(block)
+        if len(blocks) % 10 == 0:
+            log.info("%s: %d frames featurised", recording.video_id, len(rows))
+    features = np.concatenate(blocks) if blocks else np.zeros((0, extractor.n_features), "f4")
+    if augment is not None:
+        features, augmented = features[0::2], features[1::2]
+
+    frames = pd.DataFrame(rows, columns=["frame", "x", "y"])
+    decoded = int(frames.frame.max()) + 1 if len(frames) else 0
+    if abs(decoded - len(labels)) > tolerance_frames:
+        raise InputError(
+            recording.labels,
+            f"{len(labels)} label rows but the video decodes to {decoded} frames "
+            f"(tolerance ±{tolerance_frames})",
+        )
+    # Within tolerance, keep the frames that have a label row (and drop surplus label rows).
+    keep = frames.frame.to_numpy() < len(labels)
+    frames = frames[keep].reset_index(drop=True)
+    table = pd.concat([frames, labels.iloc[frames.frame].reset_index(drop=True)], axis=1)
+    table.insert(1, "time_s", (table.frame / reader.fps).round(4))
+
+    video_id = recording.video_id
+    files = {f"{video_id}.npy": features[keep], f"{video_id}.csv": table}
+    if augment is not None:
+        files[f"{video_id}{_AUGMENTED}.npy"] = augmented[keep]
+    for name, content in files.items():
+        if isinstance(content, pd.DataFrame):
+            write_csv(content, out_dir / name)
+        else:
+            with atomic_path(out_dir / name) as tmp:
+                np.save(tmp, content.astype(np.float32))
+    record = {
+        "video_id": video_id,
+        "condition": recording.condition,
+        "key": key,
+        "frames": len(table),
+        "decoded_frames": decoded,
+        "label_rows": len(labels),
+        "augmentation": augment and asdict(augment),
+        "files": sorted(files),
+    }
+    write_json(record, record_path)
+    log.info("%s: %d frames ingested", video_id, len(table))
+    return record | {"cached": False}
+
+
+def quarantine(recording: Recording, reason: str) -> Quarantined:
+    """Set a recording aside with the reason; its files are left untouched."""
+    return Quarantined(recording.video_id, recording.condition, recording.video, reason)
+
+
+def build_manifest(records: list[dict], splits: pd.Series) -> pd.DataFrame:
+    """One row per feature matrix: originals in every split, augmented copies in training only."""
+    rows = []
+    for record in records:
+        video_id = record["video_id"]
+        base = {
+            "source_video": video_id,
+            "condition": record["condition"],
+            "split": splits[video_id],
+            "frames": record["frames"],
+            "labels": f"{video_id}.csv",
+        }
+        rows.append(
+            {"video_id": video_id, **base, "features": f"{video_id}.npy", "augmented": False}
+        )
+        if record["augmentation"] is not None:
+            rows.append(
+                {
+                    "video_id": f"{video_id}{_AUGMENTED}",
+                    **base,
+                    "features": f"{video_id}{_AUGMENTED}.npy",
+                    "augmented": True,
+                }
+            )
+    columns = [
+        "video_id",
+        "source_video",
+        "condition",
+        "split",
+        "frames",
+        "features",
+        "labels",
+        "augmented",
+    ]
+    return pd.DataFrame(rows, columns=columns).sort_values("video_id", ignore_index=True)
+
+
+def write_ingest_outputs(
+    records: list[dict], splits: pd.Series, quarantined: list[Quarantined], out_dir: Path
+) -> dict:
+    """Write ``manifest.csv``, ``quarantine.csv`` and ``summary.json``; return the summary."""
+    manifest = build_manifest(records, splits)
+    bad = pd.DataFrame(
+        [asdict(q) for q in quarantined], columns=["video_id", "condition", "path", "reason"]
+    )
+    write_csv(manifest, out_dir / "manifest.csv")
+    write_csv(bad, out_dir / "quarantine.csv")
+    summary = {
+        "ingested": len(records),
+        "reused": sum(bool(r.get("cached")) for r in records),
+        "quarantined": {q.video_id: q.reason for q in quarantined},
+        "splits": manifest.groupby("split").size().to_dict(),
+        "frames": int(manifest.loc[~manifest.augmented, "frames"].sum()),
+    }
+    write_json(summary, out_dir / "summary.json")
+    lines = [
+        f"Ingested {summary['ingested']} recordings ({summary['reused']} unchanged, reused), "
+        f"{summary['frames']} frames; feature matrices per split: {summary['splits']}.",
+        f"Quarantined {len(quarantined)}:" if quarantined else "Quarantined: none.",
+        *(f"  - {q.video_id} ({q.condition}): {q.reason}" for q in quarantined),
+    ]
+    summary["text"] = "\n".join(lines)
+    return summary

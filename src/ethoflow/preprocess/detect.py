@@ -1,0 +1,375 @@
+"""Find the mouse in a top-view frame: arena → Otsu threshold → largest blob → area centroid.
+
+The study's recipe, with the fixes its failure cases need:
+
+* The arena is the largest rectangle-like region (rotation allowed) with a brightness step on all
+  four edges, over a sweep of thresholds: with a side lamp, one whole-frame Otsu threshold can
+  merge the floor with the background. Clutter outside the arena is then masked away.
+* Mice press against the walls and sit in corners (thigmotaxis), so blobs touching the arena edge
+  are kept. Instead, the arena's wall band is excluded: the threshold statistics come from the
+  interior (the arena mask eroded by the band) and a blob must reach into it to count as the mouse.
+* A thin tail and lines drawn on the floor are removed by a morphological opening, and the centre
+  is the blob's area centroid, not its bounding-box centre, so neither moves the centre.
+* The mouse may be dark on a light floor or light on a dark floor; ``polarity="auto"`` compares
+  the floor's brightness with the arena's darkest and lightest pixels: the mouse is the side that
+  stands out from the floor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import cv2
+import numpy as np
+
+Polarity = Literal["auto", "dark_on_light", "light_on_dark"]
+
+_POLARITIES: tuple[str, ...] = get_args(Polarity)
+_MIN_ARENA_FRACTION = 0.1  # an arena covers at least this share of the frame
+_FULL_FRAME_FRACTION = 0.75  # an arena covering more than this is taken to fill the frame
+_MIN_RECTANGULARITY = 0.85  # blob area / its rotated bounding rectangle's area
+_ARENA_OPENING = 0.1  # disc radius cutting objects off the arena, as a share of the short side
+_ARENA_LEVEL_STEP = 12  # grey-level spacing of the thresholds tried when looking for the arena
+_MIN_EDGE_CONTRAST = 10  # grey levels between the two sides of every arena edge
+_WALL_BAND = 0.06  # wall band excluded from the interior, as a share of the arena's short side
+_OPENING = 0.03  # opening kernel (removes tail, floor lines), as a share of the short side
+_MIN_CONTRAST = 50  # grey levels between the floor and the mouse; less means no mouse
+_EXTREME = 0.003  # share of the arena at the mouse's brightness, at least
+_MIN_MOUSE_FRACTION = 0.004  # a mouse covers at least this share of the arena ...
+_MAX_MOUSE_FRACTION = 0.2  # ... and at most this share
+_ARENA_SEARCHES = 10  # frames a tracker searches for an arena before taking the whole frame
+
+
+@dataclass(frozen=True)
+class _Arena:
+    """Masks and kernel derived once from the arena mask, reused for every frame."""
+
+    mask: np.ndarray  # uint8, 255 inside the arena (walls included when they were found)
+    interior: np.ndarray  # uint8, the arena without its wall band
+    kernel: np.ndarray  # opening kernel
+    min_area: float
+    max_area: float
+
+
+def _check_polarity(polarity: str) -> None:
+    if polarity not in _POLARITIES:
+        raise ValueError(f"polarity must be one of {_POLARITIES}, got {polarity!r}")
+
+
+def _to_gray(frame: np.ndarray) -> np.ndarray:
+    """Return a 2-D uint8 view or conversion of a grey or BGR uint8 frame; reject anything else."""
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"frame must be a numpy array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"frame must be uint8, got dtype {frame.dtype}")
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    elif frame.ndim == 2:
+        gray = frame
+    else:
+        raise ValueError(f"frame must be H×W grey or H×W×3 BGR, got shape {frame.shape}")
+    if gray.shape[0] < 3 or gray.shape[1] < 3:
+        raise ValueError(f"frame must be at least 3×3 pixels, got shape {frame.shape}")
+    return gray
+
+
+def _odd(value: float) -> int:
+    return max(3, int(value) // 2 * 2 + 1)
+
+
+def find_arena(gray: np.ndarray) -> np.ndarray:
+    """uint8 mask (255 inside) of the arena floor; the whole frame when the arena fills it.
+
+    One Otsu threshold is not enough here: a side lamp can make the background on one side as
+    dark as the floor. So thresholds are swept, and the largest rectangle-like region (rotation
+    allowed) that lies inside the frame and has a brightness step along all four edges is the
+    arena. An arena cut by the frame edge, or covering most of the frame, gives the whole frame.
+    """
+    gray = _to_gray(gray)
+    h, w = gray.shape
+    full = np.full((h, w), 255, np.uint8)
+    if min(h, w) < 16:
+        return full
+    smooth = cv2.GaussianBlur(gray, (5, 5), 0)
+    # Half resolution is plenty to find a region covering a tenth of the frame, and makes the
+    # sweep four times cheaper; the edges are then placed at full resolution.
+    half = cv2.resize(smooth, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    for level, darker, box in _arena_candidates(half):
+        mode = cv2.THRESH_BINARY_INV if darker else cv2.THRESH_BINARY
+        _, binary = cv2.threshold(smooth, level, 255, mode)
+        (cx, cy), (bw, bh), angle = box
+        # Half-resolution pixel i covers full-resolution pixels 2i and 2i + 1.
+        corners = _refine_box(binary, ((2 * cx + 0.5, 2 * cy + 0.5), (2 * bw, 2 * bh), angle))
+        if cv2.contourArea(corners) > _FULL_FRAME_FRACTION * h * w:
+            continue
+        if _edge_contrast(smooth, corners) >= _MIN_EDGE_CONTRAST:
+            mask = np.zeros((h, w), np.uint8)
+            cv2.fillPoly(mask, [np.round(corners).astype(np.int32)], 255)
+            return mask
+    return full
+
+
+def _arena_candidates(gray: np.ndarray) -> list[tuple[int, bool, tuple]]:
+    """``(level, darker, rotated box)`` of rectangle-like regions, largest first.
+
+    ``darker`` says the region is at or below ``level`` (a dark floor) rather than above it.
+    """
+    h, w = gray.shape
+    small = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(_OPENING * min(h, w)),) * 2)
+    low, high = np.percentile(gray, (1, 99))
+    found: list[tuple[float, int, bool, tuple]] = []
+    for level in range(_ARENA_LEVEL_STEP, 255, _ARENA_LEVEL_STEP):
+        if not low < level < high:
+            continue
+        _, above = cv2.threshold(gray, level, 255, cv2.THRESH_BINARY)
+        for darker, binary in ((False, above), (True, cv2.bitwise_not(above))):
+            # Lines drawn on the floor would split it into quadrants and the mouse is a hole in
+            # it: bridge the lines and fill small holes so neither dents the arena's outline.
+            # Then a wide opening cuts off objects that touch the arena from outside.
+            binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, small)
+            binary = _fill_holes(binary, max_area=_MAX_MOUSE_FRACTION * h * w)
+            binary = _open_wide(binary, _ARENA_OPENING * min(h, w))
+            count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+            for label in range(1, count):
+                x, y, bw, bh, area = stats[label]
+                if not _MIN_ARENA_FRACTION * h * w <= area <= _FULL_FRAME_FRACTION * h * w:
+                    continue
+                if x == 0 or y == 0 or x + bw == w or y + bh == h:
+                    continue  # cut by the frame edge: not an arena seen whole
+                box = cv2.minAreaRect(cv2.findNonZero((labels == label).astype(np.uint8)))
+                rw, rh = box[1]
+                # Pixel area, not the area an outline encloses: a ring of background around
+                # the arena has a large outline but is far from a filled rectangle.
+                if area < _MIN_RECTANGULARITY * rw * rh or not 0.5 <= rw / max(rh, 1.0) <= 2.0:
+                    continue
+                found.append((float(area), level, darker, box))
+    found.sort(key=lambda candidate: -candidate[0])
+    return [(level, darker, box) for _, level, darker, box in found]
+
+
+def _edge_contrast(gray: np.ndarray, corners: np.ndarray) -> float:
+    """Smallest brightness step, over the four sides of ``corners``, between just inside and
+    just outside: a real arena edge is a step all round, a region cut out of a lighting
+    gradient has one side with none."""
+    gap, depth = 2, 4
+    pad = gap + depth
+    c0, c1, _, c3 = corners.astype(np.float32)
+    width, height = float(np.linalg.norm(c1 - c0)), float(np.linalg.norm(c3 - c0))
+    target = np.float32([[pad, pad], [pad + width, pad], [pad, pad + height]])
+    matrix = cv2.getAffineTransform(np.float32([c0, c1, c3]), target)
+    size = (int(round(width)) + 2 * pad + 1, int(round(height)) + 2 * pad + 1)
+    flat = cv2.warpAffine(
+        gray, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    right, bottom = pad + int(round(width)), pad + int(round(height))
+    # The middle 80 % of each side, clear of the corners.
+    cols = slice(pad + int(0.1 * width), pad + int(0.9 * width) + 1)
+    rows = slice(pad + int(0.1 * height), pad + int(0.9 * height) + 1)
+    steps = [
+        (flat[pad + gap : pad + pad, cols], flat[:depth, cols]),
+        (flat[bottom - pad + 1 : bottom - gap + 1, cols], flat[-depth:, cols]),
+        (flat[rows, pad + gap : pad + pad], flat[rows, :depth]),
+        (flat[rows, right - pad + 1 : right - gap + 1], flat[rows, -depth:]),
+    ]
+    return min(abs(float(np.median(inner)) - float(np.median(outer))) for inner, outer in steps)
+
+
+def _fill_holes(binary: np.ndarray, *, max_area: float) -> np.ndarray:
+    """``binary`` with its holes smaller than ``max_area`` filled (larger ones, such as the arena
+    inside a ring of background, stay open)."""
+    contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return binary
+    holes = [
+        contour
+        for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True)
+        if parent >= 0 and cv2.contourArea(contour) < max_area
+    ]
+    filled = binary.copy()
+    cv2.drawContours(filled, holes, -1, 255, cv2.FILLED)
+    return filled
+
+
+def _open_wide(binary: np.ndarray, radius: float) -> np.ndarray:
+    """Morphological opening by a disc of ``radius``, through two distance transforms.
+
+    This removes objects that touch the arena from outside (clutter, a cable) when they are
+    narrower than the disc, at a cost that does not grow with the radius.
+    """
+    eroded = cv2.distanceTransform(binary, cv2.DIST_L2, cv2.DIST_MASK_5) > radius
+    background = np.where(eroded, 0, 255).astype(np.uint8)
+    return np.where(
+        cv2.distanceTransform(background, cv2.DIST_L2, cv2.DIST_MASK_5) <= radius, 255, 0
+    ).astype(np.uint8)
+
+
+def _refine_box(binary: np.ndarray, box: tuple) -> np.ndarray:
+    """Corners (4×2) of ``box`` with each side moved to where ``binary`` stops filling it.
+
+    The box of the opened arena is still widened by what survives of a large object touching
+    the arena, and background inside the mask would look like a mouse. So each side is put at
+    the outermost line (parallel to it) that ``binary`` covers for at least half its length: an
+    object beside the arena covers much less, a mouse at the wall does not empty a whole line.
+    """
+    (cx, cy), (bw, bh), angle = box
+    theta = np.deg2rad(angle)
+    axis_u = np.array([np.cos(theta), np.sin(theta)])
+    axis_v = np.array([-np.sin(theta), np.cos(theta)])
+    points = cv2.findNonZero(binary).reshape(-1, 2).astype(np.float64) - (cx, cy)
+    u, v = points @ axis_u, points @ axis_v
+    edges = []
+    for along, across, half_along, half_across in ((u, v, bw / 2, bh / 2), (v, u, bh / 2, bw / 2)):
+        margin = 2.0
+        inside = (np.abs(across) <= half_across) & (np.abs(along) <= half_along + margin)
+        offset = int(np.ceil(half_along + margin))
+        counts = np.bincount(np.round(along[inside]).astype(np.int64) + offset, minlength=1)
+        covered = np.flatnonzero(counts >= 0.5 * 2 * half_across) - offset
+        if covered.size == 0:
+            edges.append((-half_along, half_along))
+        else:
+            edges.append((covered[0], covered[-1]))
+    (u0, u1), (v0, v1) = edges
+    corners = [(u0, v0), (u1, v0), (u1, v1), (u0, v1)]
+    return np.array([(cx, cy) + a * axis_u + b * axis_v for a, b in corners], np.float32)
+
+
+def _prepare_arena(arena_mask: np.ndarray, shape: tuple[int, int]) -> _Arena:
+    if arena_mask.shape != shape:
+        raise ValueError(f"arena_mask shape {arena_mask.shape} does not match the frame {shape}")
+    mask = np.where(arena_mask > 0, 255, 0).astype(np.uint8)
+    area = float(cv2.countNonZero(mask))
+    if area == 0:
+        raise ValueError("arena_mask is empty")
+    # Short side of the arena, from its rotated bounding rectangle.
+    points = cv2.findNonZero(mask)
+    side = min(cv2.minAreaRect(points)[1])
+    band = _odd(2 * _WALL_BAND * side)
+    interior = cv2.erode(
+        mask,
+        cv2.getStructuringElement(cv2.MORPH_RECT, (band, band)),
+        borderType=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    if not interior.any():  # a tiny arena: use all of it rather than nothing
+        interior = mask
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(_OPENING * side),) * 2)
+    return _Arena(
+        mask=mask,
+        interior=interior,
+        kernel=kernel,
+        min_area=_MIN_MOUSE_FRACTION * area,
+        max_area=_MAX_MOUSE_FRACTION * area,
+    )
+
+
+def _otsu(histogram: np.ndarray) -> float:
+    """Otsu's threshold of a 256-bin histogram (the level whose class is 'at or below')."""
+    p = histogram.astype(np.float64)
+    p /= p.sum()
+    levels = np.arange(256, dtype=np.float64)
+    w0 = np.cumsum(p)
+    m0 = np.cumsum(p * levels)
+    total_mean = m0[-1]
+    w1 = 1.0 - w0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (total_mean * w0 - m0) ** 2 / (w0 * w1)
+    between[~np.isfinite(between)] = 0.0
+    return float(np.argmax(between))
+
+
+def _detect(
+    gray: np.ndarray, arena: _Arena, polarity: Polarity
+) -> tuple[tuple[float, float], Polarity] | None:
+    """Return the mouse centre and the polarity used, or None when no mouse-like blob is found."""
+    interior = cv2.calcHist([gray], [0], arena.interior, [256], [0, 256]).ravel()
+    whole = cv2.calcHist([gray], [0], arena.mask, [256], [0, 256]).ravel()
+    # The floor is most of the interior; the mouse is the arena's most extreme brightness (the
+    # whole arena, as a mouse in a corner is mostly outside the interior).
+    floor = _quantile(interior, 0.5)
+    darkest, lightest = _quantile(whole, _EXTREME), _quantile(whole, 1 - _EXTREME)
+    if polarity == "auto":
+        polarity = "dark_on_light" if floor - darkest > lightest - floor else "light_on_dark"
+    extreme = darkest if polarity == "dark_on_light" else lightest
+    if abs(extreme - floor) < _MIN_CONTRAST:
+        return None  # nothing stands out from the floor: an empty arena
+    threshold = _otsu(interior)
+    # Otsu settles on an intermediate class (floor lines, a shadow) when little of the mouse is
+    # in the interior; then the midpoint between floor and mouse separates them instead.
+    if not 1 / 3 <= (threshold - floor) / (extreme - floor) <= 2 / 3:
+        threshold = (floor + extreme) / 2
+    mode = cv2.THRESH_BINARY_INV if polarity == "dark_on_light" else cv2.THRESH_BINARY
+    _, candidates = cv2.threshold(gray, threshold, 255, mode)
+    candidates = cv2.bitwise_and(candidates, arena.mask)
+    candidates = cv2.morphologyEx(candidates, cv2.MORPH_OPEN, arena.kernel)
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(candidates, connectivity=8)
+    if count < 2:
+        return None
+    # Blobs may touch the arena edge (a mouse against a wall) but must reach into the interior,
+    # which keeps wall fragments and edge slivers out.
+    inside = np.bincount(labels[arena.interior > 0], minlength=count)
+    areas = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    areas[0] = 0.0
+    areas[inside == 0] = 0.0
+    best = int(np.argmax(areas))
+    if not arena.min_area <= areas[best] <= arena.max_area:
+        return None
+    x, y = centroids[best]
+    return (float(x), float(y)), polarity
+
+
+def _quantile(histogram: np.ndarray, q: float) -> float:
+    """Grey level below which a share ``q`` of a 256-bin histogram's pixels lie."""
+    cumulative = np.cumsum(histogram)
+    return float(np.searchsorted(cumulative, q * cumulative[-1]))
+
+
+def detect_mouse_center(
+    frame: np.ndarray, *, polarity: Polarity = "auto", arena_mask: np.ndarray | None = None
+) -> tuple[float, float] | None:
+    """(x, y) of the mouse in pixel coordinates of `frame` (BGR uint8 or grey uint8), or None."""
+    _check_polarity(polarity)
+    gray = _to_gray(frame)
+    if arena_mask is None:
+        arena_mask = find_arena(gray)
+    found = _detect(gray, _prepare_arena(arena_mask, gray.shape), polarity)
+    return None if found is None else found[0]
+
+
+class MouseTracker:
+    """Per-video, stateful: finds the arena once (first frame(s)), then detects per frame and
+    keeps the last good centre when a frame has no detection (frame centre if none yet)."""
+
+    def __init__(self, *, polarity: Polarity = "auto") -> None:
+        _check_polarity(polarity)
+        self.polarity: Polarity = polarity
+        self.arena: np.ndarray | None = None  # the arena mask in use, once a frame was seen
+        self.last: tuple[float, float] | None = None
+        self._arena: _Arena | None = None
+        self._searches = 0
+
+    def __call__(self, frame: np.ndarray) -> tuple[float, float]:
+        gray = _to_gray(frame)
+        if self.arena is not None and self.arena.shape != gray.shape:
+            raise ValueError(
+                f"frame shape {gray.shape} differs from this video's {self.arena.shape}; "
+                "use one MouseTracker per video"
+            )
+        # A first frame can be black or washed out; while only "the whole frame" was found,
+        # look again on the next few frames.
+        if self._arena is None or (
+            self._searches < _ARENA_SEARCHES and cv2.countNonZero(self.arena) == self.arena.size
+        ):
+            self.arena = find_arena(gray)
+            self._arena = _prepare_arena(self.arena, gray.shape)
+            self._searches += 1
+        found = _detect(gray, self._arena, self.polarity)
+        if found is not None:
+            self.last, polarity = found
+            # The floor does not change within a video: keep the first confident decision,
+            # so a frame with an odd histogram cannot flip the polarity.
+            self.polarity = polarity
+        if self.last is None:
+            h, w = gray.shape
+            return ((w - 1) / 2, (h - 1) / 2)
+        return self.last

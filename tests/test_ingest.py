@@ -1,0 +1,200 @@
+"""Ingestion end to end: the real Prefect flow, GE, OpenCV and Keras on a tiny synthetic lab."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ethoflow.config import load_settings
+from ethoflow.ingest import discover_recordings, featurize_recording
+from ethoflow.synth import synthesize_lab
+
+PARAMS = """
+seed: 5
+synth: {videos_per_condition: 2, minutes: 0.1, light_mouse_fraction: 0.5}
+ingest: {crop_size: 64}
+features: {batch_size: 16}
+"""
+
+
+def _project(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    params = root / "params.yaml"
+    params.write_text(PARAMS)
+    s = load_settings(params)
+    synthesize_lab(
+        s.paths.raw,
+        s.paths.truth,
+        videos_per_condition=2,
+        minutes=0.1,
+        seed=5,
+        light_mouse_fraction=0.5,
+    )
+    return params
+
+
+def _add_bad_recordings(raw: Path) -> None:
+    (raw / "condition_1" / "corrupt.mp4").write_bytes(os.urandom(5000))
+    shutil.copy(raw / "condition_1" / "c1_v00.csv", raw / "condition_1" / "corrupt.csv")
+    shutil.copy(raw / "condition_2" / "c2_v00.mp4", raw / "condition_2" / "short.mp4")
+    labels = pd.read_csv(raw / "condition_2" / "c2_v00.csv")
+    labels.iloc[: len(labels) // 2].to_csv(raw / "condition_2" / "short.csv", index=False)
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory, prefect_harness):
+    from ethoflow.flows.ingest import ingest_flow
+
+    params = _project(tmp_path_factory.mktemp("project"))
+    _add_bad_recordings(params.parent / "data" / "raw")
+    state = ingest_flow(params=str(params), return_state=True)
+    return params, state
+
+
+def _outputs(features: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(features)): p.read_bytes()
+        for p in sorted(features.rglob("*"))
+        if p.is_file() and p.suffix in (".npy", ".csv")
+    }
+
+
+def test_flow_completes_and_quarantines_the_bad_recordings(ingested):
+    params, state = ingested
+    assert state.is_completed()
+    summary = state.result()
+    assert summary["ingested"] == 6
+    assert set(summary["quarantined"]) == {"corrupt", "short"}
+    assert "cannot be opened as a video" in summary["quarantined"]["corrupt"]
+    assert "rows" in summary["quarantined"]["short"]
+    quarantine = pd.read_csv(params.parent / "data" / "features" / "quarantine.csv")
+    assert sorted(quarantine.video_id) == ["corrupt", "short"]
+    report = json.loads((params.parent / "data/features/reports/short.json").read_text())
+    assert report["success"] is False
+
+
+def test_manifest_features_and_labels_line_up(ingested):
+    params, _ = ingested
+    features = params.parent / "data" / "features"
+    manifest = pd.read_csv(features / "manifest.csv")
+    originals = manifest[~manifest.augmented]
+    assert len(originals) == 6
+    assert set(originals[originals.split == "validation"].condition) == {
+        "condition_1",
+        "condition_2",
+        "condition_3",
+    }
+    # Augmented copies exist for training videos only, with the same labels.
+    augmented = manifest[manifest.augmented]
+    assert set(augmented.source_video) == set(originals[originals.split == "train"].video_id)
+    assert (augmented.split == "train").all()
+    for row in manifest.itertuples():
+        matrix = np.load(features / "videos" / row.features)
+        labels = pd.read_csv(features / "videos" / row.labels)
+        assert matrix.shape == (row.frames, 512) and matrix.dtype == np.float32
+        assert len(labels) == row.frames
+        assert np.isfinite(matrix).all()
+        assert set(labels.columns) >= {"frame", "time_s", "x", "y", "grooming", "rearing"}
+    # 30 fps recordings were standardised to 10 fps: every third frame, with its label row.
+    c2 = pd.read_csv(features / "videos" / "c2_v01.csv")
+    assert c2.frame.diff().dropna().eq(3).all()
+    raw = pd.read_csv(params.parent / "data/raw/condition_2/c2_v01.csv")
+    assert c2.rearing.tolist() == raw.iloc[c2.frame, 1].tolist()
+
+
+def test_rerun_reuses_everything_and_changes_nothing(ingested):
+    from ethoflow.flows.ingest import ingest_flow
+
+    params, _ = ingested
+    features = params.parent / "data" / "features"
+    before = _outputs(features)
+    mtimes = {p: p.stat().st_mtime_ns for p in (features / "videos").glob("*.npy")}
+    summary = ingest_flow(params=str(params))
+    assert summary["reused"] == summary["ingested"] == 6
+    assert _outputs(features) == before
+    assert {p: p.stat().st_mtime_ns for p in (features / "videos").glob("*.npy")} == mtimes
+
+
+def test_changed_labels_are_reprocessed(tmp_path):
+    from ethoflow.features import FeatureExtractor
+
+    params = _project(tmp_path / "p")
+    s = load_settings(params)
+    recordings, _ = discover_recordings(s.paths.raw)
+    recording = recordings[0]
+    extractor = FeatureExtractor(input_size=64, seed=1)
+    kwargs = dict(
+        extractor=extractor,
+        target_fps=10,
+        crop_size=64,
+        tolerance_frames=2,
+        batch_size=16,
+        augment=None,
+    )
+    first = featurize_recording(recording, tmp_path / "out", **kwargs)
+    labels = pd.read_csv(recording.labels)
+    labels.iloc[0, 0] = 1 - labels.iloc[0, 0]
+    labels.to_csv(recording.labels, index=False)
+    second = featurize_recording(recording, tmp_path / "out", **kwargs)
+    assert not second["cached"] and second["key"] != first["key"]
+    assert featurize_recording(recording, tmp_path / "out", **kwargs)["cached"]
+
+
+def test_discovery_quarantines_orphans_and_duplicate_ids(tmp_path):
+    raw = tmp_path / "raw"
+    for folder, names in {
+        "a": ["v1.mp4", "v1.csv", "v2.mp4", "lonely.csv"],
+        "b": ["v1.mp4", "v1.csv"],
+    }.items():
+        (raw / folder).mkdir(parents=True)
+        for name in names:
+            (raw / folder / name).write_bytes(b"x")
+    recordings, bad = discover_recordings(raw)
+    assert recordings == []
+    reasons = {(q.condition, q.video_id): q.reason for q in bad}
+    assert reasons[("a", "v2")] == "no label file v2.csv"
+    assert reasons[("a", "lonely")] == "label file without a video"
+    assert reasons[("a", "v1")] == reasons[("b", "v1")] == "video id also used in: a, b"
+
+
+def test_missing_raw_folder_is_explained(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no recordings folder"):
+        discover_recordings(tmp_path / "nope")
+
+
+def test_crash_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path):
+    params = _project(tmp_path / "p")
+    features = tmp_path / "p" / "data" / "features"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    command = [sys.executable, "-m", "ethoflow.cli", "ingest", "--params", str(params)]
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while not list((features / "videos").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)  # as a power cut would: no clean-up runs
+    process.wait()
+    finished = {p.stem for p in (features / "videos").glob("*.json")}
+    assert 1 <= len(finished) < 6
+
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "unchanged, reused" in result.stdout
+    manifest = pd.read_csv(features / "manifest.csv")
+    assert manifest.video_id.is_unique
+    assert len(manifest[~manifest.augmented]) == 6
+    for row in manifest.itertuples():
+        assert len(np.load(features / "videos" / row.features)) == row.frames
