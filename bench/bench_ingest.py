@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM; unlike ru_maxrss it is not inherited at exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("VmHWM not found in /proc/self/status (Linux only)")
 
 
 def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
@@ -26,7 +33,7 @@ def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
     from ethoflow.io.video import VideoReader
 
     recording = Recording(video.stem, "bench", video, labels)
-    extractor = FeatureExtractor(seed=0)
+    extractor = FeatureExtractor(seed=0) if with_cnn else None
     start = time.perf_counter()
     if with_cnn:
         record = featurize_recording(
@@ -43,7 +50,7 @@ def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
     else:
         frames = sum(1 for _ in _crops(VideoReader(video), 10, 160, None, []))
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_mb()
     return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "peak_mb": peak_mb}
 
 
