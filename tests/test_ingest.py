@@ -151,7 +151,7 @@ def test_changed_labels_are_reprocessed(tmp_path):
 def test_discovery_quarantines_orphans_and_duplicate_ids(tmp_path):
     raw = tmp_path / "raw"
     for folder, names in {
-        "a": ["v1.mp4", "v1.csv", "v2.mp4", "lonely.csv"],
+        "a": ["v1.mp4", "v1.csv", "v2.mp4", "lonely.csv", ".v3.77.tmp.mp4"],
         "b": ["v1.mp4", "v1.csv"],
     }.items():
         (raw / folder).mkdir(parents=True)
@@ -163,6 +163,7 @@ def test_discovery_quarantines_orphans_and_duplicate_ids(tmp_path):
     assert reasons[("a", "v2")] == "no label file v2.csv"
     assert reasons[("a", "lonely")] == "label file without a video"
     assert reasons[("a", "v1")] == reasons[("b", "v1")] == "video id also used in: a, b"
+    assert len(bad) == 4  # an interrupted write's temporary file is neither recording nor error
 
 
 def test_missing_raw_folder_is_explained(tmp_path):

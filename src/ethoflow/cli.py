@@ -32,9 +32,12 @@ def _settings(params: Path) -> Settings:
 
 def _use_local_stores(settings: Settings) -> None:
     """Point Prefect at the project's own folder unless the user configured a server."""
-    os.environ.setdefault("PREFECT_HOME", str(settings.paths.runs / "prefect"))
+    home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.paths.runs / "prefect")))
+    home.mkdir(parents=True, exist_ok=True)  # Prefect's SQLite cannot create missing folders
     # Library progress messages (per video, per frame batch) show in the Prefect run logs.
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "ethoflow")
+    # The in-process API server starts slowly on a busy 2-core machine; the default 20 s is short.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 def _write_lab(
@@ -88,6 +91,34 @@ def ingest(params: ParamsOption = Path("params.yaml")) -> None:
 
 
 @app.command()
+def train(
+    params: ParamsOption = Path("params.yaml"),
+    head: Annotated[
+        list[str] | None, typer.Option(help="Behaviour head(s) (default: train.heads).")
+    ] = None,
+    architecture: Annotated[
+        list[str] | None, typer.Option(help="Architecture(s) (default: train.architectures).")
+    ] = None,
+    trials: Annotated[
+        int | None, typer.Option(help="Trials per study (default: train.n_trials).")
+    ] = None,
+) -> None:
+    """Search and register the best model per behaviour head and architecture (Prefect flow)."""
+    settings = _settings(params)
+    _use_local_stores(settings)
+    from ethoflow.flows.train import train_flow
+
+    results = train_flow(
+        params=str(params.resolve()), heads=head, architectures=architecture, n_trials=trials
+    )
+    for r in results:
+        typer.echo(
+            f"{r['head']:>9} {r['architecture']:<12} test PR-AUC {r['best_pr_auc']:.3f}  "
+            f"ethoflow-{r['head']} v{r['model_version']}"
+        )
+
+
+@app.command()
 def demo(params: ParamsOption = Path("params.yaml")) -> None:
     """Run the main job end to end on the embedded defaults (synthetic lab, local stores)."""
     from ethoflow.versioning import push_data, track_data
@@ -104,6 +135,10 @@ def demo(params: ParamsOption = Path("params.yaml")) -> None:
     typer.echo(
         f"DVC: tracked {settings.paths.raw} and {settings.paths.truth}; pushed {pushed} files"
     )
+    typer.echo("3/3 ingesting (Prefect flow `ingest`) …")
+    from ethoflow.flows.ingest import ingest_flow
+
+    typer.echo(ingest_flow(params=str(params.resolve()))["text"])
 
 
 if __name__ == "__main__":

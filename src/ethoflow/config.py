@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -50,9 +50,39 @@ class FeaturesConfig(_Section):
     batch_size: PositiveInt = 8
 
 
+IntRange = tuple[PositiveInt, PositiveInt]
+FloatRange = tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]]
+Head = Literal["grooming", "rearing"]
+Architecture = Literal["lstm", "bilstm", "tcn", "transformer"]
+
+
+class SearchSpace(_Section):
+    """Optuna's search space: lists are categorical choices, pairs are [low, high] ranges."""
+
+    window: list[PositiveInt] = [32, 64, 128]
+    batch_size: list[PositiveInt] = [16, 32]
+    layers: IntRange = (1, 3)
+    units: IntRange = (16, 128)  # log scale
+    dropout: FloatRange = (0.0, 0.5)
+    learning_rate: FloatRange = (1e-4, 1e-2)  # log scale
+    kernel_size: list[PositiveInt] = [2, 3, 5]  # TCN
+    dilation_depth: IntRange = (3, 6)  # TCN: dilations 1, 2, 4, … 2**(depth-1)
+    stacks: IntRange = (1, 2)  # TCN
+    causal: list[bool] = [False]  # TCN: offline labelling may look ahead
+    heads: list[PositiveInt] = [2, 4]  # Transformer attention heads
+
+
 class TrainConfig(_Section):
-    window_length: PositiveInt = 64
-    n_trials: PositiveInt = 20
+    heads: list[Head] = ["grooming", "rearing"]
+    architectures: list[Architecture] = ["lstm", "bilstm", "tcn", "transformer"]
+    n_trials: PositiveInt = 20  # per (head, architecture) study
+    max_epochs: PositiveInt = 30
+    patience: PositiveInt = 5  # epochs without a better test PR-AUC before stopping
+    stride_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5  # training window overlap
+    experiment: str = "ethoflow"
+    tracking_uri: str | None = None  # None: SQLite under paths.runs
+    optuna_storage: str | None = None  # None: SQLite under paths.runs; any SQLAlchemy URL
+    search_space: SearchSpace = SearchSpace()
 
 
 class Settings(_Section):

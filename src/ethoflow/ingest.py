@@ -64,14 +64,16 @@ def discover_recordings(raw_dir: Path) -> tuple[list[Recording], list[Quarantine
     found: dict[str, list[Recording]] = {}
     bad: list[Quarantined] = []
     for folder in sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        videos = {p.stem: p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES}
+        # Dot-files are other tools' temporaries (an interrupted atomic write), never recordings.
+        files = [p for p in folder.iterdir() if not p.name.startswith(".")]
+        videos = {p.stem: p for p in files if p.suffix.lower() in VIDEO_SUFFIXES}
         for stem, video in sorted(videos.items()):
             labels = video.with_suffix(".csv")
             if labels.is_file():
                 found.setdefault(stem, []).append(Recording(stem, folder.name, video, labels))
             else:
                 bad.append(Quarantined(stem, folder.name, video, f"no label file {labels.name}"))
-        for csv in sorted(folder.glob("*.csv")):
+        for csv in sorted(p for p in files if p.suffix.lower() == ".csv"):
             if csv.stem not in videos:
                 bad.append(Quarantined(csv.stem, folder.name, csv, "label file without a video"))
     recordings = []

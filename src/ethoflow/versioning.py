@@ -44,3 +44,19 @@ def data_version(dvc_file: str | Path) -> str:
     """The content hash DVC recorded for a tracked path: the data's version id."""
     meta = yaml.safe_load(Path(dvc_file).read_text())
     return str(meta["outs"][0]["md5"])
+
+
+def dataset_lineage(raw_dir: Path, features_dir: Path) -> dict[str, str]:
+    """Version ids of what a model is trained on, for MLflow tags.
+
+    ``data_version``: DVC's hash of the raw recordings (``untracked`` if not under DVC);
+    ``features_version``: a hash of the ingest manifest and feature matrices.
+    """
+    from ethoflow.io.digest import file_digest
+
+    raw_dvc = Path(raw_dir).with_name(Path(raw_dir).name + ".dvc")
+    features = sorted(Path(features_dir).glob("videos/*.npy"))
+    return {
+        "data_version": data_version(raw_dvc) if raw_dvc.is_file() else "untracked",
+        "features_version": file_digest([Path(features_dir) / "manifest.csv", *features])[:12],
+    }

@@ -1,0 +1,95 @@
+"""Train flow: per behaviour head and architecture, an Optuna search tracked in MLflow."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from ethoflow.config import Settings, load_settings
+from ethoflow.training.fit import Split, load_split
+from ethoflow.training.search import search_and_register
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def start_tracking(settings: Settings) -> str:
+    from ethoflow.registry import configure_tracking, local_tracking_uri
+
+    uri = settings.train.tracking_uri or local_tracking_uri(settings.paths.runs)
+    configure_tracking(uri, settings.train.experiment)
+    return uri
+
+
+@task(cache_policy=NO_CACHE)
+def load(settings: Settings, split: str) -> Split:
+    return load_split(settings.paths.features, split)
+
+
+@task(cache_policy=NO_CACHE)
+def lineage(settings: Settings) -> dict[str, str]:
+    import ethoflow
+    from ethoflow.registry import git_commit
+    from ethoflow.versioning import dataset_lineage
+
+    code = git_commit(Path(ethoflow.__file__).parent) or "unknown"
+    return {**dataset_lineage(settings.paths.raw, settings.paths.features), "git_commit": code}
+
+
+@task(cache_policy=NO_CACHE, task_run_name="search-{head}-{architecture}")
+def search(
+    head: str,
+    architecture: str,
+    train: Split,
+    test: Split,
+    n_trials: int,
+    tags: dict[str, str],
+    settings: Settings,
+) -> dict:
+    t = settings.train
+    result = search_and_register(
+        head,
+        architecture,
+        train,
+        test,
+        space=t.search_space,
+        n_trials=n_trials,
+        storage=t.optuna_storage or f"sqlite:///{settings.paths.runs / 'optuna.db'}",
+        max_epochs=t.max_epochs,
+        patience=t.patience,
+        stride_fraction=t.stride_fraction,
+        seed=settings.seed,
+        lineage=tags,
+    )
+    return asdict(result)
+
+
+@flow(name="train", log_prints=True)
+def train_flow(
+    params: str = "params.yaml",
+    heads: list[str] | None = None,
+    architectures: list[str] | None = None,
+    n_trials: int | None = None,
+) -> list[dict]:
+    """Search each (head, architecture) pair and register its best model in MLflow.
+
+    Parameters left empty take their defaults from params.yaml (train section).
+    """
+    settings = load_settings(params)
+    start_tracking(settings)
+    train, test = load(settings, "train"), load(settings, "test")
+    tags = lineage(settings)
+    results = [
+        search(head, architecture, train, test, n_trials or settings.train.n_trials, tags, settings)
+        for head in heads or settings.train.heads
+        for architecture in architectures or settings.train.architectures
+    ]
+    rows = [
+        {k: r[k] for k in ("head", "architecture", "n_trials", "best_pr_auc", "model_version")}
+        for r in results
+    ]
+    create_table_artifact(key="train-summary", table=rows, description="Best model per search")
+    get_run_logger().info("\n".join(str(row) for row in rows))
+    return results

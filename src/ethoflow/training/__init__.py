@@ -1,0 +1,1 @@
+"""Training: sequence windows, Optuna search, final fit."""

@@ -1,0 +1,136 @@
+"""Fit one binary head: load a split, train on windows, score PR-AUC on whole videos."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ethoflow.training.windows import balanced_weights, frames_from_windows, make_windows
+
+
+@dataclass(frozen=True)
+class Split:
+    """The feature matrices and labels of one split, one entry per video (augmented copies too)."""
+
+    video_ids: list[str]
+    conditions: list[str]
+    features: list[np.ndarray]
+    labels: list[pd.DataFrame]  # frame, time_s, x, y, grooming, rearing
+
+    def targets(self, head: str) -> list[np.ndarray]:
+        return [table[head].to_numpy(np.float32) for table in self.labels]
+
+    @property
+    def n_features(self) -> int:
+        return int(self.features[0].shape[1])
+
+
+def load_split(features_dir: Path, split: str) -> Split:
+    """Read the ingest manifest's ``split`` rows (``train`` includes the augmented copies)."""
+    manifest_path = Path(features_dir) / "manifest.csv"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{manifest_path}: no manifest; run the ingest flow first")
+    manifest = pd.read_csv(manifest_path)
+    rows = manifest[manifest.split == split]
+    if rows.empty:
+        raise ValueError(f"{manifest_path}: no videos in split {split!r}")
+    videos = Path(features_dir) / "videos"
+    return Split(
+        video_ids=rows.video_id.tolist(),
+        conditions=rows.condition.tolist(),
+        features=[np.load(videos / name) for name in rows.features],
+        labels=[pd.read_csv(videos / name) for name in rows.labels],
+    )
+
+
+def pr_auc(targets: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the precision-recall curve (average precision); NaN without positives."""
+    from sklearn.metrics import average_precision_score
+
+    targets = np.asarray(targets).ravel()
+    if targets.sum() == 0:
+        return math.nan
+    return float(average_precision_score(targets, np.asarray(scores).ravel()))
+
+
+def predict_frames(model, features: list[np.ndarray], window: int) -> list[np.ndarray]:
+    """Per-frame probabilities for whole videos: non-overlapping windows, each frame once."""
+    windows = make_windows(features, window=window)
+    probabilities = model.predict(windows.x, batch_size=64, verbose=0)
+    return frames_from_windows(probabilities, windows, [len(f) for f in features])
+
+
+EpochHook = Callable[[int, dict[str, float]], None]
+
+
+def train_head(
+    architecture: str,
+    hp: Mapping[str, Any],
+    train: Split,
+    test: Split,
+    head: str,
+    *,
+    max_epochs: int,
+    patience: int,
+    stride_fraction: float,
+    seed: int,
+    on_epoch: EpochHook | None = None,
+) -> tuple[Any, float, int]:
+    """Train ``architecture`` with ``hp`` on ``train``; keep the epoch with the best test PR-AUC.
+
+    Every epoch the whole test split is predicted and scored; training stops after ``patience``
+    epochs without improvement. ``on_epoch(epoch, metrics)`` sees each epoch's metrics and may raise
+    (Optuna's pruning does). Returns ``(model with the best weights, best PR-AUC, best epoch)``.
+    """
+    import keras
+
+    from ethoflow.models import build_model
+
+    window = int(hp["window"])
+    keras.utils.set_random_seed(seed)
+    windows = make_windows(
+        train.features,
+        train.targets(head),
+        window=window,
+        stride=max(1, round(window * stride_fraction)),
+    )
+    weights = balanced_weights(windows)
+    test_targets = np.concatenate(test.targets(head))
+    if not test_targets.any():
+        raise ValueError(f"the test split has no {head} frames: PR-AUC is undefined")
+
+    model = build_model(architecture, hp, train.n_features)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=float(hp["learning_rate"])),
+        loss="binary_crossentropy",
+    )
+    best = (-math.inf, 0, model.get_weights())
+    for epoch in range(max_epochs):
+        history = model.fit(
+            windows.x,
+            windows.y,
+            sample_weight=weights,
+            batch_size=int(hp["batch_size"]),
+            epochs=1,
+            shuffle=True,
+            verbose=0,
+        )
+        scores = np.concatenate(predict_frames(model, test.features, window))
+        metrics = {
+            "loss": float(history.history["loss"][-1]),
+            "test_pr_auc": pr_auc(test_targets, scores),
+        }
+        if metrics["test_pr_auc"] > best[0]:
+            best = (metrics["test_pr_auc"], epoch, model.get_weights())
+        if on_epoch is not None:
+            on_epoch(epoch, metrics)
+        if epoch - best[1] >= patience:
+            break
+    model.set_weights(best[2])
+    return model, best[0], best[1]

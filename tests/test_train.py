@@ -1,0 +1,246 @@
+"""Training: windows → Optuna search → MLflow runs and registry, on tiny synthetic features."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ethoflow.config import SearchSpace
+from ethoflow.training.fit import load_split, train_head
+from ethoflow.training.search import run_search, search_and_register
+
+N_FEATURES = 12
+SPACE = SearchSpace(
+    window=[16],
+    batch_size=[8],
+    layers=(1, 2),
+    units=(8, 16),
+    dropout=(0.0, 0.2),
+    learning_rate=(3e-3, 1e-2),
+    kernel_size=[2, 3],
+    dilation_depth=(2, 3),
+    stacks=(1, 1),
+    heads=[2],
+)
+
+
+def _bouts(rng: np.random.Generator, n: int, rate: float, length: tuple[int, int]) -> np.ndarray:
+    labels = np.zeros(n, np.int8)
+    t = int(rng.integers(5, 20))
+    while t < n:
+        size = int(rng.integers(*length))
+        labels[t : t + size] = 1
+        t += size + int(rng.exponential(size / rate))
+    return labels
+
+
+def write_features(root: Path, seed: int = 0) -> Path:
+    """A tiny ingest output: features that carry the behaviour under noise, and a manifest."""
+    rng = np.random.default_rng(seed)
+    videos = root / "videos"
+    videos.mkdir(parents=True)
+    rows = []
+    plan = [
+        ("train", "c1"),
+        ("train", "c2"),
+        ("train", "c3"),
+        ("test", "c1"),
+        ("test", "c2"),
+        ("validation", "c1"),
+        ("validation", "c2"),
+        ("validation", "c3"),
+    ]
+    for index, (split, condition) in enumerate(plan):
+        n = int(rng.integers(150, 220))
+        grooming = _bouts(rng, n, 0.15, (15, 30))
+        rearing = _bouts(rng, n, 0.25, (4, 9)) * (1 - grooming)
+        signal = np.zeros((n, N_FEATURES), np.float32)
+        signal[:, :3] += grooming[:, None] * 1.2
+        signal[:, 3:6] += rearing[:, None] * 1.2
+        features = signal + rng.normal(0, 1.0, size=signal.shape).astype(np.float32)
+        video_id = f"{condition}_v{index}"
+        np.save(videos / f"{video_id}.npy", features)
+        pd.DataFrame(
+            {
+                "frame": np.arange(n),
+                "time_s": np.arange(n) / 10,
+                "x": 0.0,
+                "y": 0.0,
+                "grooming": grooming,
+                "rearing": rearing,
+            }
+        ).to_csv(videos / f"{video_id}.csv", index=False)
+        rows.append(
+            {
+                "video_id": video_id,
+                "source_video": video_id,
+                "condition": condition,
+                "split": split,
+                "frames": n,
+                "features": f"{video_id}.npy",
+                "labels": f"{video_id}.csv",
+                "augmented": False,
+            }
+        )
+    pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    root = write_features(tmp_path_factory.mktemp("features"))
+    return load_split(root, "train"), load_split(root, "test")
+
+
+@pytest.fixture
+def tracking(tmp_path):
+    import mlflow
+
+    from ethoflow.registry import configure_tracking, local_tracking_uri
+
+    uri = local_tracking_uri(tmp_path / "runs")
+    configure_tracking(uri, "test")
+    yield uri
+    mlflow.set_tracking_uri(None)
+
+
+def test_training_is_reproducible_and_learns(splits):
+    train, test = splits
+    hp = {
+        "window": 16,
+        "batch_size": 8,
+        "layers": 1,
+        "units": 16,
+        "dropout": 0.0,
+        "learning_rate": 0.005,
+        "kernel_size": 3,
+        "dilation_depth": 3,
+        "stacks": 1,
+        "causal": False,
+    }
+    kwargs = dict(max_epochs=6, patience=3, stride_fraction=0.5, seed=3)
+    _, first, _ = train_head("tcn", hp, train, test, "grooming", **kwargs)
+    _, again, _ = train_head("tcn", hp, train, test, "grooming", **kwargs)
+    assert first == pytest.approx(again, abs=1e-3)
+    assert first > 0.6  # positives are ~15 %: chance level is 0.15
+
+
+def test_search_logs_nested_trials_and_registers_the_best(splits, tracking, tmp_path):
+    import mlflow
+
+    train, test = splits
+    result = search_and_register(
+        "grooming",
+        "tcn",
+        train,
+        test,
+        space=SPACE,
+        n_trials=3,
+        storage=f"sqlite:///{tmp_path / 'optuna.db'}",
+        max_epochs=3,
+        patience=2,
+        stride_fraction=0.5,
+        seed=0,
+        lineage={"features_version": "abc", "git_commit": "deadbeef"},
+    )
+    assert result.n_trials == 3 and result.model_version == "1"
+    trials = mlflow.search_runs(
+        filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'", output_format="list"
+    )
+    assert len(trials) == 3
+    client = mlflow.MlflowClient()
+    for trial in trials:
+        assert trial.data.params["architecture"] == "tcn"
+        assert {"window", "units", "kernel_size", "learning_rate"} <= set(trial.data.params)
+        assert "duration_s" in trial.data.metrics
+        history = client.get_metric_history(trial.info.run_id, "test_pr_auc")
+        assert 1 <= len(history) <= 3 and [m.step for m in history] == list(range(len(history)))
+    version = client.get_model_version("ethoflow-grooming", "1")
+    assert version.tags["architecture"] == "tcn" and version.tags["head"] == "grooming"
+    assert version.tags["features_version"] == "abc" and version.tags["git_commit"] == "deadbeef"
+    parent = client.get_run(result.run_id)
+    assert parent.data.metrics["test_pr_auc"] == pytest.approx(result.best_pr_auc)
+
+
+def test_registered_model_loads_back_in_safe_mode(splits, tracking, tmp_path):
+    from ethoflow.registry import load_keras_model
+    from ethoflow.training.fit import predict_frames
+
+    train, test = splits
+    result = search_and_register(
+        "rearing",
+        "transformer",
+        train,
+        test,
+        space=SPACE,
+        n_trials=1,
+        storage=f"sqlite:///{tmp_path / 'optuna.db'}",
+        max_epochs=2,
+        patience=1,
+        stride_fraction=1.0,
+        seed=0,
+        lineage={},
+    )
+    model = load_keras_model(f"models:/ethoflow-rearing/{result.model_version}")
+    scores = predict_frames(model, test.features, result.best_hp["window"])
+    assert [len(s) for s in scores] == [len(f) for f in test.features]
+
+
+def test_resuming_a_study_continues_it(splits, tracking, tmp_path):
+    import mlflow
+
+    train, test = splits
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    kwargs = dict(
+        space=SPACE,
+        storage=storage,
+        study_name="resume",
+        max_epochs=1,
+        patience=1,
+        stride_fraction=1.0,
+        seed=0,
+    )
+    with mlflow.start_run():
+        first = run_search("grooming", "lstm", train, test, n_trials=2, **kwargs)
+        numbers = [t.number for t in first.trials]
+        second = run_search("grooming", "lstm", train, test, n_trials=3, **kwargs)
+        assert [t.number for t in second.trials] == [*numbers, 2]
+        third = run_search("grooming", "lstm", train, test, n_trials=3, **kwargs)
+        assert len(third.trials) == 3  # already complete: nothing re-run
+
+
+def test_flow_trains_from_params(tmp_path, prefect_harness):
+    from ethoflow.flows.train import train_flow
+
+    write_features(tmp_path / "data" / "features")
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "train:\n  max_epochs: 2\n  patience: 1\n  search_space:\n    window: [16]\n"
+        "    units: [8, 8]\n    layers: [1, 1]\n"
+    )
+    state = train_flow(
+        params=str(params),
+        heads=["grooming", "rearing"],
+        architectures=["lstm"],
+        n_trials=1,
+        return_state=True,
+    )
+    assert state.is_completed()
+    results = state.result()
+    assert [(r["head"], r["architecture"], r["model_version"]) for r in results] == [
+        ("grooming", "lstm", "1"),
+        ("rearing", "lstm", "1"),
+    ]
+    assert (tmp_path / "runs" / "mlflow.db").is_file() and (
+        tmp_path / "runs" / "optuna.db"
+    ).is_file()
+
+
+def test_unknown_architecture_is_refused(splits):
+    import optuna
+
+    with pytest.raises(ValueError, match="unknown architecture 'gru'"):
+        from ethoflow.training.search import suggest_hp
+
+        suggest_hp(optuna.trial.FixedTrial({}), "gru", SPACE)
