@@ -108,9 +108,14 @@ def train(
     _use_local_stores(settings)
     from ethoflow.flows.train import train_flow
 
-    results = train_flow(
-        params=str(params.resolve()), heads=head, architectures=architecture, n_trials=trials
+    _report_training(
+        train_flow(
+            params=str(params.resolve()), heads=head, architectures=architecture, n_trials=trials
+        )
     )
+
+
+def _report_training(results: list[dict]) -> None:
     for r in results:
         typer.echo(
             f"{r['head']:>9} {r['architecture']:<12} test PR-AUC {r['best_pr_auc']:.3f}  "
@@ -126,19 +131,22 @@ def demo(params: ParamsOption = Path("params.yaml")) -> None:
     settings = _settings(params)
     root = params.resolve().parent
     _use_local_stores(settings)
-    typer.echo("1/3 synthesising the lab …")
+    typer.echo("1/4 synthesising the lab …")
     inventory = _write_lab(settings)
     typer.echo(inventory.groupby("condition").frames.agg(["count", "sum"]).to_string())
-    typer.echo("2/3 versioning the recordings with DVC …")
+    typer.echo("2/4 versioning the recordings with DVC …")
     track_data(root, [settings.paths.raw, settings.paths.truth])
     pushed = push_data(root)
     typer.echo(
         f"DVC: tracked {settings.paths.raw} and {settings.paths.truth}; pushed {pushed} files"
     )
-    typer.echo("3/3 ingesting (Prefect flow `ingest`) …")
+    typer.echo("3/4 ingesting (Prefect flow `ingest`) …")
     from ethoflow.flows.ingest import ingest_flow
+    from ethoflow.flows.train import train_flow
 
     typer.echo(ingest_flow(params=str(params.resolve()))["text"])
+    typer.echo("4/4 training (Prefect flow `train`) …")
+    _report_training(train_flow(params=str(params.resolve())))
 
 
 if __name__ == "__main__":

@@ -66,6 +66,22 @@ def predict_frames(model, features: list[np.ndarray], window: int) -> list[np.nd
     return frames_from_windows(probabilities, windows, [len(f) for f in features])
 
 
+def with_standardization(model, features: list[np.ndarray]):
+    """Prefix ``model`` with a z-scoring layer fitted on ``features`` (the training frames).
+
+    ResNet features differ in scale by orders of magnitude between channels; the statistics travel
+    inside the saved model, so inference needs nothing else.
+    """
+    import keras
+
+    stacked = np.concatenate(features)
+    normalize = keras.layers.Normalization(
+        axis=-1, mean=stacked.mean(axis=0), variance=stacked.var(axis=0) + 1e-6, name="standardize"
+    )
+    inputs = keras.Input(model.input_shape[1:], name="features")
+    return keras.Model(inputs, model(normalize(inputs)), name=model.name)
+
+
 EpochHook = Callable[[int, dict[str, float]], None]
 
 
@@ -105,7 +121,7 @@ def train_head(
     if not test_targets.any():
         raise ValueError(f"the test split has no {head} frames: PR-AUC is undefined")
 
-    model = build_model(architecture, hp, train.n_features)
+    model = with_standardization(build_model(architecture, hp, train.n_features), train.features)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=float(hp["learning_rate"])),
         loss="binary_crossentropy",
