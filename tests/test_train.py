@@ -145,6 +145,7 @@ def test_search_logs_nested_trials_and_registers_the_best(splits, tracking, tmp_
         lineage={"features_version": "abc", "git_commit": "deadbeef"},
     )
     assert result.n_trials == 3 and result.model_version == "1"
+    assert result.study_name.startswith("grooming-tcn-abc-")  # + a digest of the search set-up
     trials = mlflow.search_runs(
         filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'", output_format="list"
     )

@@ -38,6 +38,8 @@ def _use_local_stores(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "ethoflow")
     # The in-process API server starts slowly on a busy 2-core machine; the default 20 s is short.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    # No telemetry from a lab machine; its heartbeat also contends for the SQLite lock.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 def _write_lab(

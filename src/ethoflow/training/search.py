@@ -8,6 +8,7 @@ configuration is then refitted and logged, with the search's parent run, as a re
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -151,15 +152,19 @@ def search_and_register(
     """Search, refit the best configuration and register it as a version of ``ethoflow-<head>``.
 
     ``lineage`` (data version, git commit, feature extractor, …) is set as tags on the run and on
-    the model version. The study is named after the head, architecture and features version, so
-    new data starts a new study while an interrupted one resumes.
+    the model version. The study is named after the head, architecture, features version and search
+    set-up, so new data or a new search space starts a new study while an interrupted one resumes.
     """
     import mlflow
 
     from ethoflow.registry import log_keras_model
     from ethoflow.training.windows import make_windows
 
-    study_name = f"{head}-{architecture}-{lineage.get('features_version', 'unversioned')}"
+    # A changed search space or budget makes earlier trials incomparable: it starts a new study.
+    setup = hashlib.sha256(f"{space.model_dump_json()}{max_epochs}{patience}".encode()).hexdigest()
+    study_name = (
+        f"{head}-{architecture}-{lineage.get('features_version', 'unversioned')}-{setup[:8]}"
+    )
     tags = {"head": head, "architecture": architecture, "study": study_name, **lineage}
     with mlflow.start_run(run_name=f"search-{head}-{architecture}", tags=tags) as run:
         study = run_search(
