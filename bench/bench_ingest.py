@@ -45,6 +45,7 @@ def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
             tolerance_frames=2,
             batch_size=32,
             augment=None,
+            posture=True,
         )
         frames = record["frames"]
     else:

@@ -15,6 +15,7 @@ import pytest
 
 from ethoflow.config import load_settings
 from ethoflow.ingest import discover_recordings, featurize_recording
+from ethoflow.preprocess.posture import POSTURE_FEATURES
 from ethoflow.synth import synthesize_lab
 
 PARAMS = """
@@ -99,7 +100,9 @@ def test_manifest_features_and_labels_line_up(ingested):
     for row in manifest.itertuples():
         matrix = np.load(features / "videos" / row.features)
         labels = pd.read_csv(features / "videos" / row.labels)
-        assert matrix.shape == (row.frames, 512) and matrix.dtype == np.float32
+        assert (
+            matrix.shape == (row.frames, 512 + len(POSTURE_FEATURES)) and matrix.dtype == np.float32
+        )
         assert len(labels) == row.frames
         assert np.isfinite(matrix).all()
         assert set(labels.columns) >= {"frame", "time_s", "x", "y", "grooming", "rearing"}
@@ -138,6 +141,7 @@ def test_changed_labels_are_reprocessed(tmp_path):
         tolerance_frames=2,
         batch_size=16,
         augment=None,
+        posture=True,
     )
     first = featurize_recording(recording, tmp_path / "out", **kwargs)
     labels = pd.read_csv(recording.labels)

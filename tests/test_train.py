@@ -1,5 +1,6 @@
 """Training: windows → Optuna search → MLflow runs and registry, on tiny synthetic features."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,7 @@ def write_features(root: Path, seed: int = 0) -> Path:
             }
         )
     pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
+    (root / "summary.json").write_text(json.dumps({"featurization": "tiny-test-features"}))
     return root
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -26,12 +26,15 @@ class PathsConfig(_Section):
     truth: Path = Path("data/truth")
     features: Path = Path("data/features")
     runs: Path = Path("runs")
+    inbox: Path = Path("data/inbox")
+    outbox: Path = Path("data/outbox")
 
 
 class SynthConfig(_Section):
     videos_per_condition: PositiveInt = 4
     minutes: PositiveFloat = 1.0
     light_mouse_fraction: Annotated[float, Field(ge=0, le=1)] = 0.25
+    inbox_videos: PositiveInt = 2  # demo: new recordings from a held-out camera set-up
 
 
 class IngestConfig(_Section):
@@ -48,6 +51,7 @@ class FeaturesConfig(_Section):
     layer: str = "conv3_block4_out"
     weights: str | None = None
     batch_size: PositiveInt = 8
+    posture: bool = True
 
 
 IntRange = tuple[PositiveInt, PositiveInt]
@@ -85,6 +89,31 @@ class TrainConfig(_Section):
     search_space: SearchSpace = SearchSpace()
 
 
+class PostProcessing(_Section):
+    """Smoothing of thresholded per-frame predictions, applied per video."""
+
+    median_frames: PositiveInt = 1  # odd window of a median filter; 1 = off
+    min_bout_frames: PositiveInt = 1  # shorter positive bouts are removed; 1 = off
+
+    @field_validator("median_frames")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError(f"median_frames must be odd, got {value}")
+        return value
+
+
+class PromoteConfig(_Section):
+    architecture: Architecture = "tcn"
+    metric: str = "worst_condition_pr_auc"
+    min_improvement: Annotated[float, Field(ge=0)] = 0.0
+
+
+class LabelConfig(_Section):
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+
+
 class Settings(_Section):
     """All of ethoflow's settings; paths are absolute once loaded."""
 
@@ -94,6 +123,9 @@ class Settings(_Section):
     ingest: IngestConfig = IngestConfig()
     features: FeaturesConfig = FeaturesConfig()
     train: TrainConfig = TrainConfig()
+    postprocess: PostProcessing = PostProcessing()
+    promote: PromoteConfig = PromoteConfig()
+    label: LabelConfig = LabelConfig()
 
 
 def _format_errors(path: Path, error: ValidationError) -> str:

@@ -65,6 +65,19 @@ def _build_backbone(weights: str | None, input_size: int, seed: int):
         ) from exc
 
 
+def extractor_identity(layer: str, weights: str | None, input_size: int, seed: int) -> str:
+    """What determines an extractor's features, as a string for cache keys and model tags."""
+    if weights is None:
+        source = f"random-seed{seed}"
+    elif weights == "imagenet":
+        source = "imagenet"
+    else:
+        path = Path(weights).expanduser()
+        source = f"file-{file_digest([path])[:12]}" if path.is_file() else f"missing-{path}"
+    # Features depend on the input size too, so it belongs in the identity.
+    return f"resnet50-{layer}-{input_size}px-{source}"
+
+
 class FeatureExtractor:
     """ResNet50 cut at `layer`, global-average-pooled, ImageNet preprocessing.
 
@@ -97,14 +110,7 @@ class FeatureExtractor:
         self.weights = weights
         self.input_size = input_size
         self.n_features: int = int(self.model.output_shape[-1])
-        if weights is None:
-            source = f"random-seed{seed}"
-        elif weights == "imagenet":
-            source = "imagenet"
-        else:
-            source = f"file-{file_digest([Path(weights).expanduser()])[:12]}"
-        # Features depend on the input size too, so it belongs in a cache key.
-        self.identity: str = f"resnet50-{layer}-{input_size}px-{source}"
+        self.identity: str = extractor_identity(layer, weights, input_size, seed)
 
         model = self.model
         mean = tf.constant(_IMAGENET_MEAN_BGR, dtype=tf.float32)

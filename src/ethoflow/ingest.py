@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ethoflow.config import Settings
 from ethoflow.errors import InputError
 from ethoflow.io.atomic import atomic_path, write_csv, write_json
 from ethoflow.io.digest import file_digest
@@ -27,6 +29,7 @@ from ethoflow.preprocess.augment import AugmentSetting, augment_frame, sample_au
 from ethoflow.preprocess.crop import crop_around
 from ethoflow.preprocess.detect import MouseTracker
 from ethoflow.preprocess.fps import kept_frame_indices, standardize_fps
+from ethoflow.preprocess.posture import POSTURE_FEATURES, posture_features
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,28 @@ class Quarantined:
     condition: str
     path: Path
     reason: str
+
+
+def build_extractor(settings: Settings):
+    """The feature extractor ``settings`` ask for (builds ResNet50: seconds, ~100 MB)."""
+    from ethoflow.features import FeatureExtractor
+
+    return FeatureExtractor(
+        layer=settings.features.layer,
+        weights=settings.features.weights,
+        input_size=settings.ingest.crop_size,
+        seed=settings.seed,
+    )
+
+
+def featurization_id(settings: Settings) -> str:
+    """Everything that shapes a frame's features; a model only fits features with the same id."""
+    from ethoflow.features import extractor_identity
+
+    f = settings.features
+    extractor = extractor_identity(f.layer, f.weights, settings.ingest.crop_size, settings.seed)
+    posture = "+posture" if f.posture else ""
+    return f"{extractor}-{settings.ingest.target_fps:g}fps{posture}"
 
 
 def discover_recordings(raw_dir: Path) -> tuple[list[Recording], list[Quarantined]]:
@@ -104,22 +129,69 @@ def augmentation_for(
     return sample_augmentation(rng, brightness_range=brightness, zoom_range=zoom)
 
 
+@dataclass(frozen=True)
+class VideoFeatures:
+    """One video after fps standardisation: its track and per-frame feature matrices."""
+
+    fps: float  # the source video's frame rate (``track.frame`` counts its frames)
+    track: pd.DataFrame  # frame, x, y, area, length, width: the mouse blob per kept frame
+    features: np.ndarray  # (frames, n) CNN features, then posture features when asked for
+    augmented: np.ndarray | None  # the same for the augmented copy
+
+
 def _crops(
     reader: VideoReader,
     target_fps: float,
     crop_size: int,
     augment: AugmentSetting | None,
-    rows: list[tuple[int, float, float]],
+    rows: list[tuple],
 ) -> Iterator[np.ndarray]:
     """Crops in feature order (each frame's crop, then its augmented copy); fills ``rows``."""
     tracker = MouseTracker()
     for index, frame in standardize_fps(reader, reader.fps, target_fps):
         x, y = tracker(frame)
-        rows.append((index, x, y))
+        shape = (math.nan,) * 3 if tracker.shape is None else astuple(tracker.shape)
+        rows.append((index, x, y, *shape))
         crop = crop_around(frame, (x, y), crop_size)
         yield crop
         if augment is not None:
             yield augment_frame(crop, augment)
+
+
+def featurize_video(
+    video: Path,
+    *,
+    extractor,
+    target_fps: float,
+    crop_size: int,
+    batch_size: int,
+    augment: AugmentSetting | None,
+    posture: bool,
+    progress_name: str = "",
+) -> VideoFeatures:
+    """Stream ``video`` through decode → fps → detect → crop → (augment) → CNN (+ posture)."""
+    from ethoflow.features import extract_features
+
+    reader = VideoReader(video)
+    rows: list[tuple] = []
+    blocks = []
+    crops = _crops(reader, target_fps, crop_size, augment, rows)
+    for block in extract_features(crops, extractor, batch_size=batch_size):
+        blocks.append(block)
+        if len(blocks) % 10 == 0:
+            log.info("%s: %d frames featurised", progress_name or video.name, len(rows))
+    features = np.concatenate(blocks) if blocks else np.zeros((0, extractor.n_features), "f4")
+    augmented = None
+    if augment is not None:
+        features, augmented = features[0::2], features[1::2]
+    track = pd.DataFrame(rows, columns=["frame", "x", "y", "area", "length", "width"])
+    if posture:
+        # Posture ratios do not change under the per-video augmentation: both copies share them.
+        extra = posture_features(track, target_fps)
+        features = np.hstack([features, extra])
+        if augmented is not None:
+            augmented = np.hstack([augmented, extra])
+    return VideoFeatures(reader.fps, track, features, augmented)
 
 
 def featurize_recording(
@@ -132,6 +204,7 @@ def featurize_recording(
     tolerance_frames: int,
     batch_size: int,
     augment: AugmentSetting | None,
+    posture: bool,
 ) -> dict:
     """Features (+ augmented copy) and aligned labels of one recording; returns its record.
 
@@ -139,14 +212,13 @@ def featurize_recording(
     same settings). Raises :class:`InputError` when the decoded frames and label rows disagree by
     more than ``tolerance_frames``.
     """
-    from ethoflow.features import extract_features
-
     key = file_digest(
         [recording.video, recording.labels],
         target_fps,
         crop_size,
         extractor.identity,
         augment and asdict(augment),
+        posture and POSTURE_FEATURES,
     )
     record_path = out_dir / f"{recording.video_id}.json"
     if record_path.is_file():
@@ -156,19 +228,17 @@ def featurize_recording(
             return record | {"cached": True}
 
     labels = read_labels(recording.labels)
-    reader = VideoReader(recording.video)
-    rows: list[tuple[int, float, float]] = []
-    blocks = []
-    crops = _crops(reader, target_fps, crop_size, augment, rows)
-    for block in extract_features(crops, extractor, batch_size=batch_size):
-        blocks.append(block)
-        if len(blocks) % 10 == 0:
-            log.info("%s: %d frames featurised", recording.video_id, len(rows))
-    features = np.concatenate(blocks) if blocks else np.zeros((0, extractor.n_features), "f4")
-    if augment is not None:
-        features, augmented = features[0::2], features[1::2]
-
-    frames = pd.DataFrame(rows, columns=["frame", "x", "y"])
+    result = featurize_video(
+        recording.video,
+        extractor=extractor,
+        target_fps=target_fps,
+        crop_size=crop_size,
+        batch_size=batch_size,
+        augment=augment,
+        posture=posture,
+        progress_name=recording.video_id,
+    )
+    frames = result.track[["frame", "x", "y"]]
     decoded = int(frames.frame.max()) + 1 if len(frames) else 0
     if abs(decoded - len(labels)) > tolerance_frames:
         raise InputError(
@@ -180,12 +250,12 @@ def featurize_recording(
     keep = frames.frame.to_numpy() < len(labels)
     frames = frames[keep].reset_index(drop=True)
     table = pd.concat([frames, labels.iloc[frames.frame].reset_index(drop=True)], axis=1)
-    table.insert(1, "time_s", (table.frame / reader.fps).round(4))
+    table.insert(1, "time_s", (table.frame / result.fps).round(4))
 
     video_id = recording.video_id
-    files = {f"{video_id}.npy": features[keep], f"{video_id}.csv": table}
-    if augment is not None:
-        files[f"{video_id}{_AUGMENTED}.npy"] = augmented[keep]
+    files = {f"{video_id}.npy": result.features[keep], f"{video_id}.csv": table}
+    if result.augmented is not None:
+        files[f"{video_id}{_AUGMENTED}.npy"] = result.augmented[keep]
     for name, content in files.items():
         if isinstance(content, pd.DataFrame):
             write_csv(content, out_dir / name)
@@ -250,9 +320,16 @@ def build_manifest(records: list[dict], splits: pd.Series) -> pd.DataFrame:
 
 
 def write_ingest_outputs(
-    records: list[dict], splits: pd.Series, quarantined: list[Quarantined], out_dir: Path
+    records: list[dict],
+    splits: pd.Series,
+    quarantined: list[Quarantined],
+    out_dir: Path,
+    featurization: str,
 ) -> dict:
-    """Write ``manifest.csv``, ``quarantine.csv`` and ``summary.json``; return the summary."""
+    """Write ``manifest.csv``, ``quarantine.csv`` and ``summary.json``; return the summary.
+
+    ``featurization`` (see :func:`featurization_id`) travels with the features into model tags.
+    """
     manifest = build_manifest(records, splits)
     bad = pd.DataFrame(
         [asdict(q) for q in quarantined], columns=["video_id", "condition", "path", "reason"]
@@ -265,6 +342,7 @@ def write_ingest_outputs(
         "quarantined": {q.video_id: q.reason for q in quarantined},
         "splits": manifest.groupby("split").size().to_dict(),
         "frames": int(manifest.loc[~manifest.augmented, "frames"].sum()),
+        "featurization": featurization,
     }
     write_json(summary, out_dir / "summary.json")
     lines = [

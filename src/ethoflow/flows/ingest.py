@@ -46,12 +46,7 @@ def split(recordings: list[steps.Recording], settings: Settings) -> pd.Series:
 
 @task(cache_policy=NO_CACHE)
 def load_extractor(settings: Settings) -> FeatureExtractor:
-    return FeatureExtractor(
-        layer=settings.features.layer,
-        weights=settings.features.weights,
-        input_size=settings.ingest.crop_size,
-        seed=settings.seed,
-    )
+    return steps.build_extractor(settings)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="featurize-{recording.video_id}")
@@ -78,6 +73,7 @@ def featurize(
         tolerance_frames=ingest.label_tolerance_frames,
         batch_size=settings.features.batch_size,
         augment=augment,
+        posture=settings.features.posture,
     )
 
 
@@ -85,7 +81,9 @@ def featurize(
 def write_outputs(
     records: list[dict], splits: pd.Series, quarantined: list[steps.Quarantined], settings: Settings
 ) -> dict:
-    summary = steps.write_ingest_outputs(records, splits, quarantined, settings.paths.features)
+    summary = steps.write_ingest_outputs(
+        records, splits, quarantined, settings.paths.features, steps.featurization_id(settings)
+    )
     create_markdown_artifact(
         key="ingest-summary",
         markdown=summary["text"],

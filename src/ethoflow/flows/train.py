@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,11 +17,9 @@ from ethoflow.training.search import search_and_register
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 def start_tracking(settings: Settings) -> str:
-    from ethoflow.registry import configure_tracking, local_tracking_uri
+    from ethoflow import registry
 
-    uri = settings.train.tracking_uri or local_tracking_uri(settings.paths.runs)
-    configure_tracking(uri, settings.train.experiment)
-    return uri
+    return registry.start_tracking(settings)
 
 
 @task(cache_policy=NO_CACHE)
@@ -35,7 +34,13 @@ def lineage(settings: Settings) -> dict[str, str]:
     from ethoflow.versioning import dataset_lineage
 
     code = git_commit(Path(ethoflow.__file__).parent) or "unknown"
-    return {**dataset_lineage(settings.paths.raw, settings.paths.features), "git_commit": code}
+    summary = json.loads((settings.paths.features / "summary.json").read_text())
+    return {
+        **dataset_lineage(settings.paths.raw, settings.paths.features),
+        "git_commit": code,
+        # What inference must reproduce to feed the model the features it was trained on.
+        "featurization": summary["featurization"],
+    }
 
 
 @task(cache_policy=NO_CACHE, task_run_name="search-{head}-{architecture}")

@@ -13,6 +13,9 @@ The study's recipe, with the fixes its failure cases need:
 * The mouse may be dark on a light floor or light on a dark floor; ``polarity="auto"`` compares
   the floor's brightness with the arena's darkest and lightest pixels: the mouse is the side that
   stands out from the floor.
+
+The tracker also reports the blob's shape (area, length and width of its moment ellipse): a mouse
+that rears foreshortens, a grooming mouse hunches into a wider, shorter blob.
 """
 
 from __future__ import annotations
@@ -39,6 +42,26 @@ _EXTREME = 0.003  # share of the arena at the mouse's brightness, at least
 _MIN_MOUSE_FRACTION = 0.004  # a mouse covers at least this share of the arena ...
 _MAX_MOUSE_FRACTION = 0.2  # ... and at most this share
 _ARENA_SEARCHES = 10  # frames a tracker searches for an arena before taking the whole frame
+
+
+@dataclass(frozen=True)
+class BlobShape:
+    """The mouse blob's size and its moment ellipse's full axes, in pixels."""
+
+    area: float
+    length: float
+    width: float
+
+
+def blob_shape(mask: np.ndarray) -> BlobShape:
+    """Area and ellipse axes (4 × the square roots of the covariance's eigenvalues) of a mask."""
+    moments = cv2.moments(mask, binaryImage=True)
+    area = moments["m00"]
+    if area == 0:
+        raise ValueError("blob_shape needs a non-empty mask")
+    covariance = np.array([[moments["mu20"], moments["mu11"]], [moments["mu11"], moments["mu02"]]])
+    small, large = np.clip(np.linalg.eigvalsh(covariance / area), 0.0, None)
+    return BlobShape(float(area), 4 * float(np.sqrt(large)), 4 * float(np.sqrt(small)))
 
 
 @dataclass(frozen=True)
@@ -280,8 +303,9 @@ def _otsu(histogram: np.ndarray) -> float:
 
 def _detect(
     gray: np.ndarray, arena: _Arena, polarity: Polarity
-) -> tuple[tuple[float, float], Polarity] | None:
-    """Return the mouse centre and the polarity used, or None when no mouse-like blob is found."""
+) -> tuple[tuple[float, float], Polarity, BlobShape] | None:
+    """Return the mouse centre, the polarity used and the blob's shape, or None when no
+    mouse-like blob is found."""
     interior = cv2.calcHist([gray], [0], arena.interior, [256], [0, 256]).ravel()
     whole = cv2.calcHist([gray], [0], arena.mask, [256], [0, 256]).ravel()
     # The floor is most of the interior; the mouse is the arena's most extreme brightness (the
@@ -315,7 +339,9 @@ def _detect(
     if not arena.min_area <= areas[best] <= arena.max_area:
         return None
     x, y = centroids[best]
-    return (float(x), float(y)), polarity
+    left, top, width, height = stats[best, :4]
+    blob = labels[top : top + height, left : left + width] == best
+    return (float(x), float(y)), polarity, blob_shape(blob.astype(np.uint8))
 
 
 def _quantile(histogram: np.ndarray, q: float) -> float:
@@ -338,13 +364,17 @@ def detect_mouse_center(
 
 class MouseTracker:
     """Per-video, stateful: finds the arena once (first frame(s)), then detects per frame and
-    keeps the last good centre when a frame has no detection (frame centre if none yet)."""
+    keeps the last good centre when a frame has no detection (frame centre if none yet).
+
+    After each call, ``shape`` is the last detected blob's :class:`BlobShape` (None before any).
+    """
 
     def __init__(self, *, polarity: Polarity = "auto") -> None:
         _check_polarity(polarity)
         self.polarity: Polarity = polarity
         self.arena: np.ndarray | None = None  # the arena mask in use, once a frame was seen
         self.last: tuple[float, float] | None = None
+        self.shape: BlobShape | None = None
         self._arena: _Arena | None = None
         self._searches = 0
 
@@ -365,7 +395,7 @@ class MouseTracker:
             self._searches += 1
         found = _detect(gray, self._arena, self.polarity)
         if found is not None:
-            self.last, polarity = found
+            self.last, polarity, self.shape = found
             # The floor does not change within a video: keep the first confident decision,
             # so a frame with an odd histogram cannot flip the polarity.
             self.polarity = polarity
