@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     import numpy as np
     from mlflow.entities.model_registry import ModelVersion
 
+    from ethoflow.config import Settings
+
 # Pinned into each model's requirements.txt. Passing them explicitly also skips MLflow's
 # requirement inference, which reloads the model in a subprocess (~8 s) and cannot load models
 # with custom layers anyway.
@@ -78,6 +80,14 @@ def configure_tracking(tracking_uri: str, experiment: str) -> str:
             experiment_id = mlflow.get_experiment_by_name(experiment).experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def start_tracking(settings: Settings) -> str:
+    """``configure_tracking`` with the settings' tracking URI (SQLite under ``paths.runs`` by
+    default) and experiment; returns the URI."""
+    uri = settings.train.tracking_uri or local_tracking_uri(settings.paths.runs)
+    configure_tracking(uri, settings.train.experiment)
+    return uri
 
 
 def git_commit(repo: Path) -> str | None:

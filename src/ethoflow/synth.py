@@ -96,6 +96,24 @@ CONDITIONS: tuple[Condition, ...] = (
     ),
 )
 
+# A camera set-up no model is trained on: the demo labels it to show how labels transfer.
+HELD_OUT_CONDITION = Condition(
+    name="condition_4",
+    fps=25,
+    frame_size=(400, 400),
+    arena_center=(200, 205),
+    arena_side=300,
+    arena_angle_deg=-4,
+    light_gradient=0.2,
+    vignette=0.2,
+    tint=(1.0, 0.96, 1.04),
+    clutter=False,
+    floor_lines=False,
+    noise_sigma=5,
+    blur_kernel=3,
+    old_label_format=False,
+)
+
 _WALL_FRACTION = 0.03  # wall band seen from above, as a share of the arena side
 _BODY_FRACTION = 0.2  # mouse body length (nose to tail base) as a share of the arena side
 _OLD_HEADERS = (
@@ -109,7 +127,7 @@ _NEW_HEADERS = (("Grooming", "Rearing"), ("grooming", "rearing"), ("Grooming ", 
 
 def condition_by_name(name: str) -> Condition:
     """Return the :class:`Condition` called ``name``."""
-    for condition in CONDITIONS:
+    for condition in (*CONDITIONS, HELD_OUT_CONDITION):
         if condition.name == name:
             return condition
     known = ", ".join(c.name for c in CONDITIONS)
@@ -515,12 +533,14 @@ def synthesize_lab(
     minutes: float,
     seed: int,
     light_mouse_fraction: float = 0.25,
+    conditions: tuple[Condition, ...] = CONDITIONS,
 ) -> pd.DataFrame:
     """Write ``videos_per_condition`` recordings per condition; return the lab's inventory.
 
     Layout: ``raw_dir/<condition>/<video_id>.mp4`` and ``.csv`` (labels),
     ``truth_dir/<video_id>.csv`` (centres, behaviour) and ``truth_dir/lab.csv`` (inventory).
-    Lengths vary ±30 % around ``minutes`` so recordings are not all alike.
+    Lengths vary ±30 % around ``minutes`` so recordings are not all alike. Video ids are
+    ``c<condition number>_v<index>``.
     """
     if videos_per_condition < 1:
         raise ValueError(f"videos_per_condition must be at least 1, got {videos_per_condition}")
@@ -528,7 +548,8 @@ def synthesize_lab(
         raise ValueError(f"minutes must be positive, got {minutes}")
     raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
     rows = []
-    for c_index, condition in enumerate(CONDITIONS, start=1):
+    for condition in conditions:
+        c_index = int(condition.name.removeprefix("condition_"))
         for v_index in range(videos_per_condition):
             rng = np.random.default_rng([seed, c_index, v_index])
             video_seed = int(rng.integers(2**31))
@@ -559,3 +580,14 @@ def synthesize_lab(
     inventory = pd.DataFrame(rows)
     write_csv(inventory, truth_dir / "lab.csv")
     return inventory
+
+
+def truth_labels(truth: pd.DataFrame) -> pd.DataFrame:
+    """``frame, grooming, rearing`` (0/1) from a ground-truth table's ``behaviour`` column."""
+    return pd.DataFrame(
+        {
+            "frame": truth.frame,
+            "grooming": (truth.behaviour == "grooming").astype(np.int8),
+            "rearing": truth.behaviour.str.endswith("rearing").astype(np.int8),
+        }
+    )

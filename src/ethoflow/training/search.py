@@ -157,6 +157,7 @@ def search_and_register(
     """
     import mlflow
 
+    from ethoflow.promotion import model_name
     from ethoflow.registry import log_keras_model
     from ethoflow.training.windows import make_windows
 
@@ -209,7 +210,7 @@ def search_and_register(
             model,
             name="model",
             example_input=example,
-            registered_model_name=f"ethoflow-{head}",
+            registered_model_name=model_name(head),
             tags={**tags, "window": str(hp["window"]), "test_pr_auc": f"{score:.4f}"},
         )
     return SearchResult(

@@ -1,0 +1,32 @@
+"""Promote flow: per head, the best evaluated model becomes `champion` only if it beats it."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from ethoflow.config import Settings, load_settings
+from ethoflow.flows.train import start_tracking
+from ethoflow.promotion import promote_if_better
+
+
+@task(cache_policy=NO_CACHE, task_run_name="promote-{head}")
+def promote(head: str, settings: Settings) -> dict:
+    p = settings.promote
+    decision = promote_if_better(
+        head, architecture=p.architecture, metric=p.metric, min_improvement=p.min_improvement
+    )
+    return decision.as_dict()
+
+
+@flow(name="promote", log_prints=True)
+def promote_flow(params: str = "params.yaml", heads: list[str] | None = None) -> list[dict]:
+    """Compare each head's best evaluated candidate with its champion; record every decision."""
+    settings = load_settings(params)
+    start_tracking(settings)
+    decisions = [promote(head, settings) for head in heads or settings.train.heads]
+    create_table_artifact(key="promotion", table=decisions, description="Promotion decisions")
+    for d in decisions:
+        get_run_logger().info("%s: %s", d["head"], d["reason"])
+    return decisions

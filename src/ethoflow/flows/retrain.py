@@ -1,0 +1,25 @@
+"""Retrain flow: ingest → train → evaluate → promote, as one run maintainers start from the UI."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from ethoflow.flows.evaluate import evaluate_flow
+from ethoflow.flows.ingest import ingest_flow
+from ethoflow.flows.promote import promote_flow
+from ethoflow.flows.train import train_flow
+
+
+@flow(name="retrain", log_prints=True)
+def retrain_flow(
+    params: str = "params.yaml",
+    heads: list[str] | None = None,
+    architectures: list[str] | None = None,
+    n_trials: int | None = None,
+) -> dict:
+    """Bring features up to date, search, evaluate the new versions and promote the best."""
+    ingest = ingest_flow(params=params)
+    trained = train_flow(params=params, heads=heads, architectures=architectures, n_trials=n_trials)
+    evaluated = evaluate_flow(params=params, heads=heads)
+    decisions = promote_flow(params=params, heads=heads)
+    return {"ingest": ingest, "train": trained, "evaluate": evaluated, "promote": decisions}

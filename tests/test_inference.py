@@ -1,0 +1,436 @@
+"""Labelling new videos: real synthetic recordings, ResNet50 (64 px), tiny TCNs and MLflow."""
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from ethoflow.config import PostProcessing, Settings
+from ethoflow.evaluation import postprocess
+from ethoflow.inference import (
+    HeadModel,
+    LabelOutcome,
+    NoChampionError,
+    check_featurization,
+    find_videos,
+    label_table,
+    label_video,
+    load_champions,
+    plot_ethogram,
+    predict_video,
+    video_summary,
+    write_batch_report,
+)
+from ethoflow.ingest import build_extractor, featurization_id, standardized_length
+from ethoflow.preprocess.posture import POSTURE_FEATURES
+from ethoflow.promotion import model_name
+from ethoflow.registry import configure_tracking, local_tracking_uri, log_keras_model
+from ethoflow.synth import CONDITIONS, write_recording
+
+WINDOW = 16
+HP = {"window": WINDOW, "kernel_size": 3, "dilation_depth": 2, "stacks": 1, "causal": False}
+HP |= {"layers": 1, "units": 8, "dropout": 0.0}
+HEADS = ["grooming", "rearing"]
+COLUMNS = ["frame", "time_s", "grooming", "rearing"]
+COLUMNS += ["grooming_probability", "rearing_probability", "x", "y"]
+OUTPUT_FILES = {"labels.csv", "summary.json", "ethogram.png", "record.json"}
+EXPERIMENT = "test-inference"
+# MLflow keeps the tracking URI and active experiment in globals and mirrors them here.
+_MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_DISABLE_TELEMETRY")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _restore_mlflow_state():
+    """Leave no tracking URI or experiment behind for other test modules."""
+    saved = {var: os.environ.get(var) for var in _MLFLOW_ENV}
+    yield
+    import mlflow
+
+    mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
+    for var, value in saved.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
+
+
+@dataclass(frozen=True)
+class Lab:
+    settings: Settings
+    extractor: object
+    heads: dict[str, HeadModel]
+    videos: dict[str, Path]  # video id -> a good recording (10 fps and 30 fps sources)
+
+    def label(self, video: Path, outbox: Path, **changes) -> LabelOutcome:
+        arguments = {
+            "heads": self.heads,
+            "extractor": self.extractor,
+            "settings": self.settings,
+            "postprocessing": PostProcessing(),
+        }
+        return label_video(video, outbox, **(arguments | changes))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> Lab:
+    import keras
+
+    from ethoflow.models import build_model
+
+    settings = Settings.model_validate(
+        {"seed": 1, "ingest": {"crop_size": 64}, "features": {"batch_size": 16}}
+    )
+    extractor = build_extractor(settings)
+    root = tmp_path_factory.mktemp("lab")
+    videos = {}
+    for video_id, condition, seconds in (("c1", CONDITIONS[0], 3), ("c2", CONDITIONS[1], 4)):
+        videos[video_id] = root / "videos" / f"{video_id}.mp4"
+        labels, truth = root / f"{video_id}.csv", root / f"{video_id}.truth.csv"
+        write_recording(
+            videos[video_id], labels, truth, condition=condition, seconds=seconds, seed=3
+        )
+    n_features = extractor.n_features + len(POSTURE_FEATURES)
+    heads = {}
+    for seed, head in enumerate(HEADS):
+        keras.utils.set_random_seed(seed)
+        model = build_model("tcn", HP, n_features)
+        heads[head] = HeadModel(head, "1", model, 0.5, WINDOW, featurization_id(settings))
+    return Lab(settings, extractor, heads, videos)
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+
+
+# --- pure functions ----------------------------------------------------------------------------
+
+
+def test_video_summary_counts_bouts_and_movement():
+    frames = np.arange(10)
+    table = pd.DataFrame(
+        {
+            "frame": frames * 3,  # a 30 fps source standardised to 10 fps
+            "time_s": (frames * 3 / 30).round(4),
+            "grooming": [0, 1, 1, 0, 0, 1, 1, 1, 0, 0],
+            "rearing": [0] * 10,
+            "x": [0.0, 3.0] + [3.0] * 8,  # one 3-4-5 step, then still
+            "y": [0.0, 4.0] + [4.0] * 8,
+        }
+    )
+    summary = video_summary(table, ["grooming", "rearing"])
+    assert summary["frames"] == 10
+    assert summary["frame_period_s"] == pytest.approx(0.1)
+    assert summary["duration_s"] == pytest.approx(1.0)
+    assert summary["distance_px"] == pytest.approx(5.0)
+    assert summary["mean_speed_px_s"] == pytest.approx(5.0 / 0.9, abs=0.01)
+    assert summary["heads"]["grooming"] == {"bouts": 2, "total_s": 0.5, "latency_s": 0.1}
+    assert summary["heads"]["rearing"] == {"bouts": 0, "total_s": 0.0, "latency_s": None}
+    json.dumps(summary)  # goes into summary.json as is
+
+    single = video_summary(table.iloc[1:2], ["grooming"])
+    assert single["heads"]["grooming"] == {"bouts": 1, "total_s": 0.0, "latency_s": 0.1}
+    assert (single["duration_s"], single["distance_px"], single["mean_speed_px_s"]) == (0, 0, 0)
+
+
+def test_label_table_columns_and_times():
+    track = pd.DataFrame({"frame": [0, 3, 6], "x": [1.0, 2.0, 3.0], "y": [4.0, 5.0, 6.0]})
+    probabilities = np.array([0.1, 0.6, 0.9], np.float32)
+    labels = np.array([0, 1, 1], np.int8)
+    predictions = {"grooming": (probabilities, labels), "rearing": (1 - probabilities, 1 - labels)}
+    table = label_table(track, 30.0, predictions)
+    assert list(table.columns) == COLUMNS
+    assert table.time_s.tolist() == [0.0, 0.1, 0.2]
+    assert table.rearing.tolist() == [1, 0, 0]
+    short = {"grooming": (probabilities[:2], labels[:2])}
+    with pytest.raises(ValueError, match="2 probabilities and 2 labels for 3 frames"):
+        label_table(track, 30.0, short)
+    with pytest.raises(ValueError, match="fps must be positive"):
+        label_table(track, 0.0, predictions)
+
+
+def test_plot_ethogram_has_bands_and_probability_lines():
+    table = pd.DataFrame(
+        {
+            "time_s": np.arange(20) / 10,
+            "grooming": [0, 1, 1, 0] * 5,
+            "grooming_probability": np.linspace(0, 1, 20),
+        }
+    )
+    figure = plot_ethogram(table, ["grooming"], "test")
+    lines, bands = figure.axes
+    assert len(lines.get_lines()) == 1
+    assert len(bands.collections) == 1
+    assert [tick.get_text() for tick in bands.get_yticklabels()] == ["grooming"]
+
+
+def test_check_featurization_names_head_and_fix(lab):
+    expected = featurization_id(lab.settings)
+    check_featurization(lab.heads, expected)
+    stale = {"grooming": replace(lab.heads["grooming"], featurization="old-features")}
+    with pytest.raises(ValueError) as error:
+        check_featurization(stale, expected)
+    message = str(error.value)
+    assert "'grooming' champion (version 1)" in message
+    assert "'old-features'" in message and repr(expected) in message
+    assert "params.yaml" in message and "retrain" in message
+
+
+def test_label_video_refuses_mismatched_settings_before_any_work(lab, tmp_path):
+    features = lab.settings.features.model_copy(update={"posture": False})
+    no_posture = lab.settings.model_copy(update={"features": features})
+    with pytest.raises(ValueError, match="trained on features"):
+        lab.label(lab.videos["c1"], tmp_path, settings=no_posture)
+    # Models that match the settings, but an extractor built with another seed.
+    reseeded = lab.settings.model_copy(update={"seed": 2})
+    heads = {h: replace(m, featurization=featurization_id(reseeded)) for h, m in lab.heads.items()}
+    with pytest.raises(ValueError, match="build_extractor"):
+        lab.label(lab.videos["c1"], tmp_path, settings=reseeded, heads=heads)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_predict_video_thresholds_then_postprocesses(lab):
+    n_features = lab.heads["grooming"].model.input_shape[-1]
+    features = np.random.default_rng(0).normal(size=(45, n_features)).astype(np.float32)
+    heads = {
+        "grooming": replace(lab.heads["grooming"], threshold=0.0),
+        "rearing": replace(lab.heads["rearing"], threshold=1.01),
+    }
+    out = predict_video(features, heads, PostProcessing())
+    probabilities, labels = out["grooming"]
+    assert probabilities.dtype == np.float32 and probabilities.shape == (45,)
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    assert labels.dtype == np.int8 and labels.tolist() == [1] * 45
+    assert out["rearing"][1].tolist() == [0] * 45
+
+    setting = PostProcessing(median_frames=5, min_bout_frames=3)
+    middle = float(np.median(probabilities))
+    smoothed = predict_video(
+        features, {"grooming": replace(heads["grooming"], threshold=middle)}, setting
+    )["grooming"][1]
+    raw = (probabilities >= middle).astype(np.int8)
+    np.testing.assert_array_equal(smoothed, postprocess(raw, setting))
+    with pytest.raises(ValueError, match="takes .* features per frame, got 3"):
+        predict_video(features[:, :3], heads, setting)
+
+
+# --- champions from a real MLflow registry -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def registry(lab, tmp_path_factory) -> str:
+    """grooming: an evaluated champion (threshold 0.25); rearing: a champion never evaluated."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    root = tmp_path_factory.mktemp("registry")
+    (root / "cwd").mkdir()
+    tracking_uri = local_tracking_uri(root / "runs")
+    n_features = lab.heads["grooming"].model.input_shape[-1]
+    example = np.zeros((1, WINDOW, n_features), np.float32)
+    tags = {"window": str(WINDOW), "featurization": featurization_id(lab.settings)}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root / "cwd")
+        configure_tracking(tracking_uri, EXPERIMENT)
+        with mlflow.start_run():
+            for head, extra in (("grooming", {"threshold": "0.25"}), ("rearing", {})):
+                log_keras_model(
+                    lab.heads[head].model,
+                    name=head,
+                    example_input=example,
+                    registered_model_name=model_name(head),
+                    tags=tags | extra,
+                )
+                MlflowClient().set_registered_model_alias(model_name(head), "champion", "1")
+    return tracking_uri
+
+
+def test_load_champions_predicts_like_the_registered_model(lab, registry):
+    configure_tracking(registry, EXPERIMENT)  # other tests may have moved MLflow elsewhere
+    loaded = load_champions(["grooming"])
+    champion = loaded["grooming"]
+    assert (champion.head, champion.version, champion.threshold, champion.window) == (
+        "grooming",
+        "1",
+        0.25,
+        WINDOW,
+    )
+    assert champion.featurization == featurization_id(lab.settings)
+    n_features = lab.heads["grooming"].model.input_shape[-1]
+    features = np.random.default_rng(1).normal(size=(40, n_features)).astype(np.float32)
+    original = {"grooming": replace(lab.heads["grooming"], threshold=0.25)}
+    ours = predict_video(features, loaded, PostProcessing())["grooming"]
+    theirs = predict_video(features, original, PostProcessing())["grooming"]
+    np.testing.assert_allclose(ours[0], theirs[0], atol=1e-6)
+    np.testing.assert_array_equal(ours[1], theirs[1])
+
+
+def test_load_champions_explains_missing_champion_or_threshold(registry):
+    from mlflow import MlflowClient
+
+    configure_tracking(registry, EXPERIMENT)
+    with pytest.raises(NoChampionError, match="ethoflow-rearing version 1.*'threshold'") as error:
+        load_champions(["grooming", "rearing"], client=MlflowClient())
+    assert "ethoflow promote" in str(error.value)
+    with pytest.raises(NoChampionError, match="ethoflow-sniffing has no 'champion'") as error:
+        load_champions(["sniffing"])
+    assert "`ethoflow retrain`" in str(error.value) and "`ethoflow promote`" in str(error.value)
+
+
+# --- labelling videos --------------------------------------------------------------------------
+
+
+def test_label_video_writes_outputs_then_skips(lab, tmp_path):
+    video = lab.videos["c2"]  # 30 fps source, standardised to 10 fps
+    outcome = lab.label(video, tmp_path)
+    assert outcome == LabelOutcome("c2", video, "labelled", "", tmp_path / "c2")
+    folder = outcome.outputs
+    assert {p.name for p in folder.iterdir()} == OUTPUT_FILES
+
+    table = pd.read_csv(folder / "labels.csv")
+    assert list(table.columns) == COLUMNS
+    assert len(table) == standardized_length(video, lab.settings.ingest.target_fps)
+    assert table.frame.tolist() == list(range(0, 3 * len(table), 3))
+    np.testing.assert_allclose(table.time_s, (table.frame / 30).round(4))
+    for head in HEADS:
+        assert set(table[head]) <= {0, 1}
+        assert table[f"{head}_probability"].between(0, 1).all()
+
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["source_sha256"] == hashlib.sha256(video.read_bytes()).hexdigest()
+    assert summary["featurization"] == featurization_id(lab.settings)
+    assert summary["models"]["grooming"] == {
+        "model": "ethoflow-grooming",
+        "version": "1",
+        "threshold": 0.5,
+        "window": WINDOW,
+    }
+    assert summary["frames"] == len(table) and set(summary["heads"]) == set(HEADS)
+    assert summary["labelled_at"]
+    record = json.loads((folder / "record.json").read_text())
+    assert record["versions"] == {"grooming": "1", "rearing": "1"}
+    assert set(record["files"]) == OUTPUT_FILES - {"record.json"}
+    assert (folder / "ethogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    before = _snapshot(folder)
+    again = lab.label(video, tmp_path)
+    assert again.status == "skipped" and again.outputs == folder
+    assert _snapshot(folder) == before
+
+
+def test_changed_models_settings_or_lost_record_relabel(lab, tmp_path):
+    video = lab.videos["c1"]
+    assert lab.label(video, tmp_path).status == "labelled"
+    folder = tmp_path / "c1"
+    newer = lab.heads | {"rearing": replace(lab.heads["rearing"], version="2")}
+    assert lab.label(video, tmp_path, heads=newer).status == "labelled"
+    assert json.loads((folder / "record.json").read_text())["versions"]["rearing"] == "2"
+
+    lower = newer | {"grooming": replace(newer["grooming"], threshold=0.0)}
+    assert lab.label(video, tmp_path, heads=lower).status == "labelled"
+    assert pd.read_csv(folder / "labels.csv").grooming.eq(1).all()
+    assert lab.label(video, tmp_path, heads=lower).status == "skipped"
+
+    smoother = PostProcessing(median_frames=3)
+    assert lab.label(video, tmp_path, heads=lower, postprocessing=smoother).status == "labelled"
+
+    # A crash after some outputs but before the record: the folder has no record and is redone.
+    (folder / "record.json").unlink()
+    (folder / "labels.csv").write_text("frame,time_s\n0,")
+    redo = lab.label(video, tmp_path, heads=lower, postprocessing=smoother)
+    assert redo.status == "labelled"
+    assert list(pd.read_csv(folder / "labels.csv").columns) == COLUMNS
+    assert (folder / "record.json").is_file()
+
+
+def _write_low_fps_video(path: Path) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 5, (64, 64))
+    for _ in range(10):
+        writer.write(np.full((64, 64, 3), 200, np.uint8))
+    writer.release()
+
+
+def test_batch_quarantines_bad_videos_and_labels_the_rest(lab, tmp_path):
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    (inbox / "day2").mkdir(parents=True)
+    shutil.copy(lab.videos["c1"], inbox / "c1.mp4")
+    shutil.copy(lab.videos["c2"], inbox / "day2" / "c2.MP4")
+    (inbox / "corrupt.mp4").write_bytes(np.random.default_rng(0).bytes(5000))
+    (inbox / "empty.avi").touch()
+    _write_low_fps_video(inbox / "slow.mp4")
+    (inbox / ".c3.tmp.mp4").write_bytes(b"half a copy")
+    (inbox / "notes.txt").write_text("not a video")
+
+    videos, duplicates = find_videos(inbox)
+    assert duplicates == []
+    assert [v.name for v in videos] == ["c1.mp4", "c2.MP4", "corrupt.mp4", "empty.avi", "slow.mp4"]
+    outcomes = [lab.label(video, outbox) for video in videos]
+    status = {o.video_id: o.status for o in outcomes}
+    assert status == {
+        "c1": "labelled",
+        "c2": "labelled",
+        "corrupt": "quarantined",
+        "empty": "quarantined",
+        "slow": "quarantined",
+    }
+    reasons = {o.video_id: o.reason for o in outcomes}
+    assert "cannot be opened as a video" in reasons["corrupt"]
+    assert "empty (0 bytes)" in reasons["empty"]
+    assert "cannot raise the frame rate from 5 to 10 fps" in reasons["slow"]
+    assert sorted(p.name for p in outbox.iterdir()) == ["c1", "c2"]  # nothing for the bad ones
+
+    report = write_batch_report(outcomes, outbox)
+    written = pd.read_csv(outbox / "report.csv", keep_default_na=False)
+    assert list(written.columns) == ["video_id", "video", "status", "reason", "outputs"]
+    assert written.video_id.tolist() == ["c1", "c2", "corrupt", "empty", "slow"]
+    assert written.outputs.tolist()[:2] == [str(outbox / "c1"), str(outbox / "c2")]
+    assert len(report) == 5
+    quarantine = pd.read_csv(outbox / "quarantine.csv")
+    assert list(quarantine.columns) == ["video_id", "video", "reason"]
+    assert quarantine.video_id.tolist() == ["corrupt", "empty", "slow"]
+
+    # The next batch overwrites both reports with its own videos only.
+    write_batch_report(outcomes[:1], outbox)
+    assert pd.read_csv(outbox / "report.csv").video_id.tolist() == ["c1"]
+    assert pd.read_csv(outbox / "quarantine.csv").empty
+
+
+def test_video_broken_after_labelling_loses_only_its_record(lab, tmp_path):
+    video = tmp_path / "inbox" / "rec.mp4"
+    video.parent.mkdir()
+    shutil.copy(lab.videos["c1"], video)
+    outbox = tmp_path / "outbox"
+    assert lab.label(video, outbox).status == "labelled"
+    labels = (outbox / "rec" / "labels.csv").read_bytes()
+
+    video.write_bytes(b"\x00" * 1000)
+    broken = lab.label(video, outbox)
+    assert broken.status == "quarantined" and broken.outputs is None
+    assert not (outbox / "rec" / "record.json").exists()
+    # Only a successful run replaces outputs.
+    assert (outbox / "rec" / "labels.csv").read_bytes() == labels
+
+    shutil.copy(lab.videos["c1"], video)
+    assert lab.label(video, outbox).status == "labelled"
+    assert (outbox / "rec" / "record.json").is_file()
+
+
+def test_find_videos_quarantines_shared_ids(tmp_path):
+    for name in ("a/x.mp4", "b/x.avi", "b/y.mov", "z.mkv", ".cache/w.mp4", "a/.v.mp4"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    videos, duplicates = find_videos(tmp_path)
+    assert videos == [tmp_path / "b" / "y.mov", tmp_path / "z.mkv"]
+    assert [(d.video_id, d.video, d.status) for d in duplicates] == [
+        ("x", tmp_path / "a" / "x.mp4", "quarantined"),
+        ("x", tmp_path / "b" / "x.avi", "quarantined"),
+    ]
+    assert "b/x.avi" in duplicates[0].reason and "a/x.mp4" in duplicates[1].reason
+    with pytest.raises(FileNotFoundError, match="no inbox"):
+        find_videos(tmp_path / "missing")

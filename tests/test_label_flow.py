@@ -1,0 +1,144 @@
+"""End to end on a small synthetic lab: retrain → evaluate → promote gives a champion per head;
+the label flow then labels an inbox from a held-out recording condition, skips what it has done,
+quarantines a corrupt video, and survives being killed mid-batch."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from ethoflow.config import load_settings
+from ethoflow.evaluation import label_agreement
+from ethoflow.synth import HELD_OUT_CONDITION, synthesize_lab, truth_labels
+
+PARAMS = """
+seed: 3
+ingest: {crop_size: 64}
+features: {batch_size: 16}
+train:
+  architectures: [tcn]
+  n_trials: 1
+  max_epochs: 3
+  patience: 1
+  search_space: {window: [16], batch_size: [16], units: [8, 8], layers: [1, 1],
+                 dilation_depth: [2, 2]}
+postprocess: {median_frames: 3, min_bout_frames: 2}
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, prefect_harness):
+    from ethoflow.flows.retrain import retrain_flow
+
+    root = tmp_path_factory.mktemp("lab")
+    params = root / "params.yaml"
+    params.write_text(PARAMS)
+    s = load_settings(params)
+    # Seed 2 puts both behaviours in the training and the test videos (training needs both).
+    synthesize_lab(s.paths.raw, s.paths.truth, videos_per_condition=3, minutes=0.5, seed=2)
+    result = retrain_flow(params=str(params))
+    synthesize_lab(
+        s.paths.inbox,
+        s.paths.truth / "inbox",
+        videos_per_condition=2,
+        minutes=0.3,
+        seed=11,
+        conditions=(HELD_OUT_CONDITION,),
+    )
+    (s.paths.inbox / "corrupt.mp4").write_bytes(os.urandom(4000))
+    yield params, result
+    mlflow.set_tracking_uri(None)
+
+
+def test_retrain_promotes_a_champion_per_head(project):
+    _, result = project
+    assert result["ingest"]["ingested"] == 9
+    assert {(r["head"], r["architecture"]) for r in result["train"]} == {
+        ("grooming", "tcn"),
+        ("rearing", "tcn"),
+    }
+    assert len(result["evaluate"]) == 2
+    assert [(d["head"], d["promoted"]) for d in result["promote"]] == [
+        ("grooming", True),
+        ("rearing", True),
+    ]
+    client = mlflow.MlflowClient()
+    for head in ("grooming", "rearing"):
+        champion = client.get_model_version_by_alias(f"ethoflow-{head}", "champion")
+        assert champion.tags["architecture"] == "tcn" and champion.tags["evaluated"] == "true"
+
+
+def _outputs(outbox: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(outbox)): p.read_bytes() for p in sorted(outbox.rglob("*.*"))}
+
+
+def test_label_flow_labels_the_held_out_inbox_and_quarantines_the_corrupt_video(project):
+    from ethoflow.flows.label import label_flow
+
+    params, _ = project
+    s = load_settings(params)
+    result = label_flow(params=str(params))
+    assert result["counts"] == {"labelled": 2, "quarantined": 1}
+    [bad] = [o for o in result["outcomes"] if o["status"] == "quarantined"]
+    assert bad["video_id"] == "corrupt" and bad["reason"]
+    report = pd.read_csv(s.paths.outbox / "report.csv")
+    assert sorted(report.status) == ["labelled", "labelled", "quarantined"]
+    assert list(pd.read_csv(s.paths.outbox / "quarantine.csv").video_id) == ["corrupt"]
+
+    for video_id in ("c4_v00", "c4_v01"):
+        folder = s.paths.outbox / video_id
+        assert {p.name for p in folder.iterdir()} == {
+            "labels.csv",
+            "summary.json",
+            "ethogram.png",
+            "record.json",
+        }
+        labels = pd.read_csv(folder / "labels.csv")
+        truth = truth_labels(pd.read_csv(s.paths.truth / "inbox" / f"{video_id}.csv"))
+        # 25 fps standardised to 10 fps: the labelled frames are a subset of the truth frames.
+        assert set(labels.frame) <= set(truth.frame) and len(labels) >= len(truth) * 0.39
+        agreement = label_agreement(labels, truth, ["grooming", "rearing"])
+        assert agreement.n_frames.eq(len(labels)).all()
+        assert agreement.accuracy.between(0, 1).all()
+
+    # A re-run changes nothing: same content, same champions.
+    before = _outputs(s.paths.outbox / "c4_v00")
+    again = label_flow(params=str(params))
+    assert again["counts"] == {"skipped": 2, "quarantined": 1}
+    assert _outputs(s.paths.outbox / "c4_v00") == before
+
+
+def test_cli_label_killed_mid_batch_then_rerun_completes_once(project, tmp_path):
+    params, _ = project
+    s = load_settings(params)
+    videos = sorted(str(p) for p in s.paths.inbox.rglob("*.mp4") if p.stem != "corrupt")
+    assert len(videos) == 2
+    outbox = tmp_path / "out"
+    command = [sys.executable, "-m", "ethoflow.cli", "label", *videos]
+    command += ["--params", str(params), "--out", str(outbox)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 300
+    while not list(outbox.glob("*/record.json")) and time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)  # the first video done, the second in flight
+    assert process.wait() == -signal.SIGKILL, "the batch finished before it could be killed"
+    assert len(list(outbox.glob("*/record.json"))) == 1
+
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr
+    folders = sorted(p.name for p in outbox.iterdir() if p.is_dir())
+    assert folders == ["c4_v00", "c4_v01"]
+    for folder in folders:
+        assert (outbox / folder / "record.json").is_file()
+        labels = pd.read_csv(outbox / folder / "labels.csv")
+        assert labels.frame.is_unique and labels.frame.is_monotonic_increasing
