@@ -1,3 +1,5 @@
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,21 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+# MLflow keeps the tracking URI and active experiment in globals and mirrors them here.
+_MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_DISABLE_TELEMETRY")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _restore_mlflow_state():
+    """Leave no tracking URI or experiment of one test module behind for the next."""
+    saved = {var: os.environ.get(var) for var in _MLFLOW_ENV}
+    yield
+    if "mlflow" in sys.modules:
+        sys.modules["mlflow"].set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
+    for var, value in saved.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value

@@ -26,8 +26,7 @@ def trained(tmp_path_factory, prefect_harness):
     params.write_text(PARAMS)
     for architecture in ("tcn", "lstm"):  # versions 1 (TCN) and 2 (LSTM) of each head
         train_flow(params=str(params), architectures=[architecture], n_trials=1)
-    yield params
-    mlflow.set_tracking_uri(None)
+    return params
 
 
 def test_evaluation_logs_per_condition_metrics_and_tags(trained):

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,23 +41,6 @@ COLUMNS = ["frame", "time_s", "grooming", "rearing"]
 COLUMNS += ["grooming_probability", "rearing_probability", "x", "y"]
 OUTPUT_FILES = {"labels.csv", "summary.json", "ethogram.png", "record.json"}
 EXPERIMENT = "test-inference"
-# MLflow keeps the tracking URI and active experiment in globals and mirrors them here.
-_MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_DISABLE_TELEMETRY")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _restore_mlflow_state():
-    """Leave no tracking URI or experiment behind for other test modules."""
-    saved = {var: os.environ.get(var) for var in _MLFLOW_ENV}
-    yield
-    import mlflow
-
-    mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
-    for var, value in saved.items():
-        if value is None:
-            os.environ.pop(var, None)
-        else:
-            os.environ[var] = value
 
 
 @dataclass(frozen=True)

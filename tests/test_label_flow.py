@@ -52,8 +52,7 @@ def project(tmp_path_factory, prefect_harness):
         conditions=(HELD_OUT_CONDITION,),
     )
     (s.paths.inbox / "corrupt.mp4").write_bytes(os.urandom(4000))
-    yield params, result
-    mlflow.set_tracking_uri(None)
+    return params, result
 
 
 def test_retrain_promotes_a_champion_per_head(project):

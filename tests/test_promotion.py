@@ -1,5 +1,4 @@
 import itertools
-import os
 from pathlib import Path
 
 import pytest
@@ -16,24 +15,7 @@ from ethoflow.promotion import (
 )
 from ethoflow.registry import configure_tracking, local_tracking_uri
 
-# MLflow keeps the tracking URI and active experiment in globals and mirrors them here.
-_MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_DISABLE_TELEMETRY")
 _heads = itertools.count()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _restore_mlflow_state():
-    """Leave no tracking URI or experiment behind for other test modules."""
-    saved = {var: os.environ.get(var) for var in _MLFLOW_ENV}
-    yield
-    import mlflow
-
-    mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
-    for var, value in saved.items():
-        if value is None:
-            os.environ.pop(var, None)
-        else:
-            os.environ[var] = value
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,3 @@
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,23 +16,6 @@ from ethoflow.registry import (
 EXPERIMENT = "test-registry"
 MODEL_NAME = "ethoflow-grooming"
 TAGS = {"architecture": "lstm", "head": "grooming"}
-# MLflow keeps the tracking URI and active experiment in globals and mirrors them here.
-_MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_DISABLE_TELEMETRY")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _restore_mlflow_state():
-    """Leave no tracking URI or experiment behind for other test modules."""
-    saved = {var: os.environ.get(var) for var in _MLFLOW_ENV}
-    yield
-    import mlflow
-
-    mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
-    for var, value in saved.items():
-        if value is None:
-            os.environ.pop(var, None)
-        else:
-            os.environ[var] = value
 
 
 def _tiny_model():

@@ -20,6 +20,15 @@ ParamsOption = Annotated[
     Path,
     typer.Option("--params", envvar="ETHOFLOW_PARAMS", help="Settings file (params.yaml)."),
 ]
+HeadsOption = Annotated[
+    list[str] | None, typer.Option("--head", help="Behaviour head(s) (default: train.heads).")
+]
+ArchitecturesOption = Annotated[
+    list[str] | None, typer.Option(help="Architecture(s) (default: train.architectures).")
+]
+TrialsOption = Annotated[
+    int | None, typer.Option(help="Trials per study (default: train.n_trials).")
+]
 
 
 def _settings(params: Path) -> Settings:
@@ -95,15 +104,9 @@ def ingest(params: ParamsOption = Path("params.yaml")) -> None:
 @app.command()
 def train(
     params: ParamsOption = Path("params.yaml"),
-    head: Annotated[
-        list[str] | None, typer.Option(help="Behaviour head(s) (default: train.heads).")
-    ] = None,
-    architecture: Annotated[
-        list[str] | None, typer.Option(help="Architecture(s) (default: train.architectures).")
-    ] = None,
-    trials: Annotated[
-        int | None, typer.Option(help="Trials per study (default: train.n_trials).")
-    ] = None,
+    head: HeadsOption = None,
+    architecture: ArchitecturesOption = None,
+    trials: TrialsOption = None,
 ) -> None:
     """Search and register the best model per behaviour head and architecture (Prefect flow)."""
     settings = _settings(params)
@@ -123,11 +126,6 @@ def _report_training(results: list[dict]) -> None:
             f"{r['head']:>9} {r['architecture']:<12} test PR-AUC {r['best_pr_auc']:.3f}  "
             f"ethoflow-{r['head']} v{r['model_version']}"
         )
-
-
-HeadsOption = Annotated[
-    list[str] | None, typer.Option("--head", help="Behaviour head(s) (default: train.heads).")
-]
 
 
 @app.command()
@@ -221,12 +219,8 @@ def compare(
 def retrain(
     params: ParamsOption = Path("params.yaml"),
     head: HeadsOption = None,
-    architecture: Annotated[
-        list[str] | None, typer.Option(help="Architecture(s) (default: train.architectures).")
-    ] = None,
-    trials: Annotated[
-        int | None, typer.Option(help="Trials per study (default: train.n_trials).")
-    ] = None,
+    architecture: ArchitecturesOption = None,
+    trials: TrialsOption = None,
 ) -> None:
     """Ingest → train → evaluate → promote, as one Prefect flow run."""
     settings = _settings(params)
@@ -291,6 +285,7 @@ def serve(
 
     Starts a Prefect server on ``port`` unless PREFECT_API_URL points at one already.
     """
+    import signal
     import subprocess
     import sys
 
@@ -304,6 +299,8 @@ def serve(
         os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
         _wait_for_server(os.environ["PREFECT_API_URL"], server)
         typer.echo(f"Prefect UI: http://127.0.0.1:{port}")
+        # A service manager stops us with SIGTERM: unwind so the server is stopped too.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         from prefect import serve as serve_deployments
 
