@@ -376,7 +376,7 @@ def _write_inbox(settings: Settings) -> None:
         settings.paths.truth.with_name("inbox_truth"),
         videos_per_condition=settings.synth.inbox_videos,
         minutes=settings.synth.minutes,
-        seed=settings.seed + 1,
+        seed=settings.seed,  # condition 4 draws its own streams: no clash with the lab
         light_mouse_fraction=settings.synth.light_mouse_fraction,
         conditions=(HELD_OUT_CONDITION,),
     )
