@@ -65,3 +65,10 @@ def test_malformed_files(tmp_path, text, problem):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="settings file not found"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_features_need_cnn_or_posture(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("features: {cnn: false, posture: false}\n")
+    with pytest.raises(ConfigError, match="no features left"):
+        load_settings(params)

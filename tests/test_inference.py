@@ -416,3 +416,24 @@ def test_find_videos_quarantines_shared_ids(tmp_path):
     assert "b/x.avi" in duplicates[0].reason and "a/x.mp4" in duplicates[1].reason
     with pytest.raises(FileNotFoundError, match="no inbox"):
         find_videos(tmp_path / "missing")
+
+
+def test_posture_only_labelling_needs_no_cnn(lab, tmp_path):
+    """``features.cnn: false``: no ResNet, 5 posture features per frame, the same outputs."""
+    from ethoflow.models import build_model
+
+    settings = lab.settings.model_copy(
+        update={"features": lab.settings.features.model_copy(update={"cnn": False})}
+    )
+    assert build_extractor(settings) is None
+    featurization = featurization_id(settings)
+    assert featurization.startswith("no-cnn-") and featurization != featurization_id(lab.settings)
+    model = build_model("tcn", HP, len(POSTURE_FEATURES))
+    heads = {h: HeadModel(h, "1", model, 0.5, WINDOW, featurization) for h in HEADS}
+    outcome = lab.label(lab.videos["c1"], tmp_path, heads=heads, extractor=None, settings=settings)
+    assert outcome.status == "labelled", outcome.reason
+    labels = pd.read_csv(outcome.outputs / "labels.csv")
+    assert list(labels.columns) == COLUMNS and len(labels) == 30
+    # A champion trained on CNN features is refused for posture-only settings.
+    with pytest.raises(ValueError, match="trained on features"):
+        lab.label(lab.videos["c1"], tmp_path, extractor=None, settings=settings)

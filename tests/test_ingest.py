@@ -203,3 +203,25 @@ def test_crash_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path):
     assert len(manifest[~manifest.augmented]) == 6
     for row in manifest.itertuples():
         assert len(np.load(features / "videos" / row.features)) == row.frames
+
+
+def test_posture_only_ingest_skips_the_cnn(tmp_path):
+    from ethoflow.preprocess.augment import AugmentSetting
+
+    params = _project(tmp_path / "p")
+    recording = discover_recordings(load_settings(params).paths.raw)[0][0]
+    record = featurize_recording(
+        recording,
+        tmp_path / "out",
+        extractor=None,
+        target_fps=10,
+        crop_size=64,
+        tolerance_frames=2,
+        batch_size=16,
+        augment=AugmentSetting(brightness=1.1, zoom=1.0, flip=True),
+        posture=True,
+    )
+    features = np.load(tmp_path / "out" / f"{recording.video_id}.npy")
+    augmented = np.load(tmp_path / "out" / f"{recording.video_id}__aug.npy")
+    assert features.shape == (record["frames"], len(POSTURE_FEATURES))
+    np.testing.assert_array_equal(features, augmented)  # posture ratios ignore the augmentation

@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -51,7 +58,14 @@ class FeaturesConfig(_Section):
     layer: str = "conv3_block4_out"
     weights: str | None = None
     batch_size: PositiveInt = 8
-    posture: bool = True
+    cnn: bool = True  # ResNet50 features
+    posture: bool = True  # the mouse blob's shape and speed
+
+    @model_validator(mode="after")
+    def _some_features(self) -> FeaturesConfig:
+        if not (self.cnn or self.posture):
+            raise ValueError("cnn and posture are both off: no features left")
+        return self
 
 
 IntRange = tuple[PositiveInt, PositiveInt]

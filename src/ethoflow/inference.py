@@ -282,9 +282,12 @@ def label_video(
     check_featurization(heads, expected)
     f, ingest = settings.features, settings.ingest
     wanted = extractor_identity(f.layer, f.weights, ingest.crop_size, settings.seed)
-    if extractor.identity != wanted:
+    if not f.cnn:
+        wanted = None
+    have = extractor and extractor.identity
+    if have != wanted:
         raise ValueError(
-            f"the extractor is {extractor.identity!r} but the settings ask for {wanted!r}; "
+            f"the extractor is {have!r} but the settings ask for {wanted!r}; "
             "build it with ethoflow.ingest.build_extractor(settings)"
         )
     video = Path(video)

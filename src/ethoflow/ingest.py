@@ -54,9 +54,12 @@ class Quarantined:
 
 
 def build_extractor(settings: Settings):
-    """The feature extractor ``settings`` ask for (builds ResNet50: seconds, ~100 MB)."""
+    """The ResNet50 feature extractor ``settings`` ask for (seconds, ~100 MB); None without CNN
+    features (``features.cnn: false``)."""
     from ethoflow.features import FeatureExtractor
 
+    if not settings.features.cnn:
+        return None
     return FeatureExtractor(
         layer=settings.features.layer,
         weights=settings.features.weights,
@@ -70,9 +73,13 @@ def featurization_id(settings: Settings) -> str:
     from ethoflow.features import extractor_identity
 
     f = settings.features
-    extractor = extractor_identity(f.layer, f.weights, settings.ingest.crop_size, settings.seed)
+    cnn = (
+        extractor_identity(f.layer, f.weights, settings.ingest.crop_size, settings.seed)
+        if f.cnn
+        else "no-cnn"
+    )
     posture = "+posture" if f.posture else ""
-    return f"{extractor}-{settings.ingest.target_fps:g}fps{posture}"
+    return f"{cnn}-{settings.ingest.target_fps:g}fps{posture}"
 
 
 def discover_recordings(raw_dir: Path) -> tuple[list[Recording], list[Quarantined]]:
@@ -169,18 +176,27 @@ def featurize_video(
     posture: bool,
     progress_name: str = "",
 ) -> VideoFeatures:
-    """Stream ``video`` through decode → fps → detect → crop → (augment) → CNN (+ posture)."""
+    """Stream ``video`` through decode → fps → detect → crop → (augment) → CNN (+ posture).
+
+    ``extractor`` None means no CNN features: the video is only tracked (posture must be on).
+    """
     from ethoflow.features import extract_features
 
     reader = VideoReader(video)
     rows: list[tuple] = []
-    blocks = []
     crops = _crops(reader, target_fps, crop_size, augment, rows)
-    for block in extract_features(crops, extractor, batch_size=batch_size):
-        blocks.append(block)
-        if len(blocks) % 10 == 0:
-            log.info("%s: %d frames featurised", progress_name or video.name, len(rows))
-    features = np.concatenate(blocks) if blocks else np.zeros((0, extractor.n_features), "f4")
+    if extractor is None:
+        for _ in crops:
+            pass
+        n_crops = len(rows) * (1 if augment is None else 2)
+        features = np.zeros((n_crops, 0), np.float32)
+    else:
+        blocks = []
+        for block in extract_features(crops, extractor, batch_size=batch_size):
+            blocks.append(block)
+            if len(blocks) % 10 == 0:
+                log.info("%s: %d frames featurised", progress_name or video.name, len(rows))
+        features = np.concatenate(blocks) if blocks else np.zeros((0, extractor.n_features), "f4")
     augmented = None
     if augment is not None:
         features, augmented = features[0::2], features[1::2]
@@ -216,7 +232,7 @@ def featurize_recording(
         [recording.video, recording.labels],
         target_fps,
         crop_size,
-        extractor.identity,
+        extractor and extractor.identity,
         augment and asdict(augment),
         posture and POSTURE_FEATURES,
     )

@@ -45,13 +45,16 @@ def split(recordings: list[steps.Recording], settings: Settings) -> pd.Series:
 
 
 @task(cache_policy=NO_CACHE)
-def load_extractor(settings: Settings) -> FeatureExtractor:
+def load_extractor(settings: Settings) -> FeatureExtractor | None:
     return steps.build_extractor(settings)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="featurize-{recording.video_id}")
 def featurize(
-    recording: steps.Recording, train: bool, extractor: FeatureExtractor, settings: Settings
+    recording: steps.Recording,
+    train: bool,
+    extractor: FeatureExtractor | None,
+    settings: Settings,
 ) -> dict:
     ingest = settings.ingest
     augment = (

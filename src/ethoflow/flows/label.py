@@ -17,8 +17,9 @@ from prefect.cache_policies import NO_CACHE
 from ethoflow import inference
 from ethoflow.config import Settings, load_settings
 from ethoflow.features import FeatureExtractor
+from ethoflow.flows.ingest import load_extractor
 from ethoflow.flows.train import start_tracking
-from ethoflow.ingest import build_extractor, featurization_id
+from ethoflow.ingest import featurization_id
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
@@ -28,17 +29,12 @@ def load_champions(settings: Settings) -> dict[str, inference.HeadModel]:
     return heads
 
 
-@task(cache_policy=NO_CACHE)
-def load_extractor(settings: Settings) -> FeatureExtractor:
-    return build_extractor(settings)
-
-
 @task(cache_policy=NO_CACHE, task_run_name="label-{video.name}")
 def label(
     video: Path,
     outbox: Path,
     heads: dict[str, inference.HeadModel],
-    extractor: FeatureExtractor,
+    extractor: FeatureExtractor | None,
     settings: Settings,
 ) -> inference.LabelOutcome:
     try:
