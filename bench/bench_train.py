@@ -130,10 +130,7 @@ def measure(architecture: str, train: Split, test: Split, epochs: int) -> dict[s
             train,
             test,
             "grooming",
-            max_epochs=epochs,
-            patience=epochs,
-            stride_fraction=STRIDE_FRACTION,
-            seed=0,
+            fit.Budget(max_epochs=epochs, patience=epochs, stride_fraction=STRIDE_FRACTION, seed=0),
             on_epoch=lambda epoch, metrics: ticks.append(time.perf_counter()),
         )
         total = time.perf_counter() - start

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ethoflow.config import SearchSpace
-from ethoflow.training.fit import load_split, train_head
+from ethoflow.training.fit import Budget, load_split, train_head
 from ethoflow.training.search import run_search, search_and_register
 
 N_FEATURES = 12
@@ -121,9 +121,9 @@ def test_training_is_reproducible_and_learns(splits):
         "stacks": 1,
         "causal": False,
     }
-    kwargs = dict(max_epochs=6, patience=3, stride_fraction=0.5, seed=3)
-    _, first, _ = train_head("tcn", hp, train, test, "grooming", **kwargs)
-    _, again, _ = train_head("tcn", hp, train, test, "grooming", **kwargs)
+    budget = Budget(max_epochs=6, patience=3, stride_fraction=0.5, seed=3)
+    _, first, _ = train_head("tcn", hp, train, test, "grooming", budget)
+    _, again, _ = train_head("tcn", hp, train, test, "grooming", budget)
     assert first == pytest.approx(again, abs=1e-3)
     assert first > 0.6  # positives are ~15 %: chance level is 0.15
 
@@ -140,10 +140,7 @@ def test_search_logs_nested_trials_and_registers_the_best(splits, tracking, tmp_
         space=SPACE,
         n_trials=3,
         storage=f"sqlite:///{tmp_path / 'optuna.db'}",
-        max_epochs=3,
-        patience=2,
-        stride_fraction=0.5,
-        seed=0,
+        budget=Budget(max_epochs=3, patience=2, stride_fraction=0.5, seed=0),
         lineage={"features_version": "abc", "git_commit": "deadbeef"},
     )
     assert result.n_trials == 3 and result.model_version == "1"
@@ -179,10 +176,7 @@ def test_registered_model_loads_back_in_safe_mode(splits, tracking, tmp_path):
         space=SPACE,
         n_trials=1,
         storage=f"sqlite:///{tmp_path / 'optuna.db'}",
-        max_epochs=2,
-        patience=1,
-        stride_fraction=1.0,
-        seed=0,
+        budget=Budget(max_epochs=2, patience=1, stride_fraction=1.0, seed=0),
         lineage={},
     )
     model = load_keras_model(f"models:/ethoflow-rearing/{result.model_version}")
@@ -199,10 +193,7 @@ def test_resuming_a_study_continues_it(splits, tracking, tmp_path):
         space=SPACE,
         storage=storage,
         study_name="resume",
-        max_epochs=1,
-        patience=1,
-        stride_fraction=1.0,
-        seed=0,
+        budget=Budget(max_epochs=1, patience=1, stride_fraction=1.0, seed=0),
     )
     with mlflow.start_run():
         first = run_search("grooming", "lstm", train, test, n_trials=2, **kwargs)

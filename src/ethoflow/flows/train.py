@@ -11,7 +11,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from ethoflow.config import Settings, load_settings
-from ethoflow.training.fit import Split, load_split
+from ethoflow.training.fit import Budget, Split, load_split
 from ethoflow.training.search import search_and_register
 
 
@@ -62,10 +62,7 @@ def search(
         space=t.search_space,
         n_trials=n_trials,
         storage=t.optuna_storage or f"sqlite:///{settings.paths.runs / 'optuna.db'}",
-        max_epochs=t.max_epochs,
-        patience=t.patience,
-        stride_fraction=t.stride_fraction,
-        seed=settings.seed,
+        budget=Budget(t.max_epochs, t.patience, t.stride_fraction, settings.seed),
         lineage=tags,
     )
     return asdict(result)

@@ -85,17 +85,24 @@ def with_standardization(model, features: list[np.ndarray]):
 EpochHook = Callable[[int, dict[str, float]], None]
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How one model is trained: the epoch limit, early stopping, window overlap and seed."""
+
+    max_epochs: int
+    patience: int  # epochs without a better test PR-AUC before stopping
+    stride_fraction: float  # training windows start every ``window × stride_fraction`` frames
+    seed: int
+
+
 def train_head(
     architecture: str,
     hp: Mapping[str, Any],
     train: Split,
     test: Split,
     head: str,
+    budget: Budget,
     *,
-    max_epochs: int,
-    patience: int,
-    stride_fraction: float,
-    seed: int,
     on_epoch: EpochHook | None = None,
 ) -> tuple[Any, float, int]:
     """Train ``architecture`` with ``hp`` on ``train``; keep the epoch with the best test PR-AUC.
@@ -109,12 +116,12 @@ def train_head(
     from ethoflow.models import build_model
 
     window = int(hp["window"])
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(budget.seed)
     windows = make_windows(
         train.features,
         train.targets(head),
         window=window,
-        stride=max(1, round(window * stride_fraction)),
+        stride=max(1, round(window * budget.stride_fraction)),
     )
     weights = balanced_weights(windows)
     test_targets = np.concatenate(test.targets(head))
@@ -127,7 +134,7 @@ def train_head(
         loss="binary_crossentropy",
     )
     best = (-math.inf, 0, model.get_weights())
-    for epoch in range(max_epochs):
+    for epoch in range(budget.max_epochs):
         history = model.fit(
             windows.x,
             windows.y,
@@ -146,7 +153,7 @@ def train_head(
             best = (metrics["test_pr_auc"], epoch, model.get_weights())
         if on_epoch is not None:
             on_epoch(epoch, metrics)
-        if epoch - best[1] >= patience:
+        if epoch - best[1] >= budget.patience:
             break
     model.set_weights(best[2])
     return model, best[0], best[1]

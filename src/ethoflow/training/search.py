@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ethoflow.config import SearchSpace
-from ethoflow.training.fit import Split, train_head
+from ethoflow.training.fit import Budget, Split, train_head
 
 # Parameters each architecture reads besides the shared ones (window, batch size, layers, units,
 # dropout, learning rate).
@@ -69,10 +69,7 @@ def run_search(
     n_trials: int,
     storage: str,
     study_name: str,
-    max_epochs: int,
-    patience: int,
-    stride_fraction: float,
-    seed: int,
+    budget: Budget,
 ):
     """Run the study until it holds ``n_trials`` finished trials; return it.
 
@@ -87,7 +84,7 @@ def run_search(
         study_name=study_name,
         storage=storage,
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
+        sampler=optuna.samplers.TPESampler(seed=budget.seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2),
         load_if_exists=True,
     )
@@ -115,10 +112,7 @@ def run_search(
                     train,
                     test,
                     head,
-                    max_epochs=max_epochs,
-                    patience=patience,
-                    stride_fraction=stride_fraction,
-                    seed=seed + trial.number,
+                    replace(budget, seed=budget.seed + trial.number),
                     on_epoch=on_epoch,
                 )
             finally:
@@ -143,10 +137,7 @@ def search_and_register(
     space: SearchSpace,
     n_trials: int,
     storage: str,
-    max_epochs: int,
-    patience: int,
-    stride_fraction: float,
-    seed: int,
+    budget: Budget,
     lineage: dict[str, str],
 ) -> SearchResult:
     """Search, refit the best configuration and register it as a version of ``ethoflow-<head>``.
@@ -162,7 +153,9 @@ def search_and_register(
     from ethoflow.training.windows import make_windows
 
     # A changed search space or budget makes earlier trials incomparable: it starts a new study.
-    setup = hashlib.sha256(f"{space.model_dump_json()}{max_epochs}{patience}".encode()).hexdigest()
+    setup = hashlib.sha256(
+        f"{space.model_dump_json()}{budget.max_epochs}{budget.patience}".encode()
+    ).hexdigest()
     study_name = (
         f"{head}-{architecture}-{lineage.get('features_version', 'unversioned')}-{setup[:8]}"
     )
@@ -177,10 +170,7 @@ def search_and_register(
             n_trials=n_trials,
             storage=storage,
             study_name=study_name,
-            max_epochs=max_epochs,
-            patience=patience,
-            stride_fraction=stride_fraction,
-            seed=seed,
+            budget=budget,
         )
         best = study.best_trial
         hp = dict(best.params)
@@ -191,10 +181,7 @@ def search_and_register(
             train,
             test,
             head,
-            max_epochs=max_epochs,
-            patience=patience,
-            stride_fraction=stride_fraction,
-            seed=seed + best.number,
+            replace(budget, seed=budget.seed + best.number),
         )
         mlflow.log_params(hp)
         mlflow.log_metrics(
