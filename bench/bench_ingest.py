@@ -11,19 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM; unlike ru_maxrss it is not inherited at exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("VmHWM not found in /proc/self/status (Linux only)")
+from benchlib import measure_in_child, peak_rss_mb, write_bench_recording
 
 
 def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
@@ -51,7 +43,7 @@ def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
     else:
         frames = sum(1 for _ in _crops(VideoReader(video), 10, 160, None, []))
     seconds = time.perf_counter() - start
-    peak_mb = _peak_rss_mb()
+    peak_mb = peak_rss_mb()
     return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "peak_mb": peak_mb}
 
 
@@ -66,43 +58,14 @@ def main() -> None:
         print(json.dumps(_measure(Path(video), Path(labels), Path(out), with_cnn == "1")))
         return
 
-    from ethoflow.synth import condition_by_name, write_recording
-
-    condition = condition_by_name(args.condition)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for minutes in args.minutes:
-            video = Path(tmp) / f"bench_{minutes:g}min.mp4"
-            labels = video.with_suffix(".csv")
-            write_recording(
-                video,
-                labels,
-                Path(tmp) / "truth.csv",
-                condition=condition,
-                seconds=60 * minutes,
-                seed=1,
-            )
-            result = {"minutes": minutes, "condition": condition.name}
+            video, labels = write_bench_recording(Path(tmp), minutes, args.condition)
+            result = {"minutes": minutes, "condition": args.condition}
             for with_cnn in ("0", "1"):
-                out = (
-                    subprocess.run(
-                        [
-                            sys.executable,
-                            __file__,
-                            "--child",
-                            str(video),
-                            str(labels),
-                            str(Path(tmp) / f"out{minutes}"),
-                            with_cnn,
-                        ],
-                        check=True,
-                        capture_output=True,
-                        text=True,
-                    )
-                    .stdout.strip()
-                    .splitlines()[-1]
-                )
-                measured = json.loads(out)
+                out = str(Path(tmp) / f"out{minutes}")
+                measured = measure_in_child(__file__, str(video), str(labels), out, with_cnn)
                 key = "full" if with_cnn == "1" else "no_cnn"
                 result |= {
                     f"{key}_fps": round(measured["fps"], 1),

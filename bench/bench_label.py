@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchlib import measure_in_child, peak_rss_mb, write_bench_recording
 
 HP = {
     "window": 64,
@@ -33,14 +33,6 @@ HP = {
     "batch_size": 16,
     "learning_rate": 1e-3,
 }
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM; unlike ru_maxrss it is not inherited at exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("VmHWM not found in /proc/self/status (Linux only)")
 
 
 def _measure(video: Path, outbox: Path) -> dict:
@@ -82,7 +74,7 @@ def _measure(video: Path, outbox: Path) -> dict:
         postprocessing=settings.postprocess,
     )
     seconds = time.perf_counter() - start
-    peak_mb = _peak_rss_mb()
+    peak_mb = peak_rss_mb()
     if outcome.status != "labelled" or outcome.outputs is None:
         raise RuntimeError(f"{video}: {outcome.status}: {outcome.reason}")
     frames = json.loads((outcome.outputs / SUMMARY_FILE).read_text())["frames"]
@@ -108,27 +100,14 @@ def main() -> None:
         print(json.dumps(_measure(Path(video), Path(outbox))))
         return
 
-    from ethoflow.synth import condition_by_name, write_recording
-
-    condition = condition_by_name(args.condition)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for minutes in args.minutes:
-            video = Path(tmp) / f"bench_{minutes:g}min.mp4"
-            write_recording(
-                video,
-                video.with_suffix(".csv"),
-                Path(tmp) / "truth.csv",
-                condition=condition,
-                seconds=60 * minutes,
-                seed=1,
-            )
-            command = [sys.executable, __file__, "--child", str(video), str(Path(tmp) / "outbox")]
-            done = subprocess.run(command, check=True, capture_output=True, text=True)
-            measured = json.loads(done.stdout.strip().splitlines()[-1])
+            video, _ = write_bench_recording(Path(tmp), minutes, args.condition)
+            measured = measure_in_child(__file__, str(video), str(Path(tmp) / "outbox"))
             result = {
                 "minutes": minutes,
-                "condition": condition.name,
+                "condition": args.condition,
                 "frames": measured["frames"],
                 "seconds": round(measured["seconds"], 1),
                 "fps": round(measured["fps"], 1),

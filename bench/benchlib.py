@@ -1,0 +1,37 @@
+"""What the benchmarks share: a synthetic recording, a measured child process, peak memory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM; unlike ru_maxrss it is not inherited at exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("VmHWM not found in /proc/self/status (Linux only)")
+
+
+def write_bench_recording(folder: Path, minutes: float, condition_name: str) -> tuple[Path, Path]:
+    """A seeded synthetic recording of ``minutes``; returns (video, label CSV)."""
+    from ethoflow.synth import condition_by_name, write_recording
+
+    video = Path(folder) / f"bench_{minutes:g}min.mp4"
+    labels = video.with_suffix(".csv")
+    condition = condition_by_name(condition_name)
+    write_recording(
+        video, labels, Path(folder) / "truth.csv", condition=condition, seconds=60 * minutes, seed=1
+    )
+    return video, labels
+
+
+def measure_in_child(script: str, *arguments: str) -> dict:
+    """Run ``script --child arguments…`` in a fresh interpreter (so peak memory is its own) and
+    return the JSON it prints last."""
+    command = [sys.executable, script, "--child", *arguments]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
