@@ -23,6 +23,7 @@ def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
     from ethoflow.features import FeatureExtractor
     from ethoflow.ingest import Recording, _crops, featurize_recording
     from ethoflow.io.video import VideoReader
+    from ethoflow.preprocess.detect import MouseTracker
 
     recording = Recording(video.stem, "bench", video, labels)
     extractor = FeatureExtractor(seed=0) if with_cnn else None
@@ -41,7 +42,7 @@ def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
         )
         frames = record["frames"]
     else:
-        frames = sum(1 for _ in _crops(VideoReader(video), 10, 160, None, []))
+        frames = sum(1 for _ in _crops(VideoReader(video), 10, 160, None, [], MouseTracker()))
     seconds = time.perf_counter() - start
     peak_mb = peak_rss_mb()
     return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "peak_mb": peak_mb}

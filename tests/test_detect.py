@@ -232,3 +232,17 @@ def test_tracker_looks_again_when_the_first_frame_shows_no_arena():
     assert np.count_nonzero(tracker.arena) < 0.6 * tracker.arena.size
     with pytest.raises(ValueError, match="one MouseTracker per video"):
         tracker(frame[:100])
+
+
+@pytest.mark.parametrize("condition", CONDITIONS, ids=lambda c: c.name)
+def test_tracker_measures_the_arena_side(condition, tmp_path):
+    """The camera's scale for cm distances: the arena's side in pixels, within 3 %."""
+    video = tmp_path / "v.mp4"
+    write_recording(
+        video, tmp_path / "v.csv", tmp_path / "t.csv", condition=condition, seconds=1, seed=2
+    )
+    tracker = MouseTracker()
+    assert tracker.arena_side is None
+    for frame in VideoReader(video):
+        tracker(frame)
+    assert tracker.arena_side == pytest.approx(condition.arena_side, rel=0.03)

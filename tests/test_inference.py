@@ -115,6 +115,10 @@ def test_video_summary_counts_bouts_and_movement():
     assert summary["heads"]["grooming"] == {"bouts": 2, "total_s": 0.5, "latency_s": 0.1}
     assert summary["heads"]["rearing"] == {"bouts": 0, "total_s": 0.0, "latency_s": None}
     json.dumps(summary)  # goes into summary.json as is
+    assert "distance_cm" not in summary  # no calibration, no cm
+    calibrated = video_summary(table, ["grooming"], pixels_per_cm=2.0)
+    assert calibrated["distance_cm"] == pytest.approx(2.5)
+    assert calibrated["mean_speed_cm_s"] == pytest.approx(5.0 / 0.9 / 2, abs=0.01)
 
     single = video_summary(table.iloc[1:2], ["grooming"])
     assert single["heads"]["grooming"] == {"bouts": 1, "total_s": 0.0, "latency_s": 0.1}

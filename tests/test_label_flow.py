@@ -2,6 +2,7 @@
 the label flow then labels an inbox from a held-out recording condition, skips what it has done,
 quarantines a corrupt video, and survives being killed mid-batch."""
 
+import json
 import os
 import signal
 import subprocess
@@ -29,6 +30,7 @@ train:
   search_space: {window: [16], batch_size: [16], units: [8, 8], layers: [1, 1],
                  dilation_depth: [2, 2]}
 postprocess: {median_frames: 3, min_bout_frames: 2}
+label: {arena_side_cm: 40}
 """
 
 
@@ -102,6 +104,10 @@ def test_label_flow_labels_the_held_out_inbox_and_quarantines_the_corrupt_video(
         truth = truth_labels(pd.read_csv(s.paths.truth / "inbox" / f"{video_id}.csv"))
         # 25 fps standardised to 10 fps: the labelled frames are a subset of the truth frames.
         assert set(labels.frame) <= set(truth.frame) and len(labels) >= len(truth) * 0.39
+        summary = json.loads((folder / "summary.json").read_text())
+        # Calibrated by the arena: condition_4's 300 px arena side is 40 cm.
+        scale = summary["distance_px"] / summary["distance_cm"]
+        assert scale == pytest.approx(HELD_OUT_CONDITION.arena_side / 40, rel=0.03)
         agreement = label_agreement(labels, truth, ["grooming", "rearing"])
         assert agreement.n_frames.eq(len(labels)).all()
         assert agreement.accuracy.between(0, 1).all()

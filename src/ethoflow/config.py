@@ -126,6 +126,8 @@ class PromoteConfig(_Section):
 class LabelConfig(_Section):
     cron: str = "0 2 * * *"
     timezone: str = "UTC"
+    # Inner side of the (square) arena in cm: distances and speeds are then also given in cm.
+    arena_side_cm: PositiveFloat | None = None
 
 
 class Settings(_Section):

@@ -8,7 +8,8 @@ matches its key (video bytes, featurisation, model versions and thresholds, post
 re-run skips it. A record is removed before outputs are replaced, and a video that cannot be read
 is quarantined without touching the outputs of an earlier successful run (only its record goes).
 
-Positions and distances are in pixels of the source video: there is no arena calibration.
+Positions are in pixels of the source video; with ``label.arena_side_cm`` set, distances and
+speeds are also given in cm, scaled by the detected arena's side.
 """
 
 from __future__ import annotations
@@ -189,13 +190,16 @@ def _frame_period(time_s: np.ndarray) -> float:
     return float(np.median(np.diff(time_s))) if len(time_s) >= 2 else 0.0
 
 
-def video_summary(table: pd.DataFrame, heads: list[str]) -> dict:
+def video_summary(
+    table: pd.DataFrame, heads: list[str], pixels_per_cm: float | None = None
+) -> dict:
     """Bouts per head and the mouse's movement, from a :func:`label_table` table.
 
     Per head: ``bouts`` (count), ``total_s`` (frames in bouts × the frame period) and
     ``latency_s`` (time of the first bout's start; None without bouts). Overall: ``frames``,
-    ``duration_s`` (frames × period), ``distance_px`` (summed centre steps, in pixels: there is no
-    calibration) and ``mean_speed_px_s`` (distance over the time from first to last frame).
+    ``duration_s`` (frames × period), ``distance_px`` (summed centre steps) and
+    ``mean_speed_px_s`` (distance over the time from first to last frame); with
+    ``pixels_per_cm``, also ``distance_cm`` and ``mean_speed_cm_s``.
     """
     time_s = table.time_s.to_numpy(float)
     period = _frame_period(time_s)
@@ -210,12 +214,18 @@ def video_summary(table: pd.DataFrame, heads: list[str]) -> dict:
             "total_s": round(sum(stop - start for start, stop in runs) * period, 4),
             "latency_s": float(time_s[runs[0][0]]) if runs else None,
         }
+    speed = distance / elapsed if elapsed > 0 else 0.0
+    movement = {"distance_px": round(distance, 2), "mean_speed_px_s": round(speed, 2)}
+    if pixels_per_cm:
+        movement |= {
+            "distance_cm": round(distance / pixels_per_cm, 2),
+            "mean_speed_cm_s": round(speed / pixels_per_cm, 2),
+        }
     return {
         "frames": len(table),
         "frame_period_s": round(period, 4),
         "duration_s": round(len(table) * period, 4),
-        "distance_px": round(distance, 2),
-        "mean_speed_px_s": round(distance / elapsed, 2) if elapsed > 0 else 0.0,
+        **movement,
         "heads": behaviours,
     }
 
@@ -306,7 +316,8 @@ def label_video(
     except OSError as error:
         return quarantined(f"cannot read the file: {error}")
     models = sorted((h.head, h.version, h.threshold, h.window) for h in heads.values())
-    key = file_digest([], source_sha256, expected, models, postprocessing.model_dump())
+    calibration = settings.label.arena_side_cm
+    key = file_digest([], source_sha256, expected, models, postprocessing.model_dump(), calibration)
     if _is_current(out_dir, key):
         log.info("%s: labelled before with the same models, skipped", video_id)
         return LabelOutcome(video_id, video, "skipped", "unchanged since last labelled", out_dir)
@@ -330,6 +341,12 @@ def label_video(
     predictions = predict_video(result.features, heads, postprocessing)
     table = label_table(result.track, result.fps, predictions)
     names = [h.head for h in heads.values()]
+    side_cm = calibration
+    # The arena's short side in the image against its real size: the camera's scale.
+    pixels_per_cm = result.arena_side_px / side_cm if side_cm and result.arena_side_px else None
+    units = "x, y and *_px in source-video pixels"
+    if pixels_per_cm:
+        units += f"; *_cm from the arena's side ({result.arena_side_px:.0f} px = {side_cm:g} cm)"
     summary = {
         "video_id": video_id,
         "source": str(video),
@@ -347,8 +364,8 @@ def label_video(
             }
             for h in heads.values()
         },
-        "units": "positions, distances and speeds in source-video pixels (no calibration)",
-        **video_summary(table, names),
+        "units": units,
+        **video_summary(table, names, pixels_per_cm),
     }
     figure = plot_ethogram(table, names, f"{video_id}: {', '.join(names)}")
 

@@ -142,6 +142,7 @@ class VideoFeatures:
 
     fps: float  # the source video's frame rate (``track.frame`` counts its frames)
     track: pd.DataFrame  # frame, x, y, area, length, width: the mouse blob per kept frame
+    arena_side_px: float | None  # short side of the detected arena (None: no frame decoded)
     features: np.ndarray  # (frames, n) CNN features, then posture features when asked for
     augmented: np.ndarray | None  # the same for the augmented copy
 
@@ -152,9 +153,9 @@ def _crops(
     crop_size: int,
     augment: AugmentSetting | None,
     rows: list[tuple],
+    tracker: MouseTracker,
 ) -> Iterator[np.ndarray]:
     """Crops in feature order (each frame's crop, then its augmented copy); fills ``rows``."""
-    tracker = MouseTracker()
     for index, frame in standardize_fps(reader, reader.fps, target_fps):
         x, y = tracker(frame)
         shape = (math.nan,) * 3 if tracker.shape is None else astuple(tracker.shape)
@@ -184,7 +185,8 @@ def featurize_video(
 
     reader = VideoReader(video)
     rows: list[tuple] = []
-    crops = _crops(reader, target_fps, crop_size, augment, rows)
+    tracker = MouseTracker()
+    crops = _crops(reader, target_fps, crop_size, augment, rows, tracker)
     if extractor is None:
         for _ in crops:
             pass
@@ -207,7 +209,7 @@ def featurize_video(
         features = np.hstack([features, extra])
         if augmented is not None:
             augmented = np.hstack([augmented, extra])
-    return VideoFeatures(reader.fps, track, features, augmented)
+    return VideoFeatures(reader.fps, track, tracker.arena_side, features, augmented)
 
 
 def featurize_recording(

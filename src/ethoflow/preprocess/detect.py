@@ -378,6 +378,14 @@ class MouseTracker:
         self._arena: _Arena | None = None
         self._searches = 0
 
+    @property
+    def arena_side(self) -> float | None:
+        """Short side of the arena's rotated bounding box in pixels (None before any frame);
+        the whole frame's short side when no arena edge was found."""
+        if self.arena is None:
+            return None
+        return float(min(cv2.minAreaRect(cv2.findNonZero(self.arena))[1]))
+
     def __call__(self, frame: np.ndarray) -> tuple[float, float]:
         gray = _to_gray(frame)
         if self.arena is not None and self.arena.shape != gray.shape:
