@@ -21,7 +21,7 @@ from benchlib import measure_in_child, peak_rss_mb, write_bench_recording
 def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
     """Run in a subprocess: ingest one recording, return timings and peak memory."""
     from ethoflow.features import FeatureExtractor
-    from ethoflow.ingest import Recording, _crops, featurize_recording
+    from ethoflow.ingest import Recording, _crops, _tracked_frames, featurize_recording
     from ethoflow.io.video import VideoReader
     from ethoflow.preprocess.detect import MouseTracker
 
@@ -42,7 +42,10 @@ def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
         )
         frames = record["frames"]
     else:
-        frames = sum(1 for _ in _crops(VideoReader(video), 10, 160, None, [], MouseTracker()))
+        frames = sum(
+            1
+            for _ in _crops(_tracked_frames(VideoReader(video), 10, MouseTracker(), []), 160, None)
+        )
     seconds = time.perf_counter() - start
     peak_mb = peak_rss_mb()
     return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "peak_mb": peak_mb}

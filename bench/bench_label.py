@@ -71,7 +71,6 @@ def _measure(video: Path, outbox: Path) -> dict:
         heads=heads,
         extractor=extractor,
         settings=settings,
-        postprocessing=settings.postprocess,
     )
     seconds = time.perf_counter() - start
     peak_mb = peak_rss_mb()

@@ -55,7 +55,6 @@ class Lab:
             "heads": self.heads,
             "extractor": self.extractor,
             "settings": self.settings,
-            "postprocessing": PostProcessing(),
         }
         return label_video(video, outbox, **(arguments | changes))
 
@@ -323,13 +322,13 @@ def test_changed_models_settings_or_lost_record_relabel(lab, tmp_path):
     assert pd.read_csv(folder / "labels.csv").grooming.eq(1).all()
     assert lab.label(video, tmp_path, heads=lower).status == "skipped"
 
-    smoother = PostProcessing(median_frames=3)
-    assert lab.label(video, tmp_path, heads=lower, postprocessing=smoother).status == "labelled"
+    smoother = lab.settings.model_copy(update={"postprocess": PostProcessing(median_frames=3)})
+    assert lab.label(video, tmp_path, heads=lower, settings=smoother).status == "labelled"
 
     # A crash after some outputs but before the record: the folder has no record and is redone.
     (folder / "record.json").unlink()
     (folder / "labels.csv").write_text("frame,time_s\n0,")
-    redo = lab.label(video, tmp_path, heads=lower, postprocessing=smoother)
+    redo = lab.label(video, tmp_path, heads=lower, settings=smoother)
     assert redo.status == "labelled"
     assert list(pd.read_csv(folder / "labels.csv").columns) == COLUMNS
     assert (folder / "record.json").is_file()

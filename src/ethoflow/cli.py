@@ -246,15 +246,14 @@ def label(
     Exits with status 1 when a video was quarantined; the others are labelled regardless.
     """
     from ethoflow import inference
-    from ethoflow.ingest import build_extractor, featurization_id
+    from ethoflow.ingest import build_extractor
     from ethoflow.registry import start_tracking
 
     settings = _settings(params)
     start_tracking(settings)
     outbox = out or settings.paths.outbox
     try:
-        heads = inference.load_champions(settings.train.heads)
-        inference.check_featurization(heads, featurization_id(settings))
+        heads = inference.champions_for(settings)
     except (inference.NoChampionError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -267,7 +266,6 @@ def label(
             heads=heads,
             extractor=extractor,
             settings=settings,
-            postprocessing=settings.postprocess,
         )
         typer.echo(f"{outcome.video_id}: {outcome.status} {outcome.reason or outcome.outputs}")
         outcomes.append(outcome)

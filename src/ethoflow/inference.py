@@ -121,6 +121,13 @@ def load_champions(heads: list[str], *, client: MlflowClient | None = None) -> d
     return loaded
 
 
+def champions_for(settings: Settings) -> dict[str, HeadModel]:
+    """The champions of ``settings.train.heads``, checked to fit the features the settings make."""
+    heads = load_champions(settings.train.heads)
+    check_featurization(heads, featurization_id(settings))
+    return heads
+
+
 def check_featurization(heads: dict[str, HeadModel], expected: str) -> None:
     """Raise ValueError unless every head was trained on features made as ``expected`` says."""
     wrong = [head for head in heads.values() if head.featurization != expected]
@@ -280,9 +287,10 @@ def label_video(
     heads: dict[str, HeadModel],
     extractor,
     settings: Settings,
-    postprocessing: PostProcessing,
 ) -> LabelOutcome:
     """Label ``video`` into ``<outbox>/<video stem>/`` unless its outputs are already current.
+
+    Predictions are thresholded per head and post-processed as ``settings.postprocess`` says.
 
     ``extractor`` must be ``ingest.build_extractor(settings)``, and every head's champion must
     have been trained on ``featurization_id(settings)`` features (ValueError otherwise). A video
@@ -290,6 +298,7 @@ def label_video(
     """
     expected = featurization_id(settings)
     check_featurization(heads, expected)
+    postprocessing = settings.postprocess
     f, ingest = settings.features, settings.ingest
     wanted = extractor_identity(f.layer, f.weights, ingest.crop_size, settings.seed)
     if not f.cnn:

@@ -147,19 +147,24 @@ class VideoFeatures:
     augmented: np.ndarray | None  # the same for the augmented copy
 
 
-def _crops(
-    reader: VideoReader,
-    target_fps: float,
-    crop_size: int,
-    augment: AugmentSetting | None,
-    rows: list[tuple],
-    tracker: MouseTracker,
-) -> Iterator[np.ndarray]:
-    """Crops in feature order (each frame's crop, then its augmented copy); fills ``rows``."""
+def _tracked_frames(
+    reader: VideoReader, target_fps: float, tracker: MouseTracker, rows: list[tuple]
+) -> Iterator[tuple[np.ndarray, float, float]]:
+    """Kept frames with the mouse centre; appends each frame's track row to ``rows``."""
     for index, frame in standardize_fps(reader, reader.fps, target_fps):
         x, y = tracker(frame)
         shape = (math.nan,) * 3 if tracker.shape is None else astuple(tracker.shape)
         rows.append((index, x, y, *shape))
+        yield frame, x, y
+
+
+def _crops(
+    tracked: Iterator[tuple[np.ndarray, float, float]],
+    crop_size: int,
+    augment: AugmentSetting | None,
+) -> Iterator[np.ndarray]:
+    """Crops in feature order: each frame's crop, then its augmented copy."""
+    for frame, x, y in tracked:
         crop = crop_around(frame, (x, y), crop_size)
         yield crop
         if augment is not None:
@@ -186,22 +191,25 @@ def featurize_video(
     reader = VideoReader(video)
     rows: list[tuple] = []
     tracker = MouseTracker()
-    crops = _crops(reader, target_fps, crop_size, augment, rows, tracker)
+    tracked = _tracked_frames(reader, target_fps, tracker, rows)
+    augmented = None
     if extractor is None:
-        for _ in crops:
+        # Without CNN features there is nothing to crop: tracking alone gives the posture.
+        for _ in tracked:
             pass
-        n_crops = len(rows) * (1 if augment is None else 2)
-        features = np.zeros((n_crops, 0), np.float32)
+        features = np.zeros((len(rows), 0), np.float32)
+        if augment is not None:
+            augmented = features
     else:
         blocks = []
+        crops = _crops(tracked, crop_size, augment)
         for block in extract_features(crops, extractor, batch_size=batch_size):
             blocks.append(block)
             if len(blocks) % 10 == 0:
                 log.info("%s: %d frames featurised", progress_name or video.name, len(rows))
         features = np.concatenate(blocks) if blocks else np.zeros((0, extractor.n_features), "f4")
-    augmented = None
-    if augment is not None:
-        features, augmented = features[0::2], features[1::2]
+        if augment is not None:
+            features, augmented = features[0::2], features[1::2]
     track = pd.DataFrame(rows, columns=["frame", "x", "y", "area", "length", "width"])
     if posture:
         # Posture ratios do not change under the per-video augmentation: both copies share them.

@@ -15,9 +15,13 @@ from ethoflow.versioning import dataset_lineage
 
 
 @task(cache_policy=NO_CACHE)
-def pending_versions(head: str, settings: Settings) -> list[str]:
-    lineage = dataset_lineage(settings.paths.raw, settings.paths.features)
-    return versions_to_evaluate(model_name(head), lineage["features_version"])
+def features_version(settings: Settings) -> str:
+    return dataset_lineage(settings.paths.raw, settings.paths.features)["features_version"]
+
+
+@task(cache_policy=NO_CACHE)
+def pending_versions(head: str, features: str) -> list[str]:
+    return versions_to_evaluate(model_name(head), features)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="evaluate-{head}-v{version}")
@@ -56,10 +60,12 @@ def evaluate_flow(
         raise ValueError("versions can only be given together with exactly one head")
     start_tracking(settings)
     test, validation = load(settings, "test"), load(settings, "validation")
+    # Hashing every feature matrix once, not once per head.
+    features = None if versions else features_version(settings)
     rows = [
         evaluate(head, version, test, validation, settings)
         for head in heads
-        for version in versions or pending_versions(head, settings)
+        for version in versions or pending_versions(head, features)
     ]
     if rows:
         create_table_artifact(key="evaluation", table=rows, description="Validation PR-AUC")

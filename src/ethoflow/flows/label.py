@@ -19,14 +19,11 @@ from ethoflow.config import Settings, load_settings
 from ethoflow.features import FeatureExtractor
 from ethoflow.flows.ingest import load_extractor
 from ethoflow.flows.train import start_tracking
-from ethoflow.ingest import featurization_id
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def load_champions(settings: Settings) -> dict[str, inference.HeadModel]:
-    heads = inference.load_champions(settings.train.heads)
-    inference.check_featurization(heads, featurization_id(settings))
-    return heads
+    return inference.champions_for(settings)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="label-{video.name}")
@@ -44,7 +41,6 @@ def label(
             heads=heads,
             extractor=extractor,
             settings=settings,
-            postprocessing=settings.postprocess,
         )
     except Exception as exc:  # noqa: BLE001 - one video's failure must not stop the batch
         get_run_logger().exception("%s: failed", video.name)
