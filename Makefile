@@ -2,8 +2,9 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+MLFLOW_PORT ?= 5000
 
-.PHONY: setup demo test lint repro clean
+.PHONY: setup demo test lint repro mlflow-ui clean
 
 setup: $(VENV)/.installed
 
@@ -19,6 +20,10 @@ demo: setup
 repro: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
+# The MLflow UI on the embedded store (mlflow/mlflow.db, artifacts in mlflow/artifacts).
+mlflow-ui: setup
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow/mlflow.db --host 127.0.0.1 --port $(MLFLOW_PORT)
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -27,4 +32,4 @@ test: lint
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) runs .dvcstore
+	rm -rf $(VENV) runs .dvcstore mlflow/mlflow.db mlflow/artifacts reports

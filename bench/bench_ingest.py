@@ -20,32 +20,24 @@ from benchlib import measure_in_child, peak_rss_mb, write_bench_recording
 
 def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
     """Run in a subprocess: ingest one recording, return timings and peak memory."""
-    from ethoflow.features import FeatureExtractor
-    from ethoflow.ingest import Recording, _crops, _tracked_frames, featurize_recording
-    from ethoflow.io.video import VideoReader
-    from ethoflow.preprocess.detect import MouseTracker
+    from ethoflow.config import Settings
+    from ethoflow.featurization import Featurization
+    from ethoflow.ingest import Recording, featurize_recording
 
     recording = Recording(video.stem, "bench", video, labels)
-    extractor = FeatureExtractor(seed=0) if with_cnn else None
+    settings = Settings.model_validate({"seed": 0, "features": {"cnn": with_cnn}})
+    featurization = Featurization.from_settings(settings)
+    extractor = featurization.build_extractor()
     start = time.perf_counter()
-    if with_cnn:
-        record = featurize_recording(
-            recording,
-            out,
-            extractor=extractor,
-            target_fps=10,
-            crop_size=160,
-            tolerance_frames=2,
-            batch_size=32,
-            augment=None,
-            posture=True,
-        )
-        frames = record["frames"]
-    else:
-        frames = sum(
-            1
-            for _ in _crops(_tracked_frames(VideoReader(video), 10, MouseTracker(), []), 160, None)
-        )
+    record = featurize_recording(
+        recording,
+        out,
+        featurization=featurization,
+        extractor=extractor,
+        augment=None,
+        tolerance_frames=2,
+    )
+    frames = record["frames"]
     seconds = time.perf_counter() - start
     peak_mb = peak_rss_mb()
     return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "peak_mb": peak_mb}

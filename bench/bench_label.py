@@ -1,4 +1,4 @@
-"""Benchmark end-to-end labelling of one recording with ``ethoflow.inference.label_video`` on CPU.
+"""Benchmark end-to-end labelling of one recording with ``ethoflow.labelling.label_video`` on CPU.
 
 Decode → fps standardisation → mouse detection → crop → ResNet50 features (+ posture) → every
 head's model → post-processing → per-frame CSV, summary JSON and ethogram PNG. For each recording
@@ -40,25 +40,27 @@ def _measure(video: Path, outbox: Path) -> dict:
     import numpy as np
 
     from ethoflow.config import Settings
-    from ethoflow.inference import SUMMARY_FILE, HeadModel, label_video
-    from ethoflow.ingest import build_extractor, featurization_id
+    from ethoflow.featurization import Featurization
+    from ethoflow.labelling import SUMMARY_FILE, HeadModel, label_video
     from ethoflow.models import build_model
     from ethoflow.preprocess.posture import POSTURE_FEATURES
     from ethoflow.training.fit import with_standardization
 
     settings = Settings()
+    featurization = Featurization.from_settings(settings)
     setup_start = time.perf_counter()
-    extractor = build_extractor(settings)
+    extractor = featurization.build_extractor()
     n_features = extractor.n_features + (len(POSTURE_FEATURES) if settings.features.posture else 0)
     sample = np.random.default_rng(0).normal(size=(256, n_features)).astype(np.float32)
     heads = {
         head: HeadModel(
             head,
+            model_name=f"ethoflow-{head}",
             version="bench",
             model=with_standardization(build_model("tcn", HP, n_features), [sample]),
             threshold=0.5,
             window=HP["window"],
-            featurization=featurization_id(settings),
+            featurization=featurization.id,
         )
         for head in settings.train.heads
     }
@@ -69,8 +71,10 @@ def _measure(video: Path, outbox: Path) -> dict:
         video,
         outbox,
         heads=heads,
+        featurization=featurization,
         extractor=extractor,
-        settings=settings,
+        postprocessing=settings.postprocess,
+        arena_side_cm=settings.label.arena_side_cm,
     )
     seconds = time.perf_counter() - start
     peak_mb = peak_rss_mb()

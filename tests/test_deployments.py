@@ -4,6 +4,7 @@ import importlib
 from pathlib import Path
 
 import yaml
+from prefect.flows import load_flow_from_entrypoint
 
 from ethoflow.config import load_settings
 
@@ -40,7 +41,10 @@ def test_prefect_yaml_matches_params_and_flows():
     assert schedule["cron"] == settings.label.cron
     assert schedule["timezone"] == settings.label.timezone
     for deployment, flow_name in (("nightly", "label"), ("on-demand", "retrain")):
-        path, function = by_name[deployment]["entrypoint"].split(":")
-        module = ".".join(Path(path).with_suffix("").parts[1:])  # src/ethoflow/… → ethoflow.…
-        assert (ROOT / path).is_file()
+        entrypoint = by_name[deployment]["entrypoint"]
+        path, function = entrypoint.split(":")
+        assert path.startswith("flows/") and (ROOT / path).is_file()
+        # The installed package and the file a worker loads are the same flow.
+        module = "ethoflow." + ".".join(Path(path).with_suffix("").parts)
         assert getattr(importlib.import_module(module), function).name == flow_name
+        assert load_flow_from_entrypoint(str(ROOT / entrypoint)).name == flow_name

@@ -1,38 +1,64 @@
-"""`dvc repro` runs the same ingest flow as `ethoflow ingest`, and dvc.lock records it."""
+"""`dvc.yaml` is the whole pipeline: `dvc repro` runs ingest → train → evaluate (the same flows as
+the CLI), `dvc metrics show` and `dvc plots show` read the evaluation, and `dvc exp run` with a
+changed parameter reruns only the stages that depend on it."""
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from ethoflow.synth import synthesize_lab
 
 PROJECT = Path(__file__).resolve().parents[1]
+# Posture-only features keep ingest quick; one small TCN per head.
+PARAMS = """
+seed: 3
+ingest: {crop_size: 64}
+features: {cnn: false}
+train:
+  architectures: [tcn]
+  n_trials: 1
+  max_epochs: 3
+  patience: 1
+  search_space: {window: [16], batch_size: [16], units: [8, 8], layers: [1, 1],
+                 dilation_depth: [2, 2]}
+postprocess: {median_frames: 3, min_bout_frames: 2}
+"""
 
 
-def test_dvc_repro_runs_the_ingest_stage_and_locks_it(tmp_path):
-    root = tmp_path / "project"
-    shutil.copytree(PROJECT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dvc") / "project"
+    for folder in ("src", "flows"):
+        shutil.copytree(
+            PROJECT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     shutil.copy(PROJECT / "dvc.yaml", root / "dvc.yaml")
-    (root / "params.yaml").write_text(
-        "seed: 3\ningest: {crop_size: 64}\nfeatures: {batch_size: 8}\n"
-    )
+    (root / "params.yaml").write_text(PARAMS)
+    (root / ".gitignore").write_text("/runs/\n/mlflow/\n/data/raw/\n/data/truth/\n")
+    # Seed 2 puts both behaviours in the training and the test videos (training needs both).
     synthesize_lab(
-        root / "data/raw", root / "data/truth", videos_per_condition=1, minutes=0.05, seed=3
+        root / "data/raw", root / "data/truth", videos_per_condition=3, minutes=0.5, seed=2
     )
     env = {
         **os.environ,
         # `ethoflow` as installed beside this interpreter, as `make repro` arranges.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_HOME": str(root.parent / "prefect"),
+        "GIT_AUTHOR_NAME": "test",
+        "GIT_AUTHOR_EMAIL": "test@example.org",
+        "GIT_COMMITTER_NAME": "test",
+        "GIT_COMMITTER_EMAIL": "test@example.org",
     }
 
     def run(*args: str) -> str:
         result = subprocess.run(
-            args, cwd=root, env=env, capture_output=True, text=True, timeout=900
+            args, cwd=root, env=env, capture_output=True, text=True, timeout=1200
         )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         return result.stdout
@@ -40,16 +66,58 @@ def test_dvc_repro_runs_the_ingest_stage_and_locks_it(tmp_path):
     run("git", "init", "-q")
     run(sys.executable, "-m", "dvc", "init", "-q")
     run(sys.executable, "-m", "dvc", "config", "core.analytics", "false")
-    run(sys.executable, "-m", "dvc", "repro")
+    first = run(sys.executable, "-m", "dvc", "repro")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "pipeline")
+    return root, run, first
 
-    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]["ingest"]
-    assert lock["cmd"] == "ethoflow ingest --params params.yaml"
-    assert lock["params"]["params.yaml"]["ingest"]["crop_size"] == 64
-    assert {d["path"] for d in lock["deps"]} >= {"data/raw", "src/ethoflow/ingest.py"}
-    (out,) = lock["outs"]
-    assert out["path"] == "data/features" and out["md5"].endswith(".dir")
-    manifest = (root / "data/features/manifest.csv").read_text().splitlines()
-    assert len(manifest) == 1 + 3  # header + one recording per condition
 
-    again = run(sys.executable, "-m", "dvc", "repro")
-    assert "didn't change, skipping" in again
+def dvc(run, *args: str) -> str:
+    return run(sys.executable, "-m", "dvc", *args)
+
+
+def test_repro_runs_the_three_stages_and_locks_them(project):
+    root, run, first = project
+    for stage in ("ingest", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in first
+    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    assert lock["ingest"]["cmd"] == "ethoflow ingest --params params.yaml"
+    assert {d["path"] for d in lock["ingest"]["deps"]} >= {"data/raw", "flows/ingest.py"}
+    assert lock["train"]["params"]["params.yaml"]["train"]["n_trials"] == 1
+    assert {d["path"] for d in lock["evaluate"]["deps"]} >= {"reports/train.json"}
+    trained = json.loads((root / "reports/train.json").read_text())
+    assert [(t["head"], t["architecture"]) for t in trained] == [
+        ("grooming", "tcn"),
+        ("rearing", "tcn"),
+    ]
+    assert "didn't change, skipping" in dvc(run, "repro")
+
+
+def test_metrics_and_plots_show_the_evaluation(project):
+    root, run, _ = project
+    metrics = json.loads((root / "reports/metrics.json").read_text())
+    grooming = metrics["grooming"]["tcn"]
+    assert grooming["version"] == 1
+    assert set(grooming) >= {"worst_condition_pr_auc", "all", "condition_1", "condition_3"}
+    shown = dvc(run, "metrics", "show")
+    assert "reports/metrics.json" in shown
+    assert "grooming.tcn.worst_condition_pr_auc" in shown or "worst_condition_pr_auc" in shown
+    assert f"{grooming['all']['recall']:.5g}"[:4] in shown
+    assert any((root / "reports/pr_curves").glob("grooming_tcn_*.csv"))
+    dvc(run, "plots", "show", "-o", str(root.parent / "plots"))
+    assert (root.parent / "plots" / "index.html").is_file()
+
+
+def test_exp_run_reruns_only_what_depends_on_the_changed_parameter(project):
+    root, run, _ = project
+    out = dvc(run, "exp", "run", "--set-param", "train.n_trials=2")
+    assert "Stage 'ingest' didn't change, skipping" in out
+    assert "Running stage 'train'" in out and "Running stage 'evaluate'" in out
+    trained = json.loads((root / "reports/train.json").read_text())
+    assert [t["n_trials"] for t in trained] == [2, 2]
+    # A new training: new versions, whose metrics now fill the report.
+    metrics = json.loads((root / "reports/metrics.json").read_text())
+    assert metrics["grooming"]["tcn"]["version"] == 2
+    table = dvc(run, "exp", "show", "--csv").splitlines()
+    n_trials = table[0].split(",").index("train.n_trials")
+    assert {row.split(",")[n_trials] for row in table[1:]} == {"1", "2"}

@@ -1,10 +1,12 @@
 """Evaluate and promote flows on tiny features: per-condition metrics in MLflow, a champion."""
 
+import json
 import math
 
 import mlflow
 import pandas as pd
 import pytest
+
 from test_train import write_features
 
 PARAMS = """
@@ -55,17 +57,25 @@ def test_evaluation_logs_per_condition_metrics_and_tags(trained):
     assert {
         "evaluation/v1/metrics.csv",
         "evaluation/v1/metrics.md",
+        "evaluation/v1/pr_curves.csv",
         "evaluation/v1/pr_curves.png",
         "evaluation/v1/confusion_c1.png",
         "evaluation/v1/timeline_c3_v7.png",
     } <= artifacts
+    # The last training's versions (the LSTMs) are reported for DVC, per head and condition.
+    metrics = json.loads((trained.parent / "reports" / "metrics.json").read_text())
+    assert metrics["grooming"]["lstm"]["version"] == 2
+    assert set(metrics["grooming"]["lstm"]) >= {"worst_condition_pr_auc", "all", "c1", "c2", "c3"}
+    assert set(metrics["rearing"]["lstm"]["c1"]) >= {"pr_auc", "precision", "recall_pp"}
+    curves = sorted(p.name for p in (trained.parent / "reports" / "pr_curves").iterdir())
+    assert "grooming_lstm_c1.csv" in curves
     # Everything is evaluated now: a second run has nothing left to do.
     assert evaluate_flow(params=str(trained)) == []
 
 
 def test_promotion_takes_the_best_tcn_and_compare_shows_both(trained):
-    from ethoflow.evaluation import compare_versions
     from ethoflow.flows.promote import promote_flow
+    from ethoflow.registry import compare_versions
 
     decisions = promote_flow(params=str(trained))
     assert [(d["head"], d["promoted"], d["candidate_version"]) for d in decisions] == [
@@ -83,3 +93,14 @@ def test_promotion_takes_the_best_tcn_and_compare_shows_both(trained):
     delta = table["pr_auc v2"] - table["pr_auc v1"]
     pd.testing.assert_series_equal(table["pr_auc Δ"], delta, check_names=False)
     assert all(math.isfinite(v) for v in table["pr_auc v1"])
+
+
+def test_changed_postprocessing_reevaluates(trained):
+    from ethoflow.flows.evaluate import evaluate_flow
+
+    params = trained.with_name("smoother.yaml")
+    params.write_text(trained.read_text().replace("median_frames: 3", "median_frames: 5"))
+    rows = evaluate_flow(params=str(params), heads=["rearing"])
+    assert sorted(r["version"] for r in rows) == ["1", "2"]
+    tag = mlflow.MlflowClient().get_model_version("ethoflow-rearing", "1").tags["postprocess"]
+    assert '"median_frames":5' in tag

@@ -10,16 +10,9 @@ from ethoflow.evaluation import (
     bouts,
     choose_threshold,
     evaluate_videos,
-    plot_confusion_matrix,
-    plot_pr_curves,
-    plot_timeline,
     postprocess,
-    save_figure,
     worst_condition,
 )
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
 
 # --- binary_metrics -------------------------------------------------------------------------
 
@@ -380,67 +373,3 @@ def test_worst_condition_rejects_unknown_metrics_and_empty_tables():
         worst_condition(table, "auc")
     with pytest.raises(ValueError, match="no condition rows"):
         worst_condition(table[table.scope != "condition"])
-
-
-# --- figures --------------------------------------------------------------------------------
-
-
-def _assert_png_alone(folder, path):
-    assert path.read_bytes().startswith(PNG_MAGIC)
-    assert path.stat().st_size > 1000
-    # The atomic write leaves nothing but the figure behind.
-    assert list(folder.iterdir()) == [path]
-
-
-def test_pr_curves_are_saved_as_png(tmp_path):
-    videos = _videos()
-    figure = plot_pr_curves(
-        {"A": videos["targets"][0], "B": videos["targets"][1], "C": np.zeros(3)},
-        {"A": videos["scores"][0], "B": videos["scores"][1], "C": np.array([0.1, 0.5, 0.2])},
-        title="grooming",
-    )
-    assert "no positive frames: C" in figure.axes[0].get_title()
-    assert len(figure.axes[0].get_lines()) == 2
-    path = tmp_path / "pr.png"
-    save_figure(figure, path)
-    _assert_png_alone(tmp_path, path)
-
-
-def test_pr_curves_reject_mismatched_conditions():
-    with pytest.raises(ValueError, match="different conditions"):
-        plot_pr_curves({"A": np.array([1, 0])}, {"B": np.array([0.5, 0.5])}, title="x")
-
-
-def test_confusion_matrix_is_saved_as_png(tmp_path):
-    metrics = binary_metrics(np.array([1, 1, 0, 0, 1]), np.full(5, 0.5), np.array([1, 0, 0, 1, 1]))
-    figure = plot_confusion_matrix(metrics, title="rearing")
-    texts = sorted(text.get_text() for text in figure.axes[0].texts)
-    assert texts == ["1\n33.3%", "1\n50.0%", "1\n50.0%", "2\n66.7%"]
-    path = tmp_path / "nested" / "confusion.png"
-    save_figure(figure, path)
-    _assert_png_alone(path.parent, path)
-
-
-def test_confusion_matrix_leaves_an_empty_class_blank():
-    metrics = binary_metrics(np.zeros(4), np.full(4, 0.1), np.zeros(4))
-    texts = sorted(text.get_text() for text in plot_confusion_matrix(metrics, "x").axes[0].texts)
-    assert texts == ["0\n0.0%", "0\n—", "0\n—", "4\n100.0%"]
-
-
-def test_timeline_is_saved_as_png_and_replaces_an_old_file(tmp_path):
-    rng = np.random.default_rng(0)
-    scores = rng.random(300)
-    targets = (np.arange(300) % 100 < 30).astype(int)
-    figure = plot_timeline(targets, scores, scores >= 0.5, fps=30.0, title="video a1")
-    assert figure.axes[0].get_xlim() == (0.0, 10.0)
-    path = tmp_path / "timeline.png"
-    path.write_bytes(b"old")
-    save_figure(figure, path)
-    _assert_png_alone(tmp_path, path)
-
-
-def test_timeline_rejects_bad_inputs():
-    with pytest.raises(ValueError, match="fps must be positive"):
-        plot_timeline(np.zeros(3), np.zeros(3), np.zeros(3), fps=0, title="x")
-    with pytest.raises(ValueError, match="mismatched lengths"):
-        plot_timeline(np.zeros(3), np.zeros(4), np.zeros(3), fps=30, title="x")

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from ethoflow.config import load_settings
+from ethoflow.featurization import Featurization
 from ethoflow.ingest import discover_recordings, featurize_recording
 from ethoflow.preprocess.posture import POSTURE_FEATURES
 from ethoflow.synth import synthesize_lab
@@ -127,21 +128,16 @@ def test_rerun_reuses_everything_and_changes_nothing(ingested):
 
 
 def test_changed_labels_are_reprocessed(tmp_path):
-    from ethoflow.features import FeatureExtractor
-
     params = _project(tmp_path / "p")
     s = load_settings(params)
     recordings, _ = discover_recordings(s.paths.raw)
     recording = recordings[0]
-    extractor = FeatureExtractor(input_size=64, seed=1)
+    featurization = Featurization.from_settings(s)
     kwargs = dict(
-        extractor=extractor,
-        target_fps=10,
-        crop_size=64,
+        featurization=featurization,
+        extractor=featurization.build_extractor(),
         tolerance_frames=2,
-        batch_size=16,
         augment=None,
-        posture=True,
     )
     first = featurize_recording(recording, tmp_path / "out", **kwargs)
     labels = pd.read_csv(recording.labels)
@@ -209,17 +205,17 @@ def test_posture_only_ingest_skips_the_cnn(tmp_path):
     from ethoflow.preprocess.augment import AugmentSetting
 
     params = _project(tmp_path / "p")
-    recording = discover_recordings(load_settings(params).paths.raw)[0][0]
+    settings = load_settings(params)
+    recording = discover_recordings(settings.paths.raw)[0][0]
+    no_cnn = settings.features.model_copy(update={"cnn": False})
+    featurization = Featurization.from_settings(settings.model_copy(update={"features": no_cnn}))
     record = featurize_recording(
         recording,
         tmp_path / "out",
+        featurization=featurization,
         extractor=None,
-        target_fps=10,
-        crop_size=64,
         tolerance_frames=2,
-        batch_size=16,
         augment=AugmentSetting(brightness=1.1, zoom=1.0, flip=True),
-        posture=True,
     )
     features = np.load(tmp_path / "out" / f"{recording.video_id}.npy")
     augmented = np.load(tmp_path / "out" / f"{recording.video_id}__aug.npy")

@@ -3,17 +3,18 @@ from pathlib import Path
 
 import pytest
 
-from ethoflow.promotion import (
+from ethoflow.registry import (
     CHAMPION,
     DECISIONS_EXPERIMENT,
     PREVIOUS,
     best_candidate,
     champion_version,
+    configure_tracking,
+    local_tracking_uri,
     model_name,
     promote_if_better,
     rollback,
 )
-from ethoflow.registry import configure_tracking, local_tracking_uri
 
 _heads = itertools.count()
 
@@ -235,7 +236,7 @@ def test_decision_json_matches_decision(client, head, store):
     stored = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/decision.json")
     assert stored == decision.as_dict()
     # Artifacts go beside the database, not into the working directory.
-    assert run.info.artifact_uri.startswith((store / "runs" / "mlartifacts").as_uri())
+    assert run.info.artifact_uri.startswith((store / "runs" / "artifacts").as_uri())
     assert list(Path.cwd().iterdir()) == []
 
 

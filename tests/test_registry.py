@@ -1,4 +1,3 @@
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -7,7 +6,6 @@ import pytest
 
 from ethoflow.registry import (
     configure_tracking,
-    git_commit,
     load_keras_model,
     local_tracking_uri,
     log_keras_model,
@@ -88,7 +86,7 @@ def test_configure_tracking_creates_then_reuses_experiment(tmp_path):
     experiment_id = configure_tracking(uri, EXPERIMENT)
     experiment = mlflow.get_experiment(experiment_id)
     assert experiment.name == EXPERIMENT
-    assert experiment.artifact_location == (tmp_path / "runs" / "mlartifacts").resolve().as_uri()
+    assert experiment.artifact_location == (tmp_path / "runs" / "artifacts").resolve().as_uri()
     assert mlflow.get_tracking_uri() == uri
     assert configure_tracking(uri, EXPERIMENT) == experiment_id
 
@@ -142,29 +140,3 @@ def test_nothing_written_to_working_directory(tracking, monkeypatch):
     monkeypatch.chdir(tracking.cwd)
     load_keras_model(f"models:/{MODEL_NAME}/2")
     assert list(tracking.cwd.iterdir()) == []
-
-
-def _git(repo: Path, *args: str) -> None:
-    identity = ["-c", "user.name=test", "-c", "user.email=test@example.org"]
-    command = ["git", "-C", str(repo), *identity, "-c", "commit.gpgsign=false", *args]
-    subprocess.run(command, check=True, capture_output=True)
-
-
-def test_git_commit_clean_then_dirty(tmp_path):
-    _git(tmp_path, "init")
-    (tmp_path / "params.yaml").write_text("seed: 1\n")
-    _git(tmp_path, "add", "params.yaml")
-    _git(tmp_path, "commit", "-m", "init")
-    clean = git_commit(tmp_path)
-    assert clean is not None and len(clean) == 40
-    assert all(c in "0123456789abcdef" for c in clean)
-    (tmp_path / "untracked.txt").write_text("ignored\n")
-    assert git_commit(tmp_path) == clean
-    (tmp_path / "params.yaml").write_text("seed: 2\n")
-    assert git_commit(tmp_path) == f"{clean}-dirty"
-
-
-def test_git_commit_outside_repo(tmp_path, monkeypatch):
-    # Stop git from finding a repository above the temporary folder.
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
-    assert git_commit(tmp_path) is None

@@ -226,9 +226,14 @@ def test_flow_trains_from_params(tmp_path, prefect_harness):
         ("grooming", "lstm", "1"),
         ("rearing", "lstm", "1"),
     ]
-    assert (tmp_path / "runs" / "mlflow.db").is_file() and (
-        tmp_path / "runs" / "optuna.db"
-    ).is_file()
+    assert (tmp_path / "mlflow" / "mlflow.db").is_file()
+    assert (tmp_path / "runs" / "optuna.db").is_file()
+    # The train report (a DVC output) names the versions this training registered.
+    report = json.loads((tmp_path / "reports" / "train.json").read_text())
+    assert [(r["head"], r["model_version"]) for r in report] == [
+        ("grooming", "1"),
+        ("rearing", "1"),
+    ]
 
 
 def test_unknown_architecture_is_refused(splits):

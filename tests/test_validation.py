@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from ethoflow import validation
+from ethoflow.io.video import read_video_info
 from ethoflow.synth import CONDITIONS, write_recording
 from ethoflow.validation import ValidationReport, save_report, validate_recording
 
@@ -46,7 +47,8 @@ def _assert_problem(report, pattern):
 def test_old_format_recording_passes(recording):
     video, labels = recording
     report = validate_recording(video, labels, tolerance_frames=TOLERANCE)
-    assert report == ValidationReport("c1_v00", True, [], report.details)
+    assert report == ValidationReport("c1_v00", True, [], report.details, report.video)
+    assert report.video.frame_count > 0  # later steps reuse the metadata read here
     assert report.details["video"]["success"] and report.details["labels"]["success"]
 
 
@@ -190,8 +192,8 @@ def test_unusable_label_file_fails(recording, tmp_path, content, pattern):
 def test_bad_video_metadata_fails(recording, monkeypatch, metadata, pattern):
     # No encoder writes such files on purpose, so feed the metadata suite directly.
     video, labels = recording
-    raw = validation._read_video_metadata(video)
-    monkeypatch.setattr(validation, "_read_video_metadata", lambda path: {**raw, **metadata})
+    raw = validation._video_metadata(read_video_info(video))
+    monkeypatch.setattr(validation, "_video_metadata", lambda info: {**raw, **metadata})
     report = validate_recording(video, labels, tolerance_frames=TOLERANCE)
     _assert_problem(report, pattern)
     assert len(report.problems) == len(metadata)
@@ -207,14 +209,14 @@ def test_negative_tolerance_is_a_programming_error(recording):
 def test_save_report_writes_json(recording, tmp_path, monkeypatch):
     monkeypatch.setattr(
         validation,
-        "_read_video_metadata",
-        lambda path: {"fps": None, "frame_count": 10.0, "width": 320.0, "height": 320.0},
+        "_video_metadata",
+        lambda info: {"fps": None, "frame_count": 10.0, "width": 320.0, "height": 320.0},
     )
     report = validate_recording(*recording, tolerance_frames=TOLERANCE)
     path = tmp_path / "reports" / "c1_v00.json"
     save_report(report, path)
     saved = json.loads(path.read_text(), parse_constant=pytest.fail)  # NaN would be invalid JSON
-    assert saved == json.loads(json.dumps(asdict(report)))
+    assert saved == json.loads(json.dumps(asdict(report), default=str))
     assert saved["success"] is False and saved["problems"] == report.problems
     assert set(saved["details"]) == {"video", "labels"}
     assert [p.name for p in path.parent.iterdir()] == ["c1_v00.json"]  # no temporary file left

@@ -1,10 +1,11 @@
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from ethoflow.synth import CONDITIONS, write_recording
-from ethoflow.versioning import data_version, pull_data, push_data, track_data
+from ethoflow.versioning import data_version, git_commit, pull_data, push_data, track_data
 
 
 @pytest.fixture
@@ -66,3 +67,29 @@ def test_retracking_unchanged_data_keeps_the_version(dvc_repo):
 def test_tracking_a_missing_path_fails(dvc_repo):
     with pytest.raises(FileNotFoundError, match="nothing to track"):
         track_data(dvc_repo, [dvc_repo / "data" / "absent"])
+
+
+def _git(repo: Path, *args: str) -> None:
+    identity = ["-c", "user.name=test", "-c", "user.email=test@example.org"]
+    command = ["git", "-C", str(repo), *identity, "-c", "commit.gpgsign=false", *args]
+    subprocess.run(command, check=True, capture_output=True)
+
+
+def test_git_commit_clean_then_dirty(tmp_path):
+    _git(tmp_path, "init")
+    (tmp_path / "params.yaml").write_text("seed: 1\n")
+    _git(tmp_path, "add", "params.yaml")
+    _git(tmp_path, "commit", "-m", "init")
+    clean = git_commit(tmp_path)
+    assert clean is not None and len(clean) == 40
+    assert all(c in "0123456789abcdef" for c in clean)
+    (tmp_path / "untracked.txt").write_text("ignored\n")
+    assert git_commit(tmp_path) == clean
+    (tmp_path / "params.yaml").write_text("seed: 2\n")
+    assert git_commit(tmp_path) == f"{clean}-dirty"
+
+
+def test_git_commit_outside_repo(tmp_path, monkeypatch):
+    # Stop git from finding a repository above the temporary folder.
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert git_commit(tmp_path) is None

@@ -33,6 +33,8 @@ class PathsConfig(_Section):
     truth: Path = Path("data/truth")
     features: Path = Path("data/features")
     runs: Path = Path("runs")
+    mlflow: Path = Path("mlflow")
+    reports: Path = Path("reports")
     inbox: Path = Path("data/inbox")
     outbox: Path = Path("data/outbox")
 
@@ -142,6 +144,16 @@ class Settings(_Section):
     postprocess: PostProcessing = PostProcessing()
     promote: PromoteConfig = PromoteConfig()
     label: LabelConfig = LabelConfig()
+
+    @property
+    def tracking_uri(self) -> str:
+        """MLflow's store: ``train.tracking_uri``, or SQLite in ``paths.mlflow``."""
+        return self.train.tracking_uri or f"sqlite:///{self.paths.mlflow / 'mlflow.db'}"
+
+    @property
+    def optuna_storage_uri(self) -> str:
+        """Optuna's storage: ``train.optuna_storage``, or SQLite in ``paths.runs``."""
+        return self.train.optuna_storage or f"sqlite:///{self.paths.runs / 'optuna.db'}"
 
 
 def _format_errors(path: Path, error: ValidationError) -> str:

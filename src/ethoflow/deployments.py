@@ -1,18 +1,40 @@
-"""Prefect deployments: nightly labelling on the configured cron, retraining on demand.
+"""Prefect for the lab: the project's own Prefect home, the deployments, and serving them.
 
-``ethoflow serve`` serves these from one long-running process (a Prefect server for the UI is
-started too unless ``PREFECT_API_URL`` points at one). ``prefect.yaml`` declares the same two
-deployments for a process work pool (``prefect deploy --all`` + ``prefect worker start``).
+``ethoflow serve`` serves the nightly label and on-demand retrain deployments from one
+long-running process (a Prefect server for the UI is started too unless ``PREFECT_API_URL`` points
+at one). ``prefect.yaml`` declares the same two deployments for a process work pool
+(``prefect deploy --all`` + ``prefect worker start``).
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from ethoflow.config import Settings
 
 LABEL_DEPLOYMENT = "nightly"
 RETRAIN_DEPLOYMENT = "on-demand"
+
+
+def use_local_prefect(settings: Settings) -> None:
+    """Point Prefect at the project's own folder unless the user configured a server.
+
+    For entry points: it sets environment variables of this process.
+    """
+    home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.paths.runs / "prefect")))
+    home.mkdir(parents=True, exist_ok=True)  # Prefect's SQLite cannot create missing folders
+    # Library progress messages (per video, per frame batch) show in the Prefect run logs.
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "ethoflow")
+    # The in-process API server starts slowly on a busy 2-core machine; the default 20 s is short.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    # No telemetry from a lab machine; its heartbeat also contends for the SQLite lock.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 def build_deployments(settings: Settings, params: Path) -> list:
@@ -38,3 +60,42 @@ def build_deployments(settings: Settings, params: Path) -> list:
         tags=["ethoflow", "retrain"],
     )
     return [label, retrain]
+
+
+def serve(settings: Settings, params: Path, port: int) -> None:
+    """Serve the deployments until stopped, with a Prefect server on ``port`` unless
+    ``PREFECT_API_URL`` points at one already."""
+    use_local_prefect(settings)
+    server = None
+    if "PREFECT_API_URL" not in os.environ:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--port", str(port)]
+        )
+        os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
+        wait_for_server(os.environ["PREFECT_API_URL"], server)
+        print(f"Prefect UI: http://127.0.0.1:{port}", flush=True)
+        # A service manager stops us with SIGTERM: unwind so the server is stopped too.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        from prefect import serve as serve_deployments
+
+        serve_deployments(*build_deployments(settings, params))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def wait_for_server(api_url: str, server: subprocess.Popen, timeout_s: float = 180.0) -> None:
+    """Return once ``api_url`` answers; RuntimeError if the server exits or times out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the Prefect server exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{api_url}/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(1)
+    server.terminate()
+    raise RuntimeError(f"the Prefect server did not answer at {api_url} within {timeout_s:.0f} s")

@@ -1,26 +1,20 @@
-"""Score a binary per-frame head on whole videos: metrics, threshold, post-processing, figures.
+"""Score a binary per-frame head on whole videos: metrics, threshold, post-processing, tables.
 
-Plain functions on numpy arrays; the evaluation flow does the loading, logging and storage.
-scikit-learn, SciPy and matplotlib are imported inside the functions that need them, so importing
-this module stays cheap.
+Pure functions on numpy arrays and Keras models; figures are drawn by :mod:`ethoflow.plots`, and
+the registry (:mod:`ethoflow.registry`) loads models and logs evaluations to MLflow. scikit-learn
+and SciPy are imported inside the functions that need them, so importing this module stays cheap.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ethoflow.config import PostProcessing
-from ethoflow.io.atomic import atomic_path
-from ethoflow.training.fit import Split, pr_auc
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from ethoflow.training.fit import Split, pr_auc, predict_frames
 
 
 @dataclass(frozen=True)
@@ -249,137 +243,50 @@ def worst_condition(
     return float(values.min()) if len(values) else math.nan
 
 
-def plot_pr_curves(
-    targets_by_condition: dict[str, np.ndarray],
-    scores_by_condition: dict[str, np.ndarray],
-    title: str,
-) -> Figure:
-    """Precision-recall curves, one per condition, with the average precision in the legend.
+@dataclass(frozen=True)
+class Evaluation:
+    """A head's model scored on the validation videos, its threshold chosen on the test split."""
 
-    Conditions without positive frames have no curve; the title names them instead.
-    """
-    from matplotlib.figure import Figure
-    from sklearn.metrics import precision_recall_curve
+    head: str
+    threshold: float
+    table: pd.DataFrame  # see evaluate_videos
+    video_ids: list[str]
+    conditions: list[str]
+    targets: list[np.ndarray]  # per validation video
+    scores: list[np.ndarray]
+    predicted: list[np.ndarray]  # thresholded and post-processed
 
-    if set(targets_by_condition) != set(scores_by_condition):
-        raise ValueError(
-            f"targets and scores cover different conditions: "
-            f"{sorted(targets_by_condition)} vs {sorted(scores_by_condition)}"
-        )
-    figure = Figure(figsize=(5.5, 5), layout="constrained")
-    ax = figure.add_subplot()
-    skipped = []
-    for condition in sorted(targets_by_condition):
-        where = f"condition {condition!r}"
-        targets = _binary(targets_by_condition[condition], f"{where}: targets")
-        scores = _scores(scores_by_condition[condition], f"{where}: scores")
-        _same_length(f"{where}: ", targets=targets, scores=scores)
-        if not targets.any():
-            skipped.append(condition)
-            continue
-        precision, recall, _ = precision_recall_curve(targets, scores)
-        label = f"{condition} (AP {pr_auc(targets, scores):.3f})"
-        ax.plot(recall, precision, drawstyle="steps-post", label=label)
-    if skipped:
-        title += "\n(no positive frames: " + ", ".join(skipped) + ")"
-    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title=title)
-    if len(skipped) < len(targets_by_condition):
-        ax.legend(loc="lower left")
-    ax.grid(alpha=0.3)
-    return figure
+    @property
+    def worst_condition_pr_auc(self) -> float:
+        return worst_condition(self.table, "pr_auc")
 
+    def summary(self) -> dict[str, float]:
+        """The worst condition's PR-AUC and each condition's, rounded, for reports."""
+        rows = self.table[(self.table.scope == "condition") & ~self.table.postprocessed]
+        return {
+            "worst_condition_pr_auc": self.worst_condition_pr_auc,
+            **{f"{row.name} pr_auc": round(row.pr_auc, 3) for row in rows.itertuples()},
+        }
 
-def plot_confusion_matrix(metrics: BinaryMetrics, title: str) -> Figure:
-    """The 2x2 confusion matrix: counts, and percentages of each true class (row)."""
-    from matplotlib.figure import Figure
-
-    counts = np.array([[metrics.tn, metrics.fp], [metrics.fn, metrics.tp]], dtype=float)
-    totals = counts.sum(axis=1, keepdims=True)
-    # A class with no frames has no percentages; NaN leaves its row blank rather than 0%.
-    shares = np.divide(counts, totals, out=np.full_like(counts, np.nan), where=totals > 0)
-    figure = Figure(figsize=(4.5, 4), layout="constrained")
-    ax = figure.add_subplot()
-    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-    for row in range(2):
-        for col in range(2):
-            share = shares[row, col]
-            text = f"{int(counts[row, col])}\n" + ("—" if np.isnan(share) else f"{share:.1%}")
-            color = "white" if share > 0.5 else "black"
-            ax.text(col, row, text, ha="center", va="center", color=color)
-    ax.set_xticks([0, 1], ["negative", "positive"])
-    ax.set_yticks([0, 1], ["negative", "positive"])
-    ax.set(xlabel="predicted", ylabel="true", title=title)
-    return figure
+    def pooled_by_condition(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Condition → (targets, scores) of its videos' frames together."""
+        members: dict[str, list[int]] = {}
+        for index, condition in enumerate(self.conditions):
+            members.setdefault(condition, []).append(index)
+        return {
+            condition: (
+                np.concatenate([self.targets[i] for i in indices]),
+                np.concatenate([self.scores[i] for i in indices]),
+            )
+            for condition, indices in sorted(members.items())
+        }
 
 
-def plot_timeline(
-    targets: np.ndarray, scores: np.ndarray, predicted: np.ndarray, fps: float, title: str
-) -> Figure:
-    """One video over time: the probability line above a predicted band and a truth band."""
-    from matplotlib.figure import Figure
-
-    targets = _binary(targets, "targets")
-    predicted = _binary(predicted, "predicted")
-    scores = _scores(scores, "scores")
-    _same_length("", targets=targets, scores=scores, predicted=predicted)
-    if not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    figure = Figure(figsize=(12, 3), layout="constrained")
-    ax = figure.add_subplot()
-    ax.plot(np.arange(len(scores)) / fps, scores, linewidth=0.8, color="tab:blue")
-    # Bands sit below the probability range so the three tracks never overlap.
-    for binary, bottom, color in ((predicted, -0.25, "tab:orange"), (targets, -0.45, "tab:green")):
-        spans = [(start / fps, (stop - start) / fps) for start, stop in bouts(binary)]
-        ax.broken_barh(spans, (bottom, 0.15), color=color)
-    ax.set_yticks([-0.375, -0.175, 0, 0.5, 1], ["truth", "predicted", "0", "0.5", "1"])
-    ax.set(xlabel="time (s)", ylabel="probability", ylim=(-0.5, 1.05), title=title)
-    ax.set_xlim(0, max(len(scores), 1) / fps)
-    ax.grid(axis="x", alpha=0.3)
-    return figure
-
-
-def save_figure(figure: Figure, path: Path) -> None:
-    """Write ``figure`` as a PNG at ``path``, atomically."""
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
-
-
-# --- a registered model version, end to end -------------------------------------------------------
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
-
-
-def evaluate_version(
-    name: str,
-    version: str,
-    test: Split,
-    validation: Split,
-    *,
-    setting: PostProcessing,
-    fps: float,
-    client=None,
-) -> pd.DataFrame:
-    """Evaluate version ``version`` of registered model ``name``; log everything to its run.
-
-    The decision threshold is chosen on ``test`` (the split the search optimised on); metrics are
-    computed on ``validation`` per video, per condition and overall, raw and post-processed. The
-    model's MLflow run receives the metrics (``val_<condition>_<metric>``, ``…_pp`` when
-    post-processed), the table (CSV and markdown), PR curves, a confusion matrix per condition and a
-    timeline per video. The version is tagged ``evaluated``, ``threshold`` and
-    ``worst_condition_pr_auc``, which promotion reads. Returns the table.
-    """
-    import mlflow
-
-    from ethoflow.registry import load_keras_model
-    from ethoflow.training.fit import predict_frames
-
-    client = client or mlflow.MlflowClient()
-    model_version = client.get_model_version(name, version)
-    head, window = model_version.tags["head"], int(model_version.tags["window"])
-    model = load_keras_model(f"models:/{name}/{version}")
-
+def evaluate_model(
+    model, window: int, head: str, test: Split, validation: Split, setting: PostProcessing
+) -> Evaluation:
+    """Choose ``model``'s threshold on ``test`` (the split the search optimised on), then score
+    it on ``validation`` per video, per condition and overall, raw and post-processed."""
     test_scores = np.concatenate(predict_frames(model, test.features, window))
     threshold = choose_threshold(np.concatenate(test.targets(head)), test_scores)
     scores = predict_frames(model, validation.features, window)
@@ -387,110 +294,42 @@ def evaluate_version(
     table = evaluate_videos(
         validation.video_ids, validation.conditions, targets, scores, threshold, setting
     )
-    worst = worst_condition(table, "pr_auc")
-
-    with mlflow.start_run(run_id=model_version.run_id):
-        summary = table[table.scope != "video"]
-        metrics = {
-            f"val_{_slug(row.name)}_{metric}{'_pp' if row.postprocessed else ''}": float(value)
-            for row in summary.itertuples()
-            for metric in ("accuracy", "precision", "recall", "f1", "pr_auc")
-            if math.isfinite(value := getattr(row, metric))
-        }
-        mlflow.log_metrics({**metrics, "threshold": threshold, "val_worst_condition_pr_auc": worst})
-        folder = f"evaluation/v{version}"
-        mlflow.log_text(table.to_csv(index=False), f"{folder}/metrics.csv")
-        mlflow.log_text(summary.to_markdown(index=False, floatfmt=".3f"), f"{folder}/metrics.md")
-        by_condition: dict[str, list[int]] = {}
-        for index, condition in enumerate(validation.conditions):
-            by_condition.setdefault(condition, []).append(index)
-        pooled = {
-            c: (np.concatenate([targets[i] for i in m]), np.concatenate([scores[i] for i in m]))
-            for c, m in by_condition.items()
-        }
-        mlflow.log_figure(
-            plot_pr_curves(
-                {c: t for c, (t, _) in pooled.items()},
-                {c: s for c, (_, s) in pooled.items()},
-                f"{name} v{version}: validation",
-            ),
-            f"{folder}/pr_curves.png",
-        )
-        for condition in by_condition:
-            row = table[(table.scope == "condition") & (table.name == condition)].iloc[0]
-            metrics_row = BinaryMetrics(**{field: row[field] for field in METRIC_COLUMNS})
-            mlflow.log_figure(
-                plot_confusion_matrix(metrics_row, f"{condition} (threshold {threshold:.2f})"),
-                f"{folder}/confusion_{_slug(condition)}.png",
-            )
-        for video_id, video_targets, video_scores in zip(
-            validation.video_ids, targets, scores, strict=True
-        ):
-            predicted = postprocess((video_scores >= threshold).astype(np.int8), setting)
-            mlflow.log_figure(
-                plot_timeline(video_targets, video_scores, predicted, fps, f"{video_id}: {head}"),
-                f"{folder}/timeline_{_slug(video_id)}.png",
-            )
-    tags = {
-        "threshold": f"{threshold:.6g}",
-        "worst_condition_pr_auc": f"{worst:.6g}",
-        "postprocess": setting.model_dump_json(),
-        "evaluated": "true",  # last: promotion only considers fully evaluated versions
-    }
-    for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, value)
-    return table
-
-
-def versions_to_evaluate(name: str, features_version: str, client=None) -> list[str]:
-    """Versions of ``name`` trained on ``features_version`` that are not evaluated yet.
-
-    Versions trained on other features are left alone: scoring them on today's validation
-    videos would compare them on data they were not built for.
-    """
-    import mlflow
-
-    client = client or mlflow.MlflowClient()
-    found = client.search_model_versions(f"name = '{name}'")
-    return sorted(
-        (
-            str(v.version)
-            for v in found
-            if v.tags.get("features_version") == features_version
-            and v.tags.get("evaluated") != "true"
-        ),
-        key=int,
+    predicted = [postprocess((s >= threshold).astype(np.int8), setting) for s in scores]
+    return Evaluation(
+        head,
+        threshold,
+        table,
+        list(validation.video_ids),
+        list(validation.conditions),
+        targets,
+        scores,
+        predicted,
     )
 
 
-def compare_versions(name: str, first: str, second: str, client=None) -> pd.DataFrame:
-    """Two evaluated versions' validation metrics per condition (raw predictions), side by side.
+def pr_curve_points(evaluation: Evaluation) -> pd.DataFrame:
+    """condition, recall, precision, threshold: each condition's precision-recall curve
+    (conditions without positive frames have none)."""
+    from sklearn.metrics import precision_recall_curve
 
-    Rows are conditions and "all"; columns ``<metric> v<first>``, ``<metric> v<second>`` and
-    ``<metric> Δ`` (second minus first) for PR-AUC, precision, recall and F1.
-    """
-    import io
-
-    import mlflow
-
-    client = client or mlflow.MlflowClient()
-    metrics = ["pr_auc", "precision", "recall", "f1"]
-    tables = []
-    for version in (first, second):
-        model_version = client.get_model_version(name, version)
-        if model_version.tags.get("evaluated") != "true":
-            raise ValueError(f"{name} v{version} is not evaluated yet: run `ethoflow evaluate`")
-        text = mlflow.artifacts.load_text(
-            f"runs:/{model_version.run_id}/evaluation/v{version}/metrics.csv"
+    curves = []
+    for condition, (targets, scores) in evaluation.pooled_by_condition().items():
+        if not targets.any():
+            continue
+        precision, recall, thresholds = precision_recall_curve(targets, scores)
+        curves.append(
+            pd.DataFrame(
+                {
+                    "condition": condition,
+                    "recall": recall.round(5),
+                    "precision": precision.round(5),
+                    # The curve's last point (precision 1, recall 0) belongs to no threshold.
+                    "threshold": np.append(thresholds, np.nan).round(5),
+                }
+            )
         )
-        table = pd.read_csv(io.StringIO(text))
-        table = table[(table.scope != "video") & ~table.postprocessed].set_index("name")
-        tables.append(table[metrics].add_suffix(f" v{version}"))
-    side = tables[0].join(tables[1], how="outer")
-    for metric in metrics:
-        side[f"{metric} Δ"] = side[f"{metric} v{second}"] - side[f"{metric} v{first}"]
-    columns = [f"{m}{suffix}" for m in metrics for suffix in (f" v{first}", f" v{second}", " Δ")]
-    return side[columns].rename_axis("condition")
+    columns = ["condition", "recall", "precision", "threshold"]
+    return pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=columns)
 
 
 def label_agreement(labels: pd.DataFrame, truth: pd.DataFrame, heads: list[str]) -> pd.DataFrame:

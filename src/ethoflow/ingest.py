@@ -1,35 +1,35 @@
 """Ingestion steps: raw recordings → per-video frame features with aligned labels and a manifest.
 
-Each recording is streamed once: decode → standardise fps → detect the mouse → crop → (augment) →
-ResNet50 features, in batches, so memory does not grow with the video's length (apart from the
-features themselves, 2 KB per kept frame). Outputs are written atomically and a per-video record is
-written last, so a crash leaves either a finished video or nothing, and a re-run only does the rest.
+Each recording is streamed once through :class:`ethoflow.featurization.Featurization`. Outputs are
+written atomically and a per-video record is written last (:mod:`ethoflow.io.records`), so a crash
+leaves either a finished video or nothing, and a re-run only does the rest.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import math
-from collections.abc import Iterator
-from dataclasses import asdict, astuple, dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ethoflow.config import Settings
 from ethoflow.errors import InputError
+from ethoflow.featurization import Featurization
 from ethoflow.io.atomic import atomic_path, write_csv, write_json
 from ethoflow.io.digest import file_digest
 from ethoflow.io.labels import read_labels
-from ethoflow.io.video import VideoReader, probe_video
-from ethoflow.preprocess.augment import AugmentSetting, augment_frame, sample_augmentation
-from ethoflow.preprocess.crop import crop_around
-from ethoflow.preprocess.detect import MouseTracker
-from ethoflow.preprocess.fps import kept_frame_indices, standardize_fps
-from ethoflow.preprocess.posture import POSTURE_FEATURES, posture_features
+from ethoflow.io.records import commit_record, current_record, invalidate_record
+from ethoflow.io.video import VideoInfo
+from ethoflow.preprocess.augment import AugmentSetting, sample_augmentation
+from ethoflow.preprocess.fps import kept_frame_indices
+from ethoflow.split import split_recordings
+
+if TYPE_CHECKING:
+    from ethoflow.features import FeatureExtractor
 
 log = logging.getLogger(__name__)
 
@@ -51,35 +51,6 @@ class Quarantined:
     condition: str
     path: Path
     reason: str
-
-
-def build_extractor(settings: Settings):
-    """The ResNet50 feature extractor ``settings`` ask for (seconds, ~100 MB); None without CNN
-    features (``features.cnn: false``)."""
-    from ethoflow.features import FeatureExtractor
-
-    if not settings.features.cnn:
-        return None
-    return FeatureExtractor(
-        layer=settings.features.layer,
-        weights=settings.features.weights,
-        input_size=settings.ingest.crop_size,
-        seed=settings.seed,
-    )
-
-
-def featurization_id(settings: Settings) -> str:
-    """Everything that shapes a frame's features; a model only fits features with the same id."""
-    from ethoflow.features import extractor_identity
-
-    f = settings.features
-    cnn = (
-        extractor_identity(f.layer, f.weights, settings.ingest.crop_size, settings.seed)
-        if f.cnn
-        else "no-cnn"
-    )
-    posture = "+posture" if f.posture else ""
-    return f"{cnn}-{settings.ingest.target_fps:g}fps{posture}"
 
 
 def discover_recordings(raw_dir: Path) -> tuple[list[Recording], list[Quarantined]]:
@@ -121,148 +92,68 @@ def discover_recordings(raw_dir: Path) -> tuple[list[Recording], list[Quarantine
     return recordings, bad
 
 
-def standardized_length(video: Path, target_fps: float) -> int:
-    """Frames left after fps standardisation, from the container's metadata."""
-    info = probe_video(video)
-    return len(kept_frame_indices(info.frame_count, info.fps, target_fps))
+def assign_splits(
+    recordings: list[Recording], videos: dict[str, VideoInfo], settings: Settings
+) -> pd.Series:
+    """Each recording's split (``video_id`` → train/test/validation) from its condition and its
+    length after fps standardisation (from the metadata in ``videos``, already probed)."""
+    lengths = pd.DataFrame(
+        {
+            "video_id": r.video_id,
+            "condition": r.condition,
+            "frames": len(
+                kept_frame_indices(
+                    videos[r.video_id].frame_count,
+                    videos[r.video_id].fps,
+                    settings.ingest.target_fps,
+                )
+            ),
+        }
+        for r in recordings
+    )
+    return split_recordings(
+        lengths, test_fraction=settings.ingest.test_fraction, seed=settings.seed
+    )
 
 
-def augmentation_for(
-    video_id: str, *, seed: int, brightness: tuple[float, float], zoom: tuple[float, float]
-) -> AugmentSetting:
-    """The one augmentation setting of ``video_id``: the same on every run for the same seed."""
+def augmentation_for(video_id: str, split: str, settings: Settings) -> AugmentSetting | None:
+    """The one augmentation setting of a training video, the same on every run for the same
+    seed; None for the other splits (augmented copies go to training only)."""
+    if split != "train":
+        return None
     stream = int.from_bytes(hashlib.sha256(video_id.encode()).digest()[:8], "little")
-    rng = np.random.default_rng([seed, stream])
-    return sample_augmentation(rng, brightness_range=brightness, zoom_range=zoom)
-
-
-@dataclass(frozen=True)
-class VideoFeatures:
-    """One video after fps standardisation: its track and per-frame feature matrices."""
-
-    fps: float  # the source video's frame rate (``track.frame`` counts its frames)
-    track: pd.DataFrame  # frame, x, y, area, length, width: the mouse blob per kept frame
-    arena_side_px: float | None  # short side of the detected arena (None: no frame decoded)
-    features: np.ndarray  # (frames, n) CNN features, then posture features when asked for
-    augmented: np.ndarray | None  # the same for the augmented copy
-
-
-def _tracked_frames(
-    reader: VideoReader, target_fps: float, tracker: MouseTracker, rows: list[tuple]
-) -> Iterator[tuple[np.ndarray, float, float]]:
-    """Kept frames with the mouse centre; appends each frame's track row to ``rows``."""
-    for index, frame in standardize_fps(reader, reader.fps, target_fps):
-        x, y = tracker(frame)
-        shape = (math.nan,) * 3 if tracker.shape is None else astuple(tracker.shape)
-        rows.append((index, x, y, *shape))
-        yield frame, x, y
-
-
-def _crops(
-    tracked: Iterator[tuple[np.ndarray, float, float]],
-    crop_size: int,
-    augment: AugmentSetting | None,
-) -> Iterator[np.ndarray]:
-    """Crops in feature order: each frame's crop, then its augmented copy."""
-    for frame, x, y in tracked:
-        crop = crop_around(frame, (x, y), crop_size)
-        yield crop
-        if augment is not None:
-            yield augment_frame(crop, augment)
-
-
-def featurize_video(
-    video: Path,
-    *,
-    extractor,
-    target_fps: float,
-    crop_size: int,
-    batch_size: int,
-    augment: AugmentSetting | None,
-    posture: bool,
-    progress_name: str = "",
-) -> VideoFeatures:
-    """Stream ``video`` through decode → fps → detect → crop → (augment) → CNN (+ posture).
-
-    ``extractor`` None means no CNN features: the video is only tracked (posture must be on).
-    """
-    from ethoflow.features import extract_features
-
-    reader = VideoReader(video)
-    rows: list[tuple] = []
-    tracker = MouseTracker()
-    tracked = _tracked_frames(reader, target_fps, tracker, rows)
-    augmented = None
-    if extractor is None:
-        # Without CNN features there is nothing to crop: tracking alone gives the posture.
-        for _ in tracked:
-            pass
-        features = np.zeros((len(rows), 0), np.float32)
-        if augment is not None:
-            augmented = features
-    else:
-        blocks = []
-        crops = _crops(tracked, crop_size, augment)
-        for block in extract_features(crops, extractor, batch_size=batch_size):
-            blocks.append(block)
-            if len(blocks) % 10 == 0:
-                log.info("%s: %d frames featurised", progress_name or video.name, len(rows))
-        features = np.concatenate(blocks) if blocks else np.zeros((0, extractor.n_features), "f4")
-        if augment is not None:
-            features, augmented = features[0::2], features[1::2]
-    track = pd.DataFrame(rows, columns=["frame", "x", "y", "area", "length", "width"])
-    if posture:
-        # Posture ratios do not change under the per-video augmentation: both copies share them.
-        extra = posture_features(track, target_fps)
-        features = np.hstack([features, extra])
-        if augmented is not None:
-            augmented = np.hstack([augmented, extra])
-    return VideoFeatures(reader.fps, track, tracker.arena_side, features, augmented)
+    rng = np.random.default_rng([settings.seed, stream])
+    ingest = settings.ingest
+    return sample_augmentation(
+        rng, brightness_range=ingest.augment_brightness, zoom_range=ingest.augment_zoom
+    )
 
 
 def featurize_recording(
     recording: Recording,
     out_dir: Path,
     *,
-    extractor,
-    target_fps: float,
-    crop_size: int,
-    tolerance_frames: int,
-    batch_size: int,
+    featurization: Featurization,
+    extractor: FeatureExtractor | None,
     augment: AugmentSetting | None,
-    posture: bool,
+    tolerance_frames: int,
 ) -> dict:
     """Features (+ augmented copy) and aligned labels of one recording; returns its record.
 
     Skips the work when a record with the same content key exists (same video and label bytes,
-    same settings). Raises :class:`InputError` when the decoded frames and label rows disagree by
-    more than ``tolerance_frames``.
+    same featurisation and augmentation). Raises :class:`InputError` when the decoded frames and
+    label rows disagree by more than ``tolerance_frames``.
     """
-    key = file_digest(
-        [recording.video, recording.labels],
-        target_fps,
-        crop_size,
-        extractor and extractor.identity,
-        augment and asdict(augment),
-        posture and POSTURE_FEATURES,
-    )
+    key = file_digest([recording.video, recording.labels], *featurization.content_key(augment))
     record_path = out_dir / f"{recording.video_id}.json"
-    if record_path.is_file():
-        record = json.loads(record_path.read_text())
-        if record["key"] == key and all((out_dir / f).is_file() for f in record["files"]):
-            log.info("%s: unchanged since last ingest, skipped", recording.video_id)
-            return record | {"cached": True}
+    record = current_record(record_path, key)
+    if record is not None:
+        log.info("%s: unchanged since last ingest, skipped", recording.video_id)
+        return record | {"cached": True}
 
     labels = read_labels(recording.labels)
-    result = featurize_video(
-        recording.video,
-        extractor=extractor,
-        target_fps=target_fps,
-        crop_size=crop_size,
-        batch_size=batch_size,
-        augment=augment,
-        posture=posture,
-        progress_name=recording.video_id,
+    result = featurization.featurize_video(
+        recording.video, extractor, augment=augment, progress_name=recording.video_id
     )
     frames = result.track[["frame", "x", "y"]]
     decoded = int(frames.frame.max()) + 1 if len(frames) else 0
@@ -282,23 +173,24 @@ def featurize_recording(
     files = {f"{video_id}.npy": result.features[keep], f"{video_id}.csv": table}
     if result.augmented is not None:
         files[f"{video_id}{_AUGMENTED}.npy"] = result.augmented[keep]
+    invalidate_record(record_path)
     for name, content in files.items():
         if isinstance(content, pd.DataFrame):
             write_csv(content, out_dir / name)
         else:
             with atomic_path(out_dir / name) as tmp:
                 np.save(tmp, content.astype(np.float32))
-    record = {
-        "video_id": video_id,
-        "condition": recording.condition,
-        "key": key,
-        "frames": len(table),
-        "decoded_frames": decoded,
-        "label_rows": len(labels),
-        "augmentation": augment and asdict(augment),
-        "files": sorted(files),
-    }
-    write_json(record, record_path)
+    record = commit_record(
+        record_path,
+        key,
+        list(files),
+        video_id=video_id,
+        condition=recording.condition,
+        frames=len(table),
+        decoded_frames=decoded,
+        label_rows=len(labels),
+        augmentation=augment and asdict(augment),
+    )
     log.info("%s: %d frames ingested", video_id, len(table))
     return record | {"cached": False}
 

@@ -24,8 +24,8 @@ import pandas as pd
 
 from ethoflow.errors import InputError
 from ethoflow.io.atomic import atomic_path
-from ethoflow.io.labels import header_key
-from ethoflow.io.video import read_video_info
+from ethoflow.io.labels import COLUMN_NAMES, OLD_REARING, header_key, required_columns
+from ethoflow.io.video import VideoInfo, read_video_info
 
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
@@ -39,13 +39,6 @@ _VIDEO_FIELDS = {
     "width": "frame width",
     "height": "frame height",
 }
-_COLUMN_NAMES = {
-    "grooming": "Grooming",
-    "rearing": "Rearing",
-    "midrearing": "Mid Rearing",
-    "wallrearing": "Wall Rearing",
-}
-_OLD_REARING = ("midrearing", "wallrearing")
 _ROWS_SHOWN = 5
 
 # One GE context serves every call; GE's validator is not documented as thread-safe and Prefect may
@@ -59,6 +52,9 @@ class ValidationReport:
     success: bool
     problems: list[str]
     details: dict
+    # The container's metadata as read for the checks (None if the file cannot be opened), so
+    # that later steps need not probe the video again.
+    video: VideoInfo | None = None
 
 
 def validate_recording(
@@ -78,10 +74,13 @@ def validate_recording(
     details: dict[str, Any] = {}
 
     frames: int | None = None
-    metadata = _read_video_metadata(video_path)
-    if isinstance(metadata, str):
-        problems.append(f"video {video_path.name}: {metadata}")
+    try:
+        info = read_video_info(video_path)
+    except InputError as exc:
+        info = None
+        problems.append(f"video {video_path.name}: {exc.problem}")
     else:
+        metadata = _video_metadata(info)
         result = _validate("video", _video_suite(), pd.DataFrame([metadata]))
         details["video"] = result.to_json_dict()
         problems += [_video_problem(video_path.name, r) for r in _failures(result)]
@@ -105,13 +104,17 @@ def validate_recording(
         ]
 
     return ValidationReport(
-        recording=video_path.stem, success=not problems, problems=problems, details=details
+        recording=video_path.stem,
+        success=not problems,
+        problems=problems,
+        details=details,
+        video=info,
     )
 
 
 def save_report(report: ValidationReport, path: Path) -> None:
     """Write ``report`` as JSON atomically."""
-    text = json.dumps(asdict(report), indent=2)
+    text = json.dumps(asdict(report), indent=2, default=str)
     with atomic_path(path) as tmp:
         tmp.write_text(text + "\n", encoding="utf-8")
 
@@ -119,15 +122,9 @@ def save_report(report: ValidationReport, path: Path) -> None:
 # --- reading the inputs -------------------------------------------------------------------------
 
 
-def _read_video_metadata(path: Path) -> dict[str, float | None] | str:
-    """The container's raw fps, frame count and size, or why the file cannot be opened.
-
-    Unlike :func:`ethoflow.io.video.probe_video` nothing is judged here: GE does that.
-    """
-    try:
-        info = read_video_info(path)
-    except InputError as exc:
-        return exc.problem
+def _video_metadata(info: VideoInfo) -> dict[str, float | None]:
+    """The container's raw fps, frame count and size; unlike
+    :func:`ethoflow.io.video.probe_video` nothing is judged here: GE does that."""
     return {
         "fps": _finite(info.fps),
         "frame_count": _finite(info.frame_count),
@@ -171,7 +168,7 @@ def _normalise_headers(table: pd.DataFrame) -> _Headers:
     ]
     keep = [where[0] for where in positions.values()]
     renamed = table.iloc[:, keep].set_axis(list(positions), axis=1)
-    behaviours = [key for key in renamed.columns if key in _COLUMN_NAMES]
+    behaviours = [key for key in renamed.columns if key in COLUMN_NAMES]
     for key in behaviours:
         renamed[key] = _as_numbers(renamed[key])
     original = {key: str(table.columns[where[0]]) for key, where in positions.items()}
@@ -241,13 +238,7 @@ def _label_suite(columns: Collection[str], frames: int | None, tolerance: int) -
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    # Mirrors ethoflow.io.labels.normalize_labels: half of the old format is a cut file.
-    required = ["grooming"]
-    if any(key in columns for key in _OLD_REARING):
-        required += _OLD_REARING
-    if "rearing" in columns or not any(key in columns for key in _OLD_REARING):
-        required.append("rearing")
-
+    required = required_columns(columns)
     expectations: list[Expectation] = [gxe.ExpectColumnToExist(column=key) for key in required]
     for key in (key for key in required if key in columns):
         expectations += [
@@ -303,7 +294,7 @@ def _label_problem(
 ) -> str:
     kind = result.expectation_config.type
     key = result.expectation_config.kwargs.get("column", "")
-    column = repr(original.get(key, _COLUMN_NAMES.get(key, key)))
+    column = repr(original.get(key, COLUMN_NAMES.get(key, key)))
     details = result.result
     error = _raised(result)
     if error:
@@ -328,9 +319,9 @@ def _label_problem(
 def _missing_column(key: str) -> str:
     if key == "rearing":
         return "'Rearing' (or 'Mid Rearing' and 'Wall Rearing' in the older format)"
-    if key in _OLD_REARING:
-        return f"{_COLUMN_NAMES[key]!r} (older files need both 'Mid Rearing' and 'Wall Rearing')"
-    return repr(_COLUMN_NAMES.get(key, key))
+    if key in OLD_REARING:
+        return f"{COLUMN_NAMES[key]!r} (older files need both 'Mid Rearing' and 'Wall Rearing')"
+    return repr(COLUMN_NAMES.get(key, key))
 
 
 def _raised(result: Any) -> str | None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
+
+from ethoflow.config import Settings
 
 
 def _repo(root: str | Path):
@@ -59,4 +64,42 @@ def dataset_lineage(raw_dir: Path, features_dir: Path) -> dict[str, str]:
     return {
         "data_version": data_version(raw_dvc) if raw_dvc.is_file() else "untracked",
         "features_version": file_digest([Path(features_dir) / "manifest.csv", *features])[:12],
+    }
+
+
+def git_commit(repo: Path) -> str | None:
+    """HEAD's hash, suffixed ``-dirty`` if tracked files changed; None outside git (or no git).
+
+    Untracked files do not count as dirty, as with ``git describe --dirty``.
+    """
+    # No optional locks: `git status` would otherwise rewrite the index of a repo others use.
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        command = ["git", "-C", str(repo), *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+    try:
+        head = git("rev-parse", "--verify", "HEAD")
+    except FileNotFoundError:  # git is not installed
+        return None
+    if head.returncode != 0:
+        return None
+    changes = git("status", "--porcelain", "--untracked-files=no")
+    return head.stdout.strip() + ("-dirty" if changes.stdout.strip() else "")
+
+
+def training_lineage(settings: Settings) -> dict[str, str]:
+    """What a model is trained on, as MLflow tags: data and features versions, the code's git
+    commit and the featurisation id that labelling must reproduce (from ingest's summary)."""
+    import ethoflow
+
+    summary_path = settings.paths.features / "summary.json"
+    if not summary_path.is_file():
+        raise FileNotFoundError(f"{summary_path}: no ingest summary; run the ingest flow first")
+    summary = json.loads(summary_path.read_text())
+    return {
+        **dataset_lineage(settings.paths.raw, settings.paths.features),
+        "git_commit": git_commit(Path(ethoflow.__file__).parent) or "unknown",
+        "featurization": summary["featurization"],
     }

@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
+def sha256_file(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, as hex (streamed by ``hashlib.file_digest``)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def file_digest(paths: Iterable[str | Path], *extra: object) -> str:
-    """SHA-256 over the files' bytes (streamed) and ``extra`` values, as hex."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    digest.update(json.dumps([str(e) for e in extra]).encode())
-    return digest.hexdigest()
+    """SHA-256 over the files' SHA-256s and ``extra`` values (as text), as hex."""
+    parts = [sha256_file(path) for path in paths] + [str(value) for value in extra]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()

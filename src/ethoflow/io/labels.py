@@ -8,6 +8,7 @@ punctuation vary between annotators, so headers are compared by their letters an
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,30 @@ import pandas as pd
 from ethoflow.errors import InputError
 
 BEHAVIOURS = ("grooming", "rearing")
-_REARING_PARTS = ("midrearing", "wallrearing")
+# The label schema, shared with the Great Expectations suite (ethoflow.validation): header key ->
+# the column's name as annotators write it.
+COLUMN_NAMES = {
+    "grooming": "Grooming",
+    "rearing": "Rearing",
+    "midrearing": "Mid Rearing",
+    "wallrearing": "Wall Rearing",
+}
+OLD_REARING = ("midrearing", "wallrearing")
+
+
+def required_columns(keys: Collection[str]) -> list[str]:
+    """The header keys a table with header keys ``keys`` must have.
+
+    Grooming, and Rearing or both old rearing columns: half of the old format means a cut or
+    mislabelled file, not an absent bout type.
+    """
+    required = ["grooming"]
+    old = any(key in keys for key in OLD_REARING)
+    if old:
+        required += OLD_REARING
+    if "rearing" in keys or not old:
+        required.append("rearing")
+    return required
 
 
 def header_key(name: object) -> str:
@@ -36,14 +60,12 @@ def normalize_labels(table: pd.DataFrame, *, source: str | Path = "<table>") -> 
     if duplicated:
         raise InputError(source, f"columns {duplicated[0]} name the same behaviour")
 
-    rearing_sources = [key for key in ("rearing", *_REARING_PARTS) if key in columns]
-    old_parts = [key for key in _REARING_PARTS if key in columns]
-    missing = [] if "grooming" in columns else ["Grooming"]
-    if not rearing_sources:
-        missing.append("Rearing (or Mid Rearing + Wall Rearing)")
-    elif len(old_parts) == 1:
-        # Half of the old format means a cut or mislabelled file, not an absent bout type.
-        missing.append("Wall Rearing" if old_parts == ["midrearing"] else "Mid Rearing")
+    rearing_sources = [key for key in ("rearing", *OLD_REARING) if key in columns]
+    missing = [
+        "Rearing (or Mid Rearing + Wall Rearing)" if key == "rearing" else COLUMN_NAMES[key]
+        for key in required_columns(columns)
+        if key not in columns
+    ]
     if missing:
         found = ", ".join(map(str, table.columns)) or "none"
         raise InputError(source, f"missing label column(s) {', '.join(missing)}; found: {found}")

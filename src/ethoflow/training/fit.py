@@ -133,27 +133,34 @@ def train_head(
         optimizer=keras.optimizers.Adam(learning_rate=float(hp["learning_rate"])),
         loss="binary_crossentropy",
     )
-    best = (-math.inf, 0, model.get_weights())
-    for epoch in range(budget.max_epochs):
-        history = model.fit(
-            windows.x,
-            windows.y,
-            sample_weight=weights,
-            batch_size=int(hp["batch_size"]),
-            epochs=1,
-            shuffle=True,
-            verbose=0,
+
+    class TestPrAuc(keras.callbacks.Callback):
+        """Adds the whole test split's PR-AUC to each epoch's logs, for early stopping."""
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            scores = np.concatenate(predict_frames(self.model, test.features, window))
+            logs["test_pr_auc"] = pr_auc(test_targets, scores)
+
+    stopping = keras.callbacks.EarlyStopping(
+        monitor="test_pr_auc", mode="max", patience=budget.patience, restore_best_weights=True
+    )
+    callbacks = [TestPrAuc(), stopping]
+    if on_epoch is not None:
+        callbacks.append(
+            keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: on_epoch(
+                    epoch, {"loss": float(logs["loss"]), "test_pr_auc": logs["test_pr_auc"]}
+                )
+            )
         )
-        scores = np.concatenate(predict_frames(model, test.features, window))
-        metrics = {
-            "loss": float(history.history["loss"][-1]),
-            "test_pr_auc": pr_auc(test_targets, scores),
-        }
-        if metrics["test_pr_auc"] > best[0]:
-            best = (metrics["test_pr_auc"], epoch, model.get_weights())
-        if on_epoch is not None:
-            on_epoch(epoch, metrics)
-        if epoch - best[1] >= budget.patience:
-            break
-    model.set_weights(best[2])
-    return model, best[0], best[1]
+    model.fit(
+        windows.x,
+        windows.y,
+        sample_weight=weights,
+        batch_size=int(hp["batch_size"]),
+        epochs=budget.max_epochs,
+        shuffle=True,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    return model, float(stopping.best), stopping.best_epoch

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from ethoflow.config import SearchSpace
@@ -80,6 +81,8 @@ def run_search(
     import mlflow
     import optuna
 
+    if storage.startswith("sqlite:///"):  # SQLite creates the database but not its folder
+        Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(
         study_name=study_name,
         storage=storage,
@@ -148,8 +151,7 @@ def search_and_register(
     """
     import mlflow
 
-    from ethoflow.promotion import model_name
-    from ethoflow.registry import log_keras_model
+    from ethoflow.registry import log_keras_model, model_name
     from ethoflow.training.windows import make_windows
 
     # A changed search space or budget makes earlier trials incomparable: it starts a new study.

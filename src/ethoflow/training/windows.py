@@ -73,15 +73,14 @@ def make_windows(
 
 def balanced_weights(windows: Windows) -> np.ndarray:
     """Per-frame sample weights, (n, window): positives and negatives count equally; padding 0."""
+    from sklearn.utils.class_weight import compute_sample_weight
+
     labels = windows.y[..., 0][windows.mask]
-    positives = float(labels.sum())
-    negatives = float(labels.size - positives)
-    if positives == 0 or negatives == 0:
+    if len(np.unique(labels)) < 2:
         raise ValueError("need both positive and negative frames to balance the classes")
-    weights = np.where(
-        windows.y[..., 0] > 0.5, labels.size / (2 * positives), labels.size / (2 * negatives)
-    )
-    return (weights * windows.mask).astype(np.float32)
+    weights = np.zeros(windows.mask.shape, np.float32)
+    weights[windows.mask] = compute_sample_weight("balanced", labels > 0.5)
+    return weights
 
 
 def frames_from_windows(

@@ -6,15 +6,15 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from ethoflow import registry
 from ethoflow.config import Settings, load_settings
-from ethoflow.flows.train import start_tracking
-from ethoflow.promotion import promote_if_better
+from ethoflow.flows.tasks import start_tracking
 
 
 @task(cache_policy=NO_CACHE, task_run_name="promote-{head}")
 def promote(head: str, settings: Settings) -> dict:
     p = settings.promote
-    decision = promote_if_better(
+    decision = registry.promote_if_better(
         head, architecture=p.architecture, metric=p.metric, min_improvement=p.min_improvement
     )
     return decision.as_dict()

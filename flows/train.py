@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
-from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from ethoflow.config import Settings, load_settings
-from ethoflow.training.fit import Budget, Split, load_split
+from ethoflow.flows.tasks import load, start_tracking
+from ethoflow.reports import write_train_report
+from ethoflow.training.fit import Budget, Split
 from ethoflow.training.search import search_and_register
-
-
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def start_tracking(settings: Settings) -> str:
-    from ethoflow import registry
-
-    return registry.start_tracking(settings)
-
-
-@task(cache_policy=NO_CACHE)
-def load(settings: Settings, split: str) -> Split:
-    return load_split(settings.paths.features, split)
+from ethoflow.versioning import training_lineage
 
 
 @task(cache_policy=NO_CACHE)
 def lineage(settings: Settings) -> dict[str, str]:
-    import ethoflow
-    from ethoflow.registry import git_commit
-    from ethoflow.versioning import dataset_lineage
-
-    code = git_commit(Path(ethoflow.__file__).parent) or "unknown"
-    summary = json.loads((settings.paths.features / "summary.json").read_text())
-    return {
-        **dataset_lineage(settings.paths.raw, settings.paths.features),
-        "git_commit": code,
-        # What inference must reproduce to feed the model the features it was trained on.
-        "featurization": summary["featurization"],
-    }
+    return training_lineage(settings)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="search-{head}-{architecture}")
@@ -61,11 +39,16 @@ def search(
         test,
         space=t.search_space,
         n_trials=n_trials,
-        storage=t.optuna_storage or f"sqlite:///{settings.paths.runs / 'optuna.db'}",
+        storage=settings.optuna_storage_uri,
         budget=Budget(t.max_epochs, t.patience, t.stride_fraction, settings.seed),
         lineage=tags,
     )
     return asdict(result)
+
+
+@task(cache_policy=NO_CACHE)
+def report(results: list[dict], settings: Settings) -> None:
+    write_train_report(results, settings.paths.reports)
 
 
 @flow(name="train", log_prints=True)
@@ -88,6 +71,7 @@ def train_flow(
         for head in heads or settings.train.heads
         for architecture in architectures or settings.train.architectures
     ]
+    report(results, settings)
     rows = [
         {k: r[k] for k in ("head", "architecture", "n_trials", "best_pr_auc", "model_version")}
         for r in results

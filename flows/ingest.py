@@ -11,7 +11,8 @@ from ethoflow import ingest as steps
 from ethoflow.config import Settings, load_settings
 from ethoflow.errors import InputError
 from ethoflow.features import FeatureExtractor
-from ethoflow.split import split_recordings
+from ethoflow.featurization import Featurization
+from ethoflow.flows.tasks import build_extractor
 from ethoflow.validation import ValidationReport, save_report, validate_recording
 
 
@@ -30,62 +31,41 @@ def validate(recording: steps.Recording, settings: Settings) -> ValidationReport
 
 
 @task(cache_policy=NO_CACHE)
-def split(recordings: list[steps.Recording], settings: Settings) -> pd.Series:
-    lengths = pd.DataFrame(
-        {
-            "video_id": r.video_id,
-            "condition": r.condition,
-            "frames": steps.standardized_length(r.video, settings.ingest.target_fps),
-        }
-        for r in recordings
-    )
-    return split_recordings(
-        lengths, test_fraction=settings.ingest.test_fraction, seed=settings.seed
-    )
-
-
-@task(cache_policy=NO_CACHE)
-def load_extractor(settings: Settings) -> FeatureExtractor | None:
-    return steps.build_extractor(settings)
+def split(
+    recordings: list[steps.Recording], reports: list[ValidationReport], settings: Settings
+) -> pd.Series:
+    videos = {r.video_id: report.video for r, report in zip(recordings, reports, strict=True)}
+    return steps.assign_splits(recordings, videos, settings)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="featurize-{recording.video_id}")
 def featurize(
     recording: steps.Recording,
-    train: bool,
+    split: str,
+    featurization: Featurization,
     extractor: FeatureExtractor | None,
     settings: Settings,
 ) -> dict:
-    ingest = settings.ingest
-    augment = (
-        steps.augmentation_for(
-            recording.video_id,
-            seed=settings.seed,
-            brightness=ingest.augment_brightness,
-            zoom=ingest.augment_zoom,
-        )
-        if train
-        else None
-    )
     return steps.featurize_recording(
         recording,
         settings.paths.features / "videos",
+        featurization=featurization,
         extractor=extractor,
-        target_fps=ingest.target_fps,
-        crop_size=ingest.crop_size,
-        tolerance_frames=ingest.label_tolerance_frames,
-        batch_size=settings.features.batch_size,
-        augment=augment,
-        posture=settings.features.posture,
+        augment=steps.augmentation_for(recording.video_id, split, settings),
+        tolerance_frames=settings.ingest.label_tolerance_frames,
     )
 
 
 @task(cache_policy=NO_CACHE)
 def write_outputs(
-    records: list[dict], splits: pd.Series, quarantined: list[steps.Quarantined], settings: Settings
+    records: list[dict],
+    splits: pd.Series,
+    quarantined: list[steps.Quarantined],
+    featurization: Featurization,
+    settings: Settings,
 ) -> dict:
     summary = steps.write_ingest_outputs(
-        records, splits, quarantined, settings.paths.features, steps.featurization_id(settings)
+        records, splits, quarantined, settings.paths.features, featurization.id
     )
     create_markdown_artifact(
         key="ingest-summary",
@@ -98,26 +78,27 @@ def write_outputs(
 @flow(name="ingest", log_prints=True)
 def ingest_flow(params: str = "params.yaml") -> dict:
     """Turn the DVC-versioned raw recordings into per-video features, labels and a manifest."""
-    logger = get_run_logger()
     settings = load_settings(params)
+    featurization = Featurization.from_settings(settings)
     recordings, quarantined = find_recordings(settings)
-    valid = []
+    valid, reports = [], []
     for recording in recordings:
         report = validate(recording, settings)
         if report.success:
             valid.append(recording)
+            reports.append(report)
         else:
             quarantined.append(steps.quarantine(recording, "; ".join(report.problems)))
-    splits = split(valid, settings)
-    extractor = load_extractor(settings)
+    splits = split(valid, reports, settings)
+    extractor = build_extractor(featurization)
     records = []
     for recording in valid:
         try:
             records.append(
-                featurize(recording, splits[recording.video_id] == "train", extractor, settings)
+                featurize(recording, splits[recording.video_id], featurization, extractor, settings)
             )
         except InputError as exc:
             quarantined.append(steps.quarantine(recording, exc.problem))
-    summary = write_outputs(records, splits, quarantined, settings)
-    logger.info(summary["text"])
+    summary = write_outputs(records, splits, quarantined, featurization, settings)
+    get_run_logger().info(summary["text"])
     return summary

@@ -6,10 +6,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from ethoflow import registry
 from ethoflow.config import Settings, load_settings
-from ethoflow.evaluation import evaluate_version, versions_to_evaluate, worst_condition
-from ethoflow.flows.train import load, start_tracking
-from ethoflow.promotion import model_name
+from ethoflow.flows.tasks import load, start_tracking
+from ethoflow.reports import trained_versions, write_evaluation_report
 from ethoflow.training.fit import Split
 from ethoflow.versioning import dataset_lineage
 
@@ -20,27 +20,27 @@ def features_version(settings: Settings) -> str:
 
 
 @task(cache_policy=NO_CACHE)
-def pending_versions(head: str, features: str) -> list[str]:
-    return versions_to_evaluate(model_name(head), features)
+def pending_versions(head: str, features: str, settings: Settings) -> list[str]:
+    return registry.versions_to_evaluate(registry.model_name(head), features, settings.postprocess)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="evaluate-{head}-v{version}")
 def evaluate(head: str, version: str, test: Split, validation: Split, settings: Settings) -> dict:
-    table = evaluate_version(
-        model_name(head),
+    evaluation = registry.evaluate_version(
+        registry.model_name(head),
         version,
         test,
         validation,
         setting=settings.postprocess,
         fps=settings.ingest.target_fps,
     )
-    conditions = table[(table.scope == "condition") & ~table.postprocessed]
-    return {
-        "head": head,
-        "version": version,
-        "worst_condition_pr_auc": worst_condition(table, "pr_auc"),
-        **{f"{row.name} pr_auc": round(row.pr_auc, 3) for row in conditions.itertuples()},
-    }
+    return {"head": head, "version": version, **evaluation.summary()}
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def report(settings: Settings) -> dict:
+    evaluated = registry.evaluations_of(trained_versions(settings.paths.reports))
+    return write_evaluation_report(evaluated, settings.paths.reports)
 
 
 @flow(name="evaluate", log_prints=True)
@@ -51,8 +51,9 @@ def evaluate_flow(
 ) -> list[dict]:
     """Evaluate model versions on the validation videos, per recording condition.
 
-    By default every not-yet-evaluated version trained on the current features is evaluated;
-    ``versions`` (with one head) re-evaluates chosen versions.
+    By default every version trained on the current features that is not evaluated yet (or was
+    evaluated with other post-processing) is evaluated; ``versions`` (with one head) re-evaluates
+    chosen versions. The last training's versions are then reported in ``paths.reports``.
     """
     settings = load_settings(params)
     heads = heads or settings.train.heads
@@ -65,8 +66,9 @@ def evaluate_flow(
     rows = [
         evaluate(head, version, test, validation, settings)
         for head in heads
-        for version in versions or pending_versions(head, features)
+        for version in versions or pending_versions(head, features, settings)
     ]
+    report(settings)
     if rows:
         create_table_artifact(key="evaluation", table=rows, description="Validation PR-AUC")
     get_run_logger().info("evaluated %d model versions", len(rows))

@@ -13,24 +13,28 @@ import pytest
 
 from ethoflow.config import PostProcessing, Settings
 from ethoflow.evaluation import postprocess
-from ethoflow.inference import (
+from ethoflow.featurization import Featurization
+from ethoflow.io.video import probe_video
+from ethoflow.labelling import (
     HeadModel,
     LabelOutcome,
-    NoChampionError,
     check_featurization,
     find_videos,
     label_table,
     label_video,
-    load_champions,
-    plot_ethogram,
     predict_video,
-    video_summary,
     write_batch_report,
 )
-from ethoflow.ingest import build_extractor, featurization_id, standardized_length
+from ethoflow.preprocess.fps import kept_frame_indices
 from ethoflow.preprocess.posture import POSTURE_FEATURES
-from ethoflow.promotion import model_name
-from ethoflow.registry import configure_tracking, local_tracking_uri, log_keras_model
+from ethoflow.registry import (
+    NoChampionError,
+    configure_tracking,
+    load_champions,
+    local_tracking_uri,
+    log_keras_model,
+    model_name,
+)
 from ethoflow.synth import CONDITIONS, write_recording
 
 WINDOW = 16
@@ -40,7 +44,7 @@ HEADS = ["grooming", "rearing"]
 COLUMNS = ["frame", "time_s", "grooming", "rearing"]
 COLUMNS += ["grooming_probability", "rearing_probability", "x", "y"]
 OUTPUT_FILES = {"labels.csv", "summary.json", "ethogram.png", "record.json"}
-EXPERIMENT = "test-inference"
+EXPERIMENT = "test-labelling"
 
 
 @dataclass(frozen=True)
@@ -50,13 +54,31 @@ class Lab:
     heads: dict[str, HeadModel]
     videos: dict[str, Path]  # video id -> a good recording (10 fps and 30 fps sources)
 
-    def label(self, video: Path, outbox: Path, **changes) -> LabelOutcome:
+    def label(
+        self, video: Path, outbox: Path, *, settings: Settings | None = None, **changes
+    ) -> LabelOutcome:
+        settings = settings or self.settings
         arguments = {
             "heads": self.heads,
             "extractor": self.extractor,
-            "settings": self.settings,
+            "featurization": Featurization.from_settings(settings),
+            "postprocessing": settings.postprocess,
+            "arena_side_cm": settings.label.arena_side_cm,
         }
         return label_video(video, outbox, **(arguments | changes))
+
+
+def featurization_id(settings: Settings) -> str:
+    return Featurization.from_settings(settings).id
+
+
+def build_extractor(settings: Settings):
+    return Featurization.from_settings(settings).build_extractor()
+
+
+def standardized_length(video: Path, target_fps: float) -> int:
+    info = probe_video(video)
+    return len(kept_frame_indices(info.frame_count, info.fps, target_fps))
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +104,9 @@ def lab(tmp_path_factory) -> Lab:
     for seed, head in enumerate(HEADS):
         keras.utils.set_random_seed(seed)
         model = build_model("tcn", HP, n_features)
-        heads[head] = HeadModel(head, "1", model, 0.5, WINDOW, featurization_id(settings))
+        heads[head] = HeadModel(
+            head, model_name(head), "1", model, 0.5, WINDOW, featurization_id(settings)
+        )
     return Lab(settings, extractor, heads, videos)
 
 
@@ -91,37 +115,6 @@ def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
 
 
 # --- pure functions ----------------------------------------------------------------------------
-
-
-def test_video_summary_counts_bouts_and_movement():
-    frames = np.arange(10)
-    table = pd.DataFrame(
-        {
-            "frame": frames * 3,  # a 30 fps source standardised to 10 fps
-            "time_s": (frames * 3 / 30).round(4),
-            "grooming": [0, 1, 1, 0, 0, 1, 1, 1, 0, 0],
-            "rearing": [0] * 10,
-            "x": [0.0, 3.0] + [3.0] * 8,  # one 3-4-5 step, then still
-            "y": [0.0, 4.0] + [4.0] * 8,
-        }
-    )
-    summary = video_summary(table, ["grooming", "rearing"])
-    assert summary["frames"] == 10
-    assert summary["frame_period_s"] == pytest.approx(0.1)
-    assert summary["duration_s"] == pytest.approx(1.0)
-    assert summary["distance_px"] == pytest.approx(5.0)
-    assert summary["mean_speed_px_s"] == pytest.approx(5.0 / 0.9, abs=0.01)
-    assert summary["heads"]["grooming"] == {"bouts": 2, "total_s": 0.5, "latency_s": 0.1}
-    assert summary["heads"]["rearing"] == {"bouts": 0, "total_s": 0.0, "latency_s": None}
-    json.dumps(summary)  # goes into summary.json as is
-    assert "distance_cm" not in summary  # no calibration, no cm
-    calibrated = video_summary(table, ["grooming"], pixels_per_cm=2.0)
-    assert calibrated["distance_cm"] == pytest.approx(2.5)
-    assert calibrated["mean_speed_cm_s"] == pytest.approx(5.0 / 0.9 / 2, abs=0.01)
-
-    single = video_summary(table.iloc[1:2], ["grooming"])
-    assert single["heads"]["grooming"] == {"bouts": 1, "total_s": 0.0, "latency_s": 0.1}
-    assert (single["duration_s"], single["distance_px"], single["mean_speed_px_s"]) == (0, 0, 0)
 
 
 def test_label_table_columns_and_times():
@@ -138,21 +131,6 @@ def test_label_table_columns_and_times():
         label_table(track, 30.0, short)
     with pytest.raises(ValueError, match="fps must be positive"):
         label_table(track, 0.0, predictions)
-
-
-def test_plot_ethogram_has_bands_and_probability_lines():
-    table = pd.DataFrame(
-        {
-            "time_s": np.arange(20) / 10,
-            "grooming": [0, 1, 1, 0] * 5,
-            "grooming_probability": np.linspace(0, 1, 20),
-        }
-    )
-    figure = plot_ethogram(table, ["grooming"], "test")
-    lines, bands = figure.axes
-    assert len(lines.get_lines()) == 1
-    assert len(bands.collections) == 1
-    assert [tick.get_text() for tick in bands.get_yticklabels()] == ["grooming"]
 
 
 def test_check_featurization_names_head_and_fix(lab):
@@ -352,7 +330,7 @@ def test_batch_quarantines_bad_videos_and_labels_the_rest(lab, tmp_path):
     (inbox / ".c3.tmp.mp4").write_bytes(b"half a copy")
     (inbox / "notes.txt").write_text("not a video")
 
-    videos, duplicates = find_videos(inbox)
+    videos, duplicates = find_videos([inbox])
     assert duplicates == []
     assert [v.name for v in videos] == ["c1.mp4", "c2.MP4", "corrupt.mp4", "empty.avi", "slow.mp4"]
     outcomes = [lab.label(video, outbox) for video in videos]
@@ -370,18 +348,19 @@ def test_batch_quarantines_bad_videos_and_labels_the_rest(lab, tmp_path):
     assert "cannot raise the frame rate from 5 to 10 fps" in reasons["slow"]
     assert sorted(p.name for p in outbox.iterdir()) == ["c1", "c2"]  # nothing for the bad ones
 
-    report = write_batch_report(outcomes, outbox)
+    text = write_batch_report(outcomes, "inbox", outbox)
+    assert "{'quarantined': 3, 'labelled': 2}" in text
+    assert "- slow: quarantined — " in text
     written = pd.read_csv(outbox / "report.csv", keep_default_na=False)
     assert list(written.columns) == ["video_id", "video", "status", "reason", "outputs"]
     assert written.video_id.tolist() == ["c1", "c2", "corrupt", "empty", "slow"]
     assert written.outputs.tolist()[:2] == [str(outbox / "c1"), str(outbox / "c2")]
-    assert len(report) == 5
     quarantine = pd.read_csv(outbox / "quarantine.csv")
     assert list(quarantine.columns) == ["video_id", "video", "reason"]
     assert quarantine.video_id.tolist() == ["corrupt", "empty", "slow"]
 
     # The next batch overwrites both reports with its own videos only.
-    write_batch_report(outcomes[:1], outbox)
+    write_batch_report(outcomes[:1], "inbox", outbox)
     assert pd.read_csv(outbox / "report.csv").video_id.tolist() == ["c1"]
     assert pd.read_csv(outbox / "quarantine.csv").empty
 
@@ -410,15 +389,25 @@ def test_find_videos_quarantines_shared_ids(tmp_path):
     for name in ("a/x.mp4", "b/x.avi", "b/y.mov", "z.mkv", ".cache/w.mp4", "a/.v.mp4"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"")
-    videos, duplicates = find_videos(tmp_path)
+    videos, duplicates = find_videos([tmp_path])
     assert videos == [tmp_path / "b" / "y.mov", tmp_path / "z.mkv"]
     assert [(d.video_id, d.video, d.status) for d in duplicates] == [
         ("x", tmp_path / "a" / "x.mp4", "quarantined"),
         ("x", tmp_path / "b" / "x.avi", "quarantined"),
     ]
     assert "b/x.avi" in duplicates[0].reason and "a/x.mp4" in duplicates[1].reason
-    with pytest.raises(FileNotFoundError, match="no inbox"):
-        find_videos(tmp_path / "missing")
+
+
+def test_named_videos_are_checked_like_an_inbox(tmp_path):
+    """Files named on the command line: missing ones and shared stems are quarantined."""
+    for name in ("cage1/m1.mp4", "cage2/m1.mp4", "m2.avi"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    named = [tmp_path / n for n in ("cage1/m1.mp4", "cage2/m1.mp4", "m2.avi", "m2.avi", "gone.mp4")]
+    videos, quarantined = find_videos(named)
+    assert videos == [tmp_path / "m2.avi"]  # named twice, labelled once
+    assert [(q.video_id, q.reason) for q in quarantined][0] == ("gone", "file not found")
+    assert [q.video.parent.name for q in quarantined[1:]] == ["cage1", "cage2"]
 
 
 def test_posture_only_labelling_needs_no_cnn(lab, tmp_path):
@@ -432,7 +421,7 @@ def test_posture_only_labelling_needs_no_cnn(lab, tmp_path):
     featurization = featurization_id(settings)
     assert featurization.startswith("no-cnn-") and featurization != featurization_id(lab.settings)
     model = build_model("tcn", HP, len(POSTURE_FEATURES))
-    heads = {h: HeadModel(h, "1", model, 0.5, WINDOW, featurization) for h in HEADS}
+    heads = {h: HeadModel(h, model_name(h), "1", model, 0.5, WINDOW, featurization) for h in HEADS}
     outcome = lab.label(lab.videos["c1"], tmp_path, heads=heads, extractor=None, settings=settings)
     assert outcome.status == "labelled", outcome.reason
     labels = pd.read_csv(outcome.outputs / "labels.csv")

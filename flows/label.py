@@ -1,0 +1,92 @@
+"""Label flow: every new recording → per-frame labels, summary and ethogram.
+
+Scheduled nightly on the inbox (see ``ethoflow.deployments`` and ``prefect.yaml``);
+``ethoflow label VIDEO…`` runs it on named files. Videos already labelled with the same content
+and the same champion versions are skipped; a bad video is quarantined and reported while the
+others are labelled.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from ethoflow import labelling, registry
+from ethoflow.config import Settings, load_settings
+from ethoflow.features import FeatureExtractor
+from ethoflow.featurization import Featurization
+from ethoflow.flows.tasks import build_extractor, start_tracking
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+def load_champions(
+    settings: Settings, featurization: Featurization
+) -> dict[str, labelling.HeadModel]:
+    heads = registry.load_champions(settings.train.heads)
+    labelling.check_featurization(heads, featurization.id)
+    return heads
+
+
+@task(cache_policy=NO_CACHE, task_run_name="label-{video.name}")
+def label(
+    video: Path,
+    outbox: Path,
+    heads: dict[str, labelling.HeadModel],
+    featurization: Featurization,
+    extractor: FeatureExtractor | None,
+    settings: Settings,
+) -> labelling.LabelOutcome:
+    try:
+        return labelling.label_video(
+            video,
+            outbox,
+            heads=heads,
+            featurization=featurization,
+            extractor=extractor,
+            postprocessing=settings.postprocess,
+            arena_side_cm=settings.label.arena_side_cm,
+        )
+    except Exception as exc:  # noqa: BLE001 - one video's failure must not stop the batch
+        get_run_logger().exception("%s: failed", video.name)
+        reason = f"unexpected error: {type(exc).__name__}: {exc}"
+        return labelling.LabelOutcome(video.stem, video, "quarantined", reason, None)
+
+
+@task(cache_policy=NO_CACHE)
+def report(outcomes: list[labelling.LabelOutcome], source: str, outbox: Path) -> str:
+    text = labelling.write_batch_report(outcomes, source, outbox)
+    create_markdown_artifact(key="label-batch", markdown=text, description="Labelling batch")
+    return text
+
+
+@flow(name="label", log_prints=True)
+def label_flow(
+    params: str = "params.yaml", videos: list[str] | None = None, outbox: str | None = None
+) -> dict:
+    """Label ``videos`` (files or folders; default: the inbox, paths.inbox) into ``outbox``
+    (default: paths.outbox)."""
+    settings = load_settings(params)
+    sources = [Path(v) for v in videos] if videos else [settings.paths.inbox]
+    outbox_dir = Path(outbox) if outbox else settings.paths.outbox
+    if not videos and not settings.paths.inbox.is_dir():
+        raise FileNotFoundError(f"{settings.paths.inbox}: no inbox folder")
+    featurization = Featurization.from_settings(settings)
+    found, outcomes = labelling.find_videos(sources)
+    if found:
+        start_tracking(settings)
+        heads = load_champions(settings, featurization)
+        extractor = build_extractor(featurization)
+        outcomes += [
+            label(video, outbox_dir, heads, featurization, extractor, settings) for video in found
+        ]
+    text = report(outcomes, ", ".join(map(str, sources)), outbox_dir)
+    get_run_logger().info(text)
+    return {
+        "counts": dict(Counter(o.status for o in outcomes)),
+        "outcomes": [asdict(o) for o in outcomes],
+    }

@@ -1,0 +1,27 @@
+"""Tasks that several flows share (a flow never imports another flow's tasks)."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from ethoflow import registry
+from ethoflow.config import Settings
+from ethoflow.features import FeatureExtractor
+from ethoflow.featurization import Featurization
+from ethoflow.training.fit import Split, load_split
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def start_tracking(settings: Settings) -> str:
+    return registry.start_tracking(settings)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="load-{split}")
+def load(settings: Settings, split: str) -> Split:
+    return load_split(settings.paths.features, split)
+
+
+@task(cache_policy=NO_CACHE)
+def build_extractor(featurization: Featurization) -> FeatureExtractor | None:
+    return featurization.build_extractor()

@@ -1,0 +1,178 @@
+"""How a recording becomes per-frame features, the same in ingest and in labelling.
+
+:class:`Featurization` is built once from the settings. It owns the *featurisation id* (everything
+that shapes a frame's features: extractor, crop, fps, posture) that travels with the features into
+every model's tags, builds the ResNet50 extractor, and streams a video through decode → standardise
+fps → track the mouse → crop → (augment) → CNN (+ posture features) in batches, so memory does not
+grow with the video's length (apart from the features themselves, 2 KB per kept frame).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, astuple, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ethoflow.config import Settings
+from ethoflow.features import extract_features, extractor_identity
+from ethoflow.io.video import VideoReader
+from ethoflow.preprocess.augment import AugmentSetting, augment_frame
+from ethoflow.preprocess.crop import crop_around
+from ethoflow.preprocess.detect import MouseTracker
+from ethoflow.preprocess.fps import standardize_fps
+from ethoflow.preprocess.posture import POSTURE_FEATURES, posture_features
+
+if TYPE_CHECKING:
+    from ethoflow.features import FeatureExtractor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VideoFeatures:
+    """One video after fps standardisation: its track and per-frame feature matrices."""
+
+    fps: float  # the source video's frame rate (``track.frame`` counts its frames)
+    track: pd.DataFrame  # frame, x, y, area, length, width: the mouse blob per kept frame
+    arena_side_px: float | None  # short side of the detected arena (None: no frame decoded)
+    features: np.ndarray  # (frames, n) CNN features, then posture features when asked for
+    augmented: np.ndarray | None  # the same for the augmented copy
+
+
+@dataclass(frozen=True)
+class Featurization:
+    """The settings that shape a frame's features, and the streaming pipeline that makes them."""
+
+    target_fps: float
+    crop_size: int
+    layer: str
+    weights: str | None
+    seed: int
+    cnn: bool
+    posture: bool
+    batch_size: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Featurization:
+        f, ingest = settings.features, settings.ingest
+        return cls(
+            target_fps=ingest.target_fps,
+            crop_size=ingest.crop_size,
+            layer=f.layer,
+            weights=f.weights,
+            seed=settings.seed,
+            cnn=f.cnn,
+            posture=f.posture,
+            batch_size=f.batch_size,
+        )
+
+    @property
+    def extractor_id(self) -> str | None:
+        """The CNN extractor's identity; None without CNN features."""
+        if not self.cnn:
+            return None
+        return extractor_identity(self.layer, self.weights, self.crop_size, self.seed)
+
+    @property
+    def id(self) -> str:
+        """Everything that shapes a frame's features: a model only fits features of its id."""
+        posture = "+posture" if self.posture else ""
+        return f"{self.extractor_id or 'no-cnn'}-{self.target_fps:g}fps{posture}"
+
+    def content_key(self, augment: AugmentSetting | None) -> list[object]:
+        """What besides the input bytes decides the features, for the content keys of outputs."""
+        return [self.id, self.posture and POSTURE_FEATURES, augment and asdict(augment)]
+
+    def build_extractor(self) -> FeatureExtractor | None:
+        """The ResNet50 extractor (seconds, ~100 MB); None without CNN features."""
+        from ethoflow.features import FeatureExtractor
+
+        if not self.cnn:
+            return None
+        return FeatureExtractor(
+            layer=self.layer, weights=self.weights, input_size=self.crop_size, seed=self.seed
+        )
+
+    def check_extractor(self, extractor: FeatureExtractor | None) -> None:
+        """Raise ValueError unless ``extractor`` is the one :meth:`build_extractor` makes."""
+        have = extractor and extractor.identity
+        if have != self.extractor_id:
+            raise ValueError(
+                f"the extractor is {have!r} but the featurisation needs {self.extractor_id!r}; "
+                "build it with Featurization.build_extractor()"
+            )
+
+    def featurize_video(
+        self,
+        video: Path,
+        extractor: FeatureExtractor | None,
+        *,
+        augment: AugmentSetting | None = None,
+        progress_name: str = "",
+    ) -> VideoFeatures:
+        """Stream ``video`` through decode → fps → track → crop → (augment) → CNN (+ posture).
+
+        ``extractor`` must come from :meth:`build_extractor` (ValueError otherwise).
+        """
+        self.check_extractor(extractor)
+        reader = VideoReader(video)
+        rows: list[tuple] = []
+        tracker = MouseTracker()
+        tracked = _tracked_frames(reader, self.target_fps, tracker, rows)
+        augmented = None
+        if extractor is None:
+            # Without CNN features there is nothing to crop: tracking alone gives the posture.
+            for _ in tracked:
+                pass
+            features = np.zeros((len(rows), 0), np.float32)
+            if augment is not None:
+                augmented = features
+        else:
+            blocks = []
+            crops = _crops(tracked, self.crop_size, augment)
+            for block in extract_features(crops, extractor, batch_size=self.batch_size):
+                blocks.append(block)
+                if len(blocks) % 10 == 0:
+                    log.info("%s: %d frames featurised", progress_name or video.name, len(rows))
+            n = extractor.n_features
+            features = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
+            if augment is not None:
+                features, augmented = features[0::2], features[1::2]
+        track = pd.DataFrame(rows, columns=["frame", "x", "y", "area", "length", "width"])
+        if self.posture:
+            # Posture ratios do not change under the per-video augmentation: both copies share them.
+            extra = posture_features(track, self.target_fps)
+            features = np.hstack([features, extra])
+            if augmented is not None:
+                augmented = np.hstack([augmented, extra])
+        return VideoFeatures(reader.fps, track, tracker.arena_side, features, augmented)
+
+
+def _tracked_frames(
+    reader: VideoReader, target_fps: float, tracker: MouseTracker, rows: list[tuple]
+) -> Iterator[tuple[np.ndarray, float, float]]:
+    """Kept frames with the mouse centre; appends each frame's track row to ``rows``."""
+    for index, frame in standardize_fps(reader, reader.fps, target_fps):
+        x, y = tracker(frame)
+        shape = (math.nan,) * 3 if tracker.shape is None else astuple(tracker.shape)
+        rows.append((index, x, y, *shape))
+        yield frame, x, y
+
+
+def _crops(
+    tracked: Iterator[tuple[np.ndarray, float, float]],
+    crop_size: int,
+    augment: AugmentSetting | None,
+) -> Iterator[np.ndarray]:
+    """Crops in feature order: each frame's crop, then its augmented copy."""
+    for frame, x, y in tracked:
+        crop = crop_around(frame, (x, y), crop_size)
+        yield crop
+        if augment is not None:
+            yield augment_frame(crop, augment)

@@ -1,1 +1,0 @@
-"""Prefect flows: thin wiring of the library functions into the pipeline."""

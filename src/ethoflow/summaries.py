@@ -1,0 +1,53 @@
+"""Per-video summaries of labels: bouts per behaviour, distance travelled and speed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ethoflow.evaluation import bouts
+
+
+def frame_period(time_s: np.ndarray) -> float:
+    """Seconds per standardised frame (median, robust to uneven fps standardisation); 0 if < 2."""
+    return float(np.median(np.diff(time_s))) if len(time_s) >= 2 else 0.0
+
+
+def video_summary(
+    table: pd.DataFrame, heads: list[str], pixels_per_cm: float | None = None
+) -> dict:
+    """Bouts per head and the mouse's movement, from a :func:`label_table` table.
+
+    Per head: ``bouts`` (count), ``total_s`` (frames in bouts × the frame period) and
+    ``latency_s`` (time of the first bout's start; None without bouts). Overall: ``frames``,
+    ``duration_s`` (frames × period), ``distance_px`` (summed centre steps) and
+    ``mean_speed_px_s`` (distance over the time from first to last frame); with
+    ``pixels_per_cm``, also ``distance_cm`` and ``mean_speed_cm_s``.
+    """
+    time_s = table.time_s.to_numpy(float)
+    period = frame_period(time_s)
+    steps = np.hypot(np.diff(table.x.to_numpy(float)), np.diff(table.y.to_numpy(float)))
+    distance = float(steps.sum())
+    elapsed = float(time_s[-1] - time_s[0]) if len(time_s) >= 2 else 0.0
+    behaviours = {}
+    for head in heads:
+        runs = bouts(table[head].to_numpy())
+        behaviours[head] = {
+            "bouts": len(runs),
+            "total_s": round(sum(stop - start for start, stop in runs) * period, 4),
+            "latency_s": float(time_s[runs[0][0]]) if runs else None,
+        }
+    speed = distance / elapsed if elapsed > 0 else 0.0
+    movement = {"distance_px": round(distance, 2), "mean_speed_px_s": round(speed, 2)}
+    if pixels_per_cm:
+        movement |= {
+            "distance_cm": round(distance / pixels_per_cm, 2),
+            "mean_speed_cm_s": round(speed / pixels_per_cm, 2),
+        }
+    return {
+        "frames": len(table),
+        "frame_period_s": round(period, 4),
+        "duration_s": round(len(table) * period, 4),
+        **movement,
+        "heads": behaviours,
+    }
