@@ -76,12 +76,14 @@ def agreement(settings: Settings, outcomes: list[dict]) -> pd.DataFrame:
 def run_demo(settings: Settings, params: Path, echo: Callable[[str], None] = print) -> None:
     """Run the demo with the settings read from ``params``, telling progress through ``echo``."""
     from ethoflow.deployments import use_local_prefect
+
+    # Before Prefect is imported: it reads its settings (home, timeouts) from the environment then.
+    use_local_prefect(settings)
     from ethoflow.flows.label import label_flow
     from ethoflow.flows.retrain import retrain_flow
     from ethoflow.versioning import push_data, track_data
 
     root = params.resolve().parent
-    use_local_prefect(settings)
     echo("1/5 synthesising the lab …")
     inventory = write_lab(settings)
     echo(inventory.groupby("condition").frames.agg(["count", "sum"]).to_string())

@@ -25,7 +25,7 @@ RETRAIN_DEPLOYMENT = "on-demand"
 def use_local_prefect(settings: Settings) -> None:
     """Point Prefect at the project's own folder unless the user configured a server.
 
-    For entry points: it sets environment variables of this process.
+    For entry points, before Prefect is imported (it reads these environment variables then).
     """
     home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.paths.runs / "prefect")))
     home.mkdir(parents=True, exist_ok=True)  # Prefect's SQLite cannot create missing folders
