@@ -22,3 +22,34 @@ def test_bad_params_exit_with_the_key_named(tmp_path):
     result = runner.invoke(app, ["synth", "--params", str(params)])
     assert result.exit_code == 2
     assert "synth.minuts: Extra inputs are not permitted" in result.output
+
+
+def test_track_command_writes_track_summary_and_trajectory(tmp_path):
+    """A real clip and a folder of real frames; a missing path is quarantined (exit 1)."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    real = Path(__file__).parent / "data" / "real"
+    session = real / "openfield_frames" / "2_D1"
+    frames = tmp_path / "session"
+    frames.mkdir()
+    for image in sorted(session.glob("*.png"))[:8]:
+        shutil.copy(image, frames / image.name)
+    out = tmp_path / "out"
+    paths = [str(real / "amadeusgpt_maushaus.mp4"), str(frames), str(tmp_path / "gone.mp4")]
+    result = runner.invoke(app, ["track", *paths, "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "gone: quarantined" in result.output
+    video = pd.read_csv(out / "amadeusgpt_maushaus" / "track.csv")
+    assert list(video.columns[:3]) == ["frame", "time_s", "x"] and len(video) == 5
+    folder = pd.read_csv(out / "session" / "track.csv")
+    assert folder.columns[0] == "image" and len(folder) == 8 and folder.found.all()
+    summary = json.loads((out / "session" / "summary.json").read_text())
+    assert summary["found_share"] == 1.0 and summary["distance_cm"] > 0
+    assert 0 <= summary["centre_share"] <= 1 and "duration_s" not in summary  # no fps
+    assert (out / "amadeusgpt_maushaus" / "trajectory.png").stat().st_size > 1000
+    report = pd.read_csv(out / "report.csv")
+    assert sorted(report.status) == ["quarantined", "tracked", "tracked"]
+    again = runner.invoke(app, ["track", *paths[:2], "--out", str(out)])
+    assert again.exit_code == 0 and again.output.count("skipped") == 2

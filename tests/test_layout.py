@@ -21,6 +21,7 @@ PURE = [
     "ingest.py",
     "promotion.py",
     "reports.py",
+    "tracking.py",
 ]
 
 

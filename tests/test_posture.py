@@ -6,20 +6,24 @@ import pandas as pd
 import pytest
 
 from ethoflow.io.video import VideoReader
-from ethoflow.preprocess.detect import MouseTracker, blob_shape
 from ethoflow.preprocess.posture import POSTURE_FEATURES, posture_features
+from ethoflow.preprocess.track import body_ellipse
 from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.tracking import track_frames
 
 
-def test_blob_shape_measures_an_ellipse():
+def test_body_ellipse_measures_an_ellipse():
     mask = np.zeros((200, 200), np.uint8)
-    cv2.ellipse(mask, ((100, 100), (80, 30), 30), 1, -1)  # full axes 80 × 30, rotated
-    shape = blob_shape(mask)
-    assert shape.area == pytest.approx(math.pi * 40 * 15, rel=0.05)  # rasterised edges
-    assert shape.length == pytest.approx(80, rel=0.03)
-    assert shape.width == pytest.approx(30, rel=0.05)
+    # Full axes 80 × 30, long axis 30° clockwise in the image: 30° below the x axis on a plot.
+    cv2.ellipse(mask, ((100, 100), (80, 30), 30), 1, -1)
+    x, y, area, length, width, angle = body_ellipse(mask)
+    assert (x, y) == pytest.approx((100, 100), abs=0.5)
+    assert area == pytest.approx(math.pi * 40 * 15, rel=0.05)  # rasterised edges
+    assert length == pytest.approx(80, rel=0.03)
+    assert width == pytest.approx(30, rel=0.05)
+    assert angle == pytest.approx(-30, abs=1)
     with pytest.raises(ValueError, match="non-empty"):
-        blob_shape(np.zeros((5, 5), np.uint8))
+        body_ellipse(np.zeros((5, 5), np.uint8))
 
 
 def test_posture_features_are_relative_to_the_video():
@@ -59,12 +63,7 @@ def test_posture_separates_behaviours_on_synthetic_video(tmp_path):
     """Rearing shortens the blob and grooming widens it, relative to walking."""
     paths = [tmp_path / name for name in ("v.mp4", "v.csv", "t.csv")]
     write_recording(*paths, condition=CONDITIONS[0], seconds=40, seed=0)
-    tracker = MouseTracker()
-    rows = []
-    for frame in VideoReader(paths[0]):
-        x, y = tracker(frame)
-        rows.append((x, y, tracker.shape.area, tracker.shape.length, tracker.shape.width))
-    track = pd.DataFrame(rows, columns=["x", "y", "area", "length", "width"])
+    track = track_frames(VideoReader(paths[0]))
     features = pd.DataFrame(posture_features(track, fps=10), columns=POSTURE_FEATURES)
     behaviour = pd.read_csv(paths[2]).behaviour
     means = features.groupby(behaviour.str.replace("mid_|wall_", "", regex=True)).mean()

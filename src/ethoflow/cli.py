@@ -215,6 +215,38 @@ def label(
 
 
 @app.command()
+def track(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Videos, or folders each holding one recording's frames.")
+    ],
+    out: Annotated[Path, typer.Option(help="Output folder: one subfolder per recording.")],
+    params: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Track the mouse alone (no behaviour labels): track.csv, open-field summary, trajectory.
+
+    Exits with status 1 when a recording was quarantined; the others are tracked regardless.
+    """
+    from ethoflow.labelling import write_batch_report
+    from ethoflow.tracking import track_paths
+
+    settings = _settings(params)
+    try:
+        outcomes = track_paths(
+            paths,
+            out,
+            arena_side_cm=settings.label.arena_side_cm,
+            max_missing_share=settings.label.max_missing_share,
+        )
+        write_batch_report(outcomes, ", ".join(map(str, paths)), out)
+    except OSError as exc:  # e.g. --out names a file
+        _fail(exc)
+    for o in outcomes:
+        typer.echo(f"{o.video_id}: {o.status} {o.reason or o.outputs}")
+    if any(o.status == "quarantined" for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
 def serve(
     params: ParamsOption = Path("params.yaml"),
     port: Annotated[int, typer.Option(help="Port of the Prefect UI/API started here.")] = 4200,

@@ -130,6 +130,8 @@ class LabelConfig(_Section):
     timezone: str = "UTC"
     # Inner side of the (square) arena in cm: distances and speeds are then also given in cm.
     arena_side_cm: PositiveFloat | None = None
+    # A recording whose mouse is missing in more than this share of frames is reported.
+    max_missing_share: Annotated[float, Field(ge=0, le=1)] = 0.1
 
 
 class Settings(_Section):

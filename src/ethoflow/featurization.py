@@ -10,9 +10,8 @@ grow with the video's length (apart from the features themselves, 2 KB per kept 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterator
-from dataclasses import asdict, astuple, dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,9 +23,15 @@ from ethoflow.features import extract_features, extractor_identity
 from ethoflow.io.video import VideoReader
 from ethoflow.preprocess.augment import AugmentSetting, augment_frame
 from ethoflow.preprocess.crop import crop_around
-from ethoflow.preprocess.detect import MouseTracker
 from ethoflow.preprocess.fps import standardize_fps
 from ethoflow.preprocess.posture import POSTURE_FEATURES, posture_features
+from ethoflow.preprocess.track import (
+    BACKGROUND_FRAMES,
+    TRACK_COLUMNS,
+    TRACKER_VERSION,
+    MouseTracker,
+    estimate_background,
+)
 
 if TYPE_CHECKING:
     from ethoflow.features import FeatureExtractor
@@ -39,7 +44,7 @@ class VideoFeatures:
     """One video after fps standardisation: its track and per-frame feature matrices."""
 
     fps: float  # the source video's frame rate (``track.frame`` counts its frames)
-    track: pd.DataFrame  # frame, x, y, area, length, width: the mouse blob per kept frame
+    track: pd.DataFrame  # frame, then TRACK_COLUMNS: the mouse per kept frame (NaN: not found)
     arena_side_px: float | None  # short side of the detected arena (None: no frame decoded)
     features: np.ndarray  # (frames, n) CNN features, then posture features when asked for
     augmented: np.ndarray | None  # the same for the augmented copy
@@ -83,7 +88,8 @@ class Featurization:
     def id(self) -> str:
         """Everything that shapes a frame's features: a model only fits features of its id."""
         posture = "+posture" if self.posture else ""
-        return f"{self.extractor_id or 'no-cnn'}-{self.target_fps:g}fps{posture}"
+        fps = f"{self.target_fps:g}fps"
+        return f"{self.extractor_id or 'no-cnn'}-{fps}{posture}-tracker-{TRACKER_VERSION}"
 
     def content_key(self, augment: AugmentSetting | None) -> list[object]:
         """What besides the input bytes decides the features, for the content keys of outputs."""
@@ -123,7 +129,10 @@ class Featurization:
         self.check_extractor(extractor)
         reader = VideoReader(video)
         rows: list[tuple] = []
-        tracker = MouseTracker()
+        sample = reader.sample(BACKGROUND_FRAMES)
+        tracker = MouseTracker(estimate_background(sample))
+        tracker.warm_up(sample)
+        del sample
         tracked = _tracked_frames(reader, self.target_fps, tracker, rows)
         augmented = None
         if extractor is None:
@@ -144,7 +153,7 @@ class Featurization:
             features = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
             if augment is not None:
                 features, augmented = features[0::2], features[1::2]
-        track = pd.DataFrame(rows, columns=["frame", "x", "y", "area", "length", "width"])
+        track = pd.DataFrame(rows, columns=["frame", *TRACK_COLUMNS])
         if self.posture:
             # Posture ratios do not change under the per-video augmentation: both copies share them.
             extra = posture_features(track, self.target_fps)
@@ -157,12 +166,11 @@ class Featurization:
 def _tracked_frames(
     reader: VideoReader, target_fps: float, tracker: MouseTracker, rows: list[tuple]
 ) -> Iterator[tuple[np.ndarray, float, float]]:
-    """Kept frames with the mouse centre; appends each frame's track row to ``rows``."""
+    """Kept frames with where to crop them; appends each frame's track row to ``rows``."""
     for index, frame in standardize_fps(reader, reader.fps, target_fps):
-        x, y = tracker(frame)
-        shape = (math.nan,) * 3 if tracker.shape is None else astuple(tracker.shape)
-        rows.append((index, x, y, *shape))
-        yield frame, x, y
+        d = tracker(frame)
+        rows.append((index, d.x, d.y, d.found, d.confidence, d.area, d.length, d.width, d.angle))
+        yield frame, *tracker.crop_position(frame.shape)
 
 
 def _crops(

@@ -144,6 +144,24 @@ def plot_ethogram(table: pd.DataFrame, heads: list[str], title: str) -> Figure:
     return figure
 
 
+def draw_detection(frame: np.ndarray, detection: pd.Series, scale: float = 1.0) -> np.ndarray:
+    """A copy of ``frame`` (BGR) with the tracked centre and body ellipse drawn on it, resized by
+    ``scale``; ``detection`` has x, y, found, length, width and angle (as a track row)."""
+    import cv2
+
+    picture = frame.copy()
+    if detection["found"]:
+        centre = (int(round(detection["x"])), int(round(detection["y"])))
+        axes = (int(round(detection["length"] / 2)), int(round(detection["width"] / 2)))
+        angle = -float(detection["angle"]) if np.isfinite(detection["angle"]) else 0.0
+        thickness = max(1, round(min(frame.shape[:2]) / 300))
+        cv2.ellipse(picture, centre, axes, angle, 0, 360, (0, 200, 255), thickness)
+        cv2.drawMarker(picture, centre, (0, 0, 255), cv2.MARKER_CROSS, 6 * thickness, thickness)
+    if scale != 1.0:
+        picture = cv2.resize(picture, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return picture
+
+
 def save_figure(figure: Figure, path: Path) -> None:
     """Write ``figure`` as a PNG at ``path``, atomically."""
     with atomic_path(path) as tmp:

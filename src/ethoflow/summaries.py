@@ -26,8 +26,9 @@ def video_summary(
     """
     time_s = table.time_s.to_numpy(float)
     period = frame_period(time_s)
-    steps = np.hypot(np.diff(table.x.to_numpy(float)), np.diff(table.y.to_numpy(float)))
-    distance = float(steps.sum())
+    # Frames where the mouse was not found (no position) are left out of the path.
+    found = table[["x", "y"]].dropna().to_numpy(float)
+    distance = float(np.hypot(*np.diff(found, axis=0).T).sum()) if len(found) >= 2 else 0.0
     elapsed = float(time_s[-1] - time_s[0]) if len(time_s) >= 2 else 0.0
     behaviours = {}
     for head in heads:

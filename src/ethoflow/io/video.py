@@ -59,6 +59,80 @@ class VideoReader:
         finally:
             capture.release()
 
+    def sample(self, n: int) -> list[np.ndarray]:
+        """Up to ``n`` frames spread evenly over the whole video (all when it has fewer), read by
+        seeking, so the cost does not grow with the video's length."""
+        if n < 1:
+            raise ValueError(f"n must be positive, got {n}")
+        count = self.frame_count
+        indices = np.unique(np.linspace(0, count - 1, min(n, count)).round().astype(int))
+        capture = _open(self.path)
+        frames = []
+        try:
+            for index in indices:
+                capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+                ok, frame = capture.read()
+                if ok:
+                    frames.append(frame)
+        finally:
+            capture.release()
+        return frames
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+class ImageFolder:
+    """One recording stored as a folder of frame images, read in file-name order, one at a time.
+
+    Like :class:`VideoReader`, but with no frame rate (``fps`` is None) and each frame named by
+    its file (``names``).
+    """
+
+    fps = None
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise InputError(self.path, "not a folder of frame images")
+        self.names = sorted(
+            p.name
+            for p in self.path.iterdir()
+            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+        )
+        if not self.names:
+            raise InputError(self.path, f"no frame images ({', '.join(IMAGE_SUFFIXES)})")
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def _read(self, name: str) -> np.ndarray:
+        frame = cv2.imread(str(self.path / name), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise InputError(self.path / name, "cannot be read as an image")
+        return frame
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for name in self.names:
+            yield self._read(name)
+
+    def sample(self, n: int) -> list[np.ndarray]:
+        """Up to ``n`` frames spread evenly over the folder (all when it has fewer)."""
+        if n < 1:
+            raise ValueError(f"n must be positive, got {n}")
+        indices = np.unique(np.linspace(0, len(self.names) - 1, min(n, len(self.names))).round())
+        return [self._read(self.names[int(i)]) for i in indices]
+
+
+def open_recording(path: str | Path) -> VideoReader | ImageFolder:
+    """A video file, or a folder holding one recording's frames as images."""
+    path = Path(path)
+    return ImageFolder(path) if path.is_dir() else VideoReader(path)
+
 
 def _open(path: Path) -> cv2.VideoCapture:
     if not path.is_file():

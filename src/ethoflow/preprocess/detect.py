@@ -1,83 +1,28 @@
-"""Find the mouse in a top-view frame: arena → Otsu threshold → largest blob → area centroid.
+"""Find the arena in a top-view frame (best: the video's background, without the mouse).
 
-The study's recipe, with the fixes its failure cases need:
-
-* The arena is the largest rectangle-like region (rotation allowed) with a brightness step on all
-  four edges, over a sweep of thresholds: with a side lamp, one whole-frame Otsu threshold can
-  merge the floor with the background. Clutter outside the arena is then masked away.
-* Mice press against the walls and sit in corners (thigmotaxis), so blobs touching the arena edge
-  are kept. Instead, the arena's wall band is excluded: the threshold statistics come from the
-  interior (the arena mask eroded by the band) and a blob must reach into it to count as the mouse.
-* A thin tail and lines drawn on the floor are removed by a morphological opening, and the centre
-  is the blob's area centroid, not its bounding-box centre, so neither moves the centre.
-* The mouse may be dark on a light floor or light on a dark floor; ``polarity="auto"`` compares
-  the floor's brightness with the arena's darkest and lightest pixels: the mouse is the side that
-  stands out from the floor.
-
-The tracker also reports the blob's shape (area, length and width of its moment ellipse): a mouse
-that rears foreshortens, a grooming mouse hunches into a wider, shorter blob.
+The arena is the largest rectangle-like region (rotation allowed) with a brightness step on all
+four edges, over a sweep of thresholds: with a side lamp, one whole-frame Otsu threshold can merge
+the floor with the background. Its short side scales distances to cm. The mouse itself is found
+by :mod:`ethoflow.preprocess.track`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
 import cv2
 import numpy as np
 
 Polarity = Literal["auto", "dark_on_light", "light_on_dark"]
 
-_POLARITIES: tuple[str, ...] = get_args(Polarity)
 _MIN_ARENA_FRACTION = 0.1  # an arena covers at least this share of the frame
 _FULL_FRAME_FRACTION = 0.75  # an arena covering more than this is taken to fill the frame
 _MIN_RECTANGULARITY = 0.85  # blob area / its rotated bounding rectangle's area
 _ARENA_OPENING = 0.1  # disc radius cutting objects off the arena, as a share of the short side
 _ARENA_LEVEL_STEP = 12  # grey-level spacing of the thresholds tried when looking for the arena
 _MIN_EDGE_CONTRAST = 10  # grey levels between the two sides of every arena edge
-_WALL_BAND = 0.06  # wall band excluded from the interior, as a share of the arena's short side
-_OPENING = 0.03  # opening kernel (removes tail, floor lines), as a share of the short side
-_MIN_CONTRAST = 50  # grey levels between the floor and the mouse; less means no mouse
-_EXTREME = 0.003  # share of the arena at the mouse's brightness, at least
-_MIN_MOUSE_FRACTION = 0.004  # a mouse covers at least this share of the arena ...
-_MAX_MOUSE_FRACTION = 0.2  # ... and at most this share
-_ARENA_SEARCHES = 10  # frames a tracker searches for an arena before taking the whole frame
-
-
-@dataclass(frozen=True)
-class BlobShape:
-    """The mouse blob's size and its moment ellipse's full axes, in pixels."""
-
-    area: float
-    length: float
-    width: float
-
-
-def blob_shape(mask: np.ndarray) -> BlobShape:
-    """Area and ellipse axes (4 × the square roots of the covariance's eigenvalues) of a mask."""
-    moments = cv2.moments(mask, binaryImage=True)
-    area = moments["m00"]
-    if area == 0:
-        raise ValueError("blob_shape needs a non-empty mask")
-    covariance = np.array([[moments["mu20"], moments["mu11"]], [moments["mu11"], moments["mu02"]]])
-    small, large = np.clip(np.linalg.eigvalsh(covariance / area), 0.0, None)
-    return BlobShape(float(area), 4 * float(np.sqrt(large)), 4 * float(np.sqrt(small)))
-
-
-@dataclass(frozen=True)
-class _Arena:
-    """Masks and kernel derived once from the arena mask, reused for every frame."""
-
-    mask: np.ndarray  # uint8, 255 inside the arena (walls included when they were found)
-    interior: np.ndarray  # uint8, the arena without its wall band
-    kernel: np.ndarray  # opening kernel
-    min_area: float
-    max_area: float
-
-
-def _check_polarity(polarity: str) -> None:
-    if polarity not in _POLARITIES:
-        raise ValueError(f"polarity must be one of {_POLARITIES}, got {polarity!r}")
+_OPENING = 0.03  # closing kernel (bridges floor lines), as a share of the short side
+_MAX_MOUSE_FRACTION = 0.2  # holes up to this share of the frame (a mouse) are filled
 
 
 def _to_gray(frame: np.ndarray) -> np.ndarray:
@@ -255,159 +200,3 @@ def _refine_box(binary: np.ndarray, box: tuple) -> np.ndarray:
     (u0, u1), (v0, v1) = edges
     corners = [(u0, v0), (u1, v0), (u1, v1), (u0, v1)]
     return np.array([(cx, cy) + a * axis_u + b * axis_v for a, b in corners], np.float32)
-
-
-def _prepare_arena(arena_mask: np.ndarray, shape: tuple[int, int]) -> _Arena:
-    if arena_mask.shape != shape:
-        raise ValueError(f"arena_mask shape {arena_mask.shape} does not match the frame {shape}")
-    mask = np.where(arena_mask > 0, 255, 0).astype(np.uint8)
-    area = float(cv2.countNonZero(mask))
-    if area == 0:
-        raise ValueError("arena_mask is empty")
-    # Short side of the arena, from its rotated bounding rectangle.
-    points = cv2.findNonZero(mask)
-    side = min(cv2.minAreaRect(points)[1])
-    band = _odd(2 * _WALL_BAND * side)
-    interior = cv2.erode(
-        mask,
-        cv2.getStructuringElement(cv2.MORPH_RECT, (band, band)),
-        borderType=cv2.BORDER_CONSTANT,
-        borderValue=0,
-    )
-    if not interior.any():  # a tiny arena: use all of it rather than nothing
-        interior = mask
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(_OPENING * side),) * 2)
-    return _Arena(
-        mask=mask,
-        interior=interior,
-        kernel=kernel,
-        min_area=_MIN_MOUSE_FRACTION * area,
-        max_area=_MAX_MOUSE_FRACTION * area,
-    )
-
-
-def _otsu(histogram: np.ndarray) -> float:
-    """Otsu's threshold of a 256-bin histogram (the level whose class is 'at or below')."""
-    p = histogram.astype(np.float64)
-    p /= p.sum()
-    levels = np.arange(256, dtype=np.float64)
-    w0 = np.cumsum(p)
-    m0 = np.cumsum(p * levels)
-    total_mean = m0[-1]
-    w1 = 1.0 - w0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (total_mean * w0 - m0) ** 2 / (w0 * w1)
-    between[~np.isfinite(between)] = 0.0
-    return float(np.argmax(between))
-
-
-def _detect(
-    gray: np.ndarray, arena: _Arena, polarity: Polarity
-) -> tuple[tuple[float, float], Polarity, BlobShape] | None:
-    """Return the mouse centre, the polarity used and the blob's shape, or None when no
-    mouse-like blob is found."""
-    interior = cv2.calcHist([gray], [0], arena.interior, [256], [0, 256]).ravel()
-    whole = cv2.calcHist([gray], [0], arena.mask, [256], [0, 256]).ravel()
-    # The floor is most of the interior; the mouse is the arena's most extreme brightness (the
-    # whole arena, as a mouse in a corner is mostly outside the interior).
-    floor = _quantile(interior, 0.5)
-    darkest, lightest = _quantile(whole, _EXTREME), _quantile(whole, 1 - _EXTREME)
-    if polarity == "auto":
-        polarity = "dark_on_light" if floor - darkest > lightest - floor else "light_on_dark"
-    extreme = darkest if polarity == "dark_on_light" else lightest
-    if abs(extreme - floor) < _MIN_CONTRAST:
-        return None  # nothing stands out from the floor: an empty arena
-    threshold = _otsu(interior)
-    # Otsu settles on an intermediate class (floor lines, a shadow) when little of the mouse is
-    # in the interior; then the midpoint between floor and mouse separates them instead.
-    if not 1 / 3 <= (threshold - floor) / (extreme - floor) <= 2 / 3:
-        threshold = (floor + extreme) / 2
-    mode = cv2.THRESH_BINARY_INV if polarity == "dark_on_light" else cv2.THRESH_BINARY
-    _, candidates = cv2.threshold(gray, threshold, 255, mode)
-    candidates = cv2.bitwise_and(candidates, arena.mask)
-    candidates = cv2.morphologyEx(candidates, cv2.MORPH_OPEN, arena.kernel)
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(candidates, connectivity=8)
-    if count < 2:
-        return None
-    # Blobs may touch the arena edge (a mouse against a wall) but must reach into the interior,
-    # which keeps wall fragments and edge slivers out.
-    inside = np.bincount(labels[arena.interior > 0], minlength=count)
-    areas = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    areas[0] = 0.0
-    areas[inside == 0] = 0.0
-    best = int(np.argmax(areas))
-    if not arena.min_area <= areas[best] <= arena.max_area:
-        return None
-    x, y = centroids[best]
-    left, top, width, height = stats[best, :4]
-    blob = labels[top : top + height, left : left + width] == best
-    return (float(x), float(y)), polarity, blob_shape(blob.astype(np.uint8))
-
-
-def _quantile(histogram: np.ndarray, q: float) -> float:
-    """Grey level below which a share ``q`` of a 256-bin histogram's pixels lie."""
-    cumulative = np.cumsum(histogram)
-    return float(np.searchsorted(cumulative, q * cumulative[-1]))
-
-
-def detect_mouse_center(
-    frame: np.ndarray, *, polarity: Polarity = "auto", arena_mask: np.ndarray | None = None
-) -> tuple[float, float] | None:
-    """(x, y) of the mouse in pixel coordinates of `frame` (BGR uint8 or grey uint8), or None."""
-    _check_polarity(polarity)
-    gray = _to_gray(frame)
-    if arena_mask is None:
-        arena_mask = find_arena(gray)
-    found = _detect(gray, _prepare_arena(arena_mask, gray.shape), polarity)
-    return None if found is None else found[0]
-
-
-class MouseTracker:
-    """Per-video, stateful: finds the arena once (first frame(s)), then detects per frame and
-    keeps the last good centre when a frame has no detection (frame centre if none yet).
-
-    After each call, ``shape`` is the last detected blob's :class:`BlobShape` (None before any).
-    """
-
-    def __init__(self, *, polarity: Polarity = "auto") -> None:
-        _check_polarity(polarity)
-        self.polarity: Polarity = polarity
-        self.arena: np.ndarray | None = None  # the arena mask in use, once a frame was seen
-        self.last: tuple[float, float] | None = None
-        self.shape: BlobShape | None = None
-        self._arena: _Arena | None = None
-        self._searches = 0
-
-    @property
-    def arena_side(self) -> float | None:
-        """Short side of the arena's rotated bounding box in pixels (None before any frame);
-        the whole frame's short side when no arena edge was found."""
-        if self.arena is None:
-            return None
-        return float(min(cv2.minAreaRect(cv2.findNonZero(self.arena))[1]))
-
-    def __call__(self, frame: np.ndarray) -> tuple[float, float]:
-        gray = _to_gray(frame)
-        if self.arena is not None and self.arena.shape != gray.shape:
-            raise ValueError(
-                f"frame shape {gray.shape} differs from this video's {self.arena.shape}; "
-                "use one MouseTracker per video"
-            )
-        # A first frame can be black or washed out; while only "the whole frame" was found,
-        # look again on the next few frames.
-        if self._arena is None or (
-            self._searches < _ARENA_SEARCHES and cv2.countNonZero(self.arena) == self.arena.size
-        ):
-            self.arena = find_arena(gray)
-            self._arena = _prepare_arena(self.arena, gray.shape)
-            self._searches += 1
-        found = _detect(gray, self._arena, self.polarity)
-        if found is not None:
-            self.last, polarity, self.shape = found
-            # The floor does not change within a video: keep the first confident decision,
-            # so a frame with an odd histogram cannot flip the polarity.
-            self.polarity = polarity
-        if self.last is None:
-            h, w = gray.shape
-            return ((w - 1) / 2, (h - 1) / 2)
-        return self.last

@@ -19,7 +19,8 @@ def posture_features(track: pd.DataFrame, fps: float) -> np.ndarray:
     and speed in body lengths per second.
 
     ``track`` has one row per frame with ``x, y`` (pixels) and the blob's ``area, length, width``
-    (NaN before the first detection: those frames take the first detected shape).
+    (NaN where the mouse was not found: those frames take the last shape and position found, or
+    the first one before any).
     """
     missing = {"x", "y", "area", "length", "width"} - set(track.columns)
     if missing:
@@ -28,14 +29,14 @@ def posture_features(track: pd.DataFrame, fps: float) -> np.ndarray:
         raise ValueError(f"fps must be positive, got {fps}")
     if track.empty:
         return np.zeros((0, len(POSTURE_FEATURES)), np.float32)
-    shape = track[["area", "length", "width"]].astype(float).bfill()
+    shape = track[["area", "length", "width"]].astype(float).ffill().bfill()
     if shape.isna().all().all():  # no mouse found in the whole video: nothing to measure
         return np.zeros((len(track), len(POSTURE_FEATURES)), np.float32)
     medians = shape.median()
     relative = shape / medians
-    step = np.hypot(
-        np.diff(track.x, prepend=track.x.iloc[0]), np.diff(track.y, prepend=track.y.iloc[0])
-    )
+    # Frames without a mouse keep the last position (the first found before it): no motion.
+    x, y = track.x.ffill().bfill(), track.y.ffill().bfill()
+    step = np.hypot(np.diff(x, prepend=x.iloc[0]), np.diff(y, prepend=y.iloc[0]))
     columns = [
         relative.area,
         relative.length,

@@ -1,0 +1,416 @@
+"""Track the mouse through a recording: a per-video background model, then what differs from it.
+
+What lab trackers (EthoVision, ezTrack, idtracker) rely on: the median of frames spread over the
+whole video is the empty arena, so walls seen in perspective, dark rings and frame borders, floor
+marks and static objects vanish from ``frame - background`` and the mouse is what is left. Per
+frame:
+
+* the signed difference (darker than the background for a dark mouse, lighter for a light one;
+  ``polarity="auto"`` votes on the first frames) is thresholded at a fixed minimum contrast, and the
+  candidate blob is the strongest one (area × contrast), preferring one near the last position;
+* inside it, pixels fainter than a share of the blob's own peak contrast are dropped: the mouse's
+  shadow on the floor and its reflection on a wall are paler copies of it;
+* a morphological opening as wide as the body is thick removes the tail, so the centre is the
+  body's area centroid; the blob's moment ellipse gives area, length, width and angle.
+
+A mouse that sat still while the background was sampled is part of the background (and a clip of
+a few frames has no clean one); then the mouse is looked for as the strongest compact blob that
+stands out from its own surroundings (a morphological top-hat), near its last position. A frame
+where neither finds a mouse is reported as not found (``found`` False, no position), never as the
+last position.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import get_args
+
+import cv2
+import numpy as np
+
+from ethoflow.preprocess.detect import Polarity, _to_gray, find_arena
+
+# Changes whenever tracking changes what the crops and posture features are: it is part of the
+# featurisation id, so no champion is fed features from another tracker.
+TRACKER_VERSION = "background-1"
+BACKGROUND_FRAMES = 32  # frames spread over a recording whose median is its background
+# A track's columns after the frame (or image): a Detection per row.
+TRACK_COLUMNS = ["x", "y", "found", "confidence", "area", "length", "width", "angle"]
+_POLARITIES: tuple[Polarity, ...] = ("dark_on_light", "light_on_dark")
+_MIN_CONTRAST = 25  # grey levels a mouse pixel differs from the background, at least
+_KEEP_OF_PEAK = 0.4  # pixels fainter than this share of the blob's peak are shadow/reflection
+_MIN_AREA_FRACTION = 2e-4  # a mouse covers at least this share of the frame ...
+_MAX_AREA_FRACTION = 0.15  # ... and at most this share
+_POLARITY_VOTES = 15  # frames with a detection before "auto" polarity is fixed
+_FALLBACK_REACH = 3.0  # local fallback: body lengths from the last position, at most
+_SEARCH_SIDE = 240  # candidates are searched at about this many pixels on the short side
+_PART_OF_BODY = 0.3  # a blob below this share of the running body area is part of the mouse
+_TOO_LARGE = 2.5  # a blob above this multiple of the running body area is not the mouse
+_GHOST_FRACTION = 0.04  # a mouse's ghost in the background covers at most this share of it
+_LOCAL_KERNEL = 0.2  # local fallback: top-hat width as a share of the frame's short side
+_LOCAL_WINDOW = 0.12  # local fallback: half-width searched around an anchor, share of long side
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The mouse in one frame: centre and body ellipse in pixels (NaN when not found)."""
+
+    x: float
+    y: float
+    found: bool
+    area: float
+    length: float
+    width: float
+    angle: float  # degrees, of the ellipse's long axis, counter-clockwise from the image x axis
+    confidence: float  # 0..1: the blob's contrast against the minimum, 0 when not found
+
+    @staticmethod
+    def missing() -> Detection:
+        nan = math.nan
+        return Detection(nan, nan, False, nan, nan, nan, nan, 0.0)
+
+
+def estimate_background(frames: Iterable[np.ndarray]) -> np.ndarray:
+    """The arena without the mouse (grey uint8): the per-pixel median of ``frames``.
+
+    Where the mouse sat for more than half of the frames, the median is the mouse (a ghost); but
+    in the frames where it was away the pixel is floor. The mouse's polarity shows in which way
+    pixels change briefly (a dark mouse darkens the floor where it passes); where pixels are
+    mouse-like at the median and floor-like in the other tenth, that tenth is the background.
+    """
+    stack = np.stack([_to_gray(frame) for frame in frames])
+    if len(stack) == 0:
+        raise ValueError("estimate_background needs at least one frame")
+    low, median, high = np.percentile(stack, (10, 50, 90), axis=0)
+    darkened = median - low > _MIN_CONTRAST  # something dark passed here sometimes
+    lightened = high - median > _MIN_CONTRAST
+    if darkened.sum() >= lightened.sum():  # a dark mouse: its ghosts are darker than the floor
+        ghosts, floor = lightened, high
+    else:
+        ghosts, floor = darkened, low
+    # Only mouse-sized patches: a broad change is the light shifting, not a mouse that sat still.
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ghosts.astype(np.uint8))
+    mouse_sized = stats[:, cv2.CC_STAT_AREA] <= _GHOST_FRACTION * ghosts.size
+    mouse_sized[0] = False
+    background = np.where(mouse_sized[labels], floor, median)
+    return background.round().astype(np.uint8)
+
+
+def _local_contrast(gray: np.ndarray, polarity: Polarity) -> np.ndarray:
+    """How much each pixel stands out from its surroundings, darker (``dark_on_light``) or
+    lighter: a morphological top-hat wider than any mouse, at half resolution for large frames
+    (its cost grows with its width)."""
+    h, w = gray.shape
+    scale = 2 if min(h, w) > 600 else 1
+    small = cv2.resize(gray, (w // scale, h // scale), interpolation=cv2.INTER_AREA)
+    size = max(3, int(min(small.shape) * _LOCAL_KERNEL) // 2 * 2 + 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    operation = cv2.MORPH_BLACKHAT if polarity == "dark_on_light" else cv2.MORPH_TOPHAT
+    contrast = cv2.morphologyEx(small, operation, kernel)
+    if scale > 1:
+        contrast = cv2.resize(contrast, (w, h), interpolation=cv2.INTER_LINEAR)
+    return contrast
+
+
+def body_ellipse(mask: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    """(x, y, area, length, width, angle) of a non-empty binary mask's moment ellipse."""
+    m = cv2.moments(mask, binaryImage=True)
+    area = m["m00"]
+    if area == 0:
+        raise ValueError("body_ellipse needs a non-empty mask")
+    mu20, mu02, mu11 = m["mu20"] / area, m["mu02"] / area, m["mu11"] / area
+    spread = math.sqrt(((mu20 - mu02) / 2) ** 2 + mu11**2)
+    large, small = (mu20 + mu02) / 2 + spread, max((mu20 + mu02) / 2 - spread, 0.0)
+    # Image y points down: negate it so the angle reads counter-clockwise as on a plot.
+    angle = -math.degrees(0.5 * math.atan2(2 * mu11, mu20 - mu02))
+    return (
+        m["m10"] / area,
+        m["m01"] / area,
+        float(area),
+        4 * math.sqrt(large),
+        4 * math.sqrt(small),
+        angle,
+    )
+
+
+class MouseTracker:
+    """Per video and stateful: call it on each frame in order; it returns a :class:`Detection`.
+
+    ``background`` is the video's background (:func:`estimate_background`); without one, only
+    the local-contrast detector is used. ``position`` is the last found centre.
+    """
+
+    def __init__(self, background: np.ndarray | None, *, polarity: Polarity = "auto") -> None:
+        if polarity not in get_args(Polarity):
+            raise ValueError(f"polarity must be one of {get_args(Polarity)}, got {polarity!r}")
+        self.background = None if background is None else _to_gray(background)
+        self.polarity: Polarity = polarity
+        self.position: tuple[float, float] | None = None
+        self._votes: list[Polarity] = []
+        self._arena_mask: np.ndarray | None = None
+        self._body = math.nan  # running body length, for the tail opening and the fallback reach
+        self._area = math.nan  # running body area: a much smaller blob is part of the mouse
+        self._shape: tuple[int, int] = (0, 0)
+
+    @property
+    def arena(self) -> np.ndarray:
+        """uint8 mask of the arena floor (the whole frame when none was found)."""
+        if self._arena_mask is None:
+            raise ValueError("the tracker has seen no frame yet")
+        return self._arena_mask
+
+    @property
+    def arena_side(self) -> float | None:
+        """Short side of the arena's rotated bounding box in pixels (None before any frame)."""
+        if self._arena_mask is None:
+            return None
+        return float(min(cv2.minAreaRect(cv2.findNonZero(self._arena_mask))[1]))
+
+    def __call__(self, frame: np.ndarray) -> Detection:
+        gray = _to_gray(frame)
+        if self.background is not None and gray.shape != self.background.shape:
+            raise ValueError(
+                f"frame shape {gray.shape} differs from the background's "
+                f"{self.background.shape}; use one MouseTracker per video"
+            )
+        if self._arena_mask is None:
+            # The background is the arena without the mouse: the best image to find it in.
+            self._arena_mask = find_arena(self.background if self.background is not None else gray)
+        self._shape = gray.shape
+        detection = self._from_background(gray) if self.background is not None else None
+        if detection is None:
+            detection = self._local(gray, self._motion(gray))
+        elif math.isnan(self._area) or detection.area < _PART_OF_BODY * self._area:
+            # Only part of a mouse that is mostly in the background may have moved (a head, a
+            # paw): the whole body stands out from its surroundings there.
+            local = self._local(gray, (detection.x, detection.y))
+            if local.found and local.area > detection.area:
+                detection = local
+        elif detection.area > _TOO_LARGE * self._area:
+            # Not this mouse: a broad change of the background next to where it sits.
+            detection = self._local(gray, self.position)
+        if detection.found:
+            self.position = (detection.x, detection.y)
+            self._area = (
+                detection.area
+                if math.isnan(self._area)
+                else 0.9 * self._area + 0.1 * detection.area
+            )
+            self._body = (
+                detection.length
+                if math.isnan(self._body)
+                else 0.9 * self._body + 0.1 * detection.length
+            )
+        return detection
+
+    def warm_up(self, frames: Iterable[np.ndarray]) -> None:
+        """Learn the mouse's polarity and size from ``frames`` (those the background came from,
+        spread over the video), so that the first frames are tracked as well as the later
+        ones; the position is forgotten."""
+        for frame in frames:
+            self(frame)
+        self.position = None
+
+    def crop_position(self, shape: tuple[int, ...]) -> tuple[float, float]:
+        """Where to centre a crop: the last found position, else the frame centre."""
+        if self.position is not None:
+            return self.position
+        return ((shape[1] - 1) / 2, (shape[0] - 1) / 2)
+
+    # --- background subtraction -----------------------------------------------------------
+
+    def _from_background(self, gray: np.ndarray) -> Detection | None:
+        if self.polarity != "auto":
+            return self._subtract(gray, self.polarity)
+        found = [
+            (polarity, detection)
+            for polarity in _POLARITIES
+            if (detection := self._subtract(gray, polarity)) is not None
+        ]
+        if not found:
+            return None
+        # The mouse is the frame's strongest compact difference; a region of the background that
+        # changed (a cloth outside the arena, a shift of the light) is broad and pale.
+        return self._vote(found, lambda d: d.confidence)
+
+    def _vote(self, found: list[tuple[Polarity, Detection]], tie_break) -> Detection:
+        """The detection of the polarity chosen most so far (``tie_break`` decides between
+        equals); "auto" polarity is fixed after enough frames."""
+        counts = {polarity: self._votes.count(polarity) for polarity in _POLARITIES}
+        polarity, detection = max(found, key=lambda item: (counts[item[0]], tie_break(item[1])))
+        self._votes.append(polarity)
+        if len(self._votes) >= _POLARITY_VOTES:
+            self.polarity = max(set(self._votes), key=self._votes.count)
+        return detection
+
+    def _subtract(self, gray: np.ndarray, polarity: Polarity) -> Detection | None:
+        if polarity == "dark_on_light":
+            diff = cv2.subtract(self.background, gray)
+        else:
+            diff = cv2.subtract(gray, self.background)
+        return self._blob(diff, confidence_scale=1.0, anchor=self.position, integrate=False)
+
+    def _blob(
+        self,
+        contrast: np.ndarray,
+        *,
+        confidence_scale: float,
+        anchor: tuple[float, float] | None,
+        integrate: bool,
+    ) -> Detection | None:
+        """The mouse in a map of how much each pixel stands out (0 = not at all), or None.
+
+        Candidates are ranked by their mean contrast (``integrate``: summed over the blob), and
+        one near ``anchor`` is preferred."""
+        h, w = contrast.shape
+        # Candidates are found at a scale where the short side is about 240 px (plenty for a
+        # mouse), then the chosen one is measured at full resolution.
+        f = max(1, min(h, w) // _SEARCH_SIDE)
+        small = cv2.resize(contrast, (w // f, h // f), interpolation=cv2.INTER_AREA)
+        small = cv2.blur(small, (3, 3))
+        peak = float(small.max())
+        if peak < 2 * _MIN_CONTRAST:
+            return None
+        # Candidates stand out by a good share of the frame's strongest difference, which drops
+        # broad pale changes of the background (light, shadows) before they merge with the mouse.
+        level = max(_MIN_CONTRAST, _KEEP_OF_PEAK * peak)
+        _, mask = cv2.threshold(small, level, 255, cv2.THRESH_BINARY)
+        count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64) * f * f
+        min_area, max_area = _MIN_AREA_FRACTION * h * w, _MAX_AREA_FRACTION * h * w
+        candidates = np.flatnonzero((areas >= min_area) & (areas <= max_area)) + 1
+        if candidates.size == 0:
+            return None
+        if candidates.size == 1:
+            best = int(candidates[0])
+        else:
+            reduce = np.sum if integrate else np.mean
+            strength = np.array(
+                [float(reduce(small[labels == k])) for k in candidates], dtype=np.float64
+            )
+            near = None if anchor is None else (anchor[0] / f, anchor[1] / f)
+            best = _choose(candidates, strength, centroids, stats, near, self._reach / f)
+        left, top, bw, bh = stats[best, :4] * f
+        pad = 2 * f + 2
+        x0, y0 = max(left - pad, 0), max(top - pad, 0)
+        x1, y1 = min(left + bw + pad, w), min(top + bh + pad, h)
+        roi = cv2.blur(contrast[y0:y1, x0:x1], (3, 3))
+        # The chosen candidate at full resolution: the largest part above the level in its box.
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(
+            (roi > level).astype(np.uint8), connectivity=8
+        )
+        if count < 2:
+            return None
+        blob = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        blob_peak = float(np.percentile(roi[blob], 95))
+        # Shadows and reflections are paler copies of the mouse: keep what is close to its peak.
+        body = (roi >= max(_MIN_CONTRAST, _KEEP_OF_PEAK * blob_peak)) & blob
+        body = _without_tail(body.astype(np.uint8))
+        if body is None or cv2.countNonZero(body) < min_area / 2:
+            return None
+        x, y, area, length, width, angle = body_ellipse(body)
+        confidence = confidence_scale * min(1.0, float(roi[body > 0].mean()) / (4 * _MIN_CONTRAST))
+        return Detection(x + x0, y + y0, True, area, length, width, angle, confidence)
+
+    @property
+    def _reach(self) -> float:
+        """How far from an anchor a blob still counts as near it: a body length (or 5 % of the
+        frame before any body was measured)."""
+        if not math.isnan(self._body):
+            return max(self._body, 1.0)
+        return 0.05 * max(self._shape)
+
+    # --- when the background holds the mouse ----------------------------------------------
+
+    def _motion(self, gray: np.ndarray) -> tuple[float, float] | None:
+        """Where the frame differs most from the background in a mouse-sized neighbourhood: a
+        mouse in the background still moves its edges a little."""
+        if self.background is None:
+            return None
+        h, w = gray.shape
+        small = (w // 4, h // 4)
+        change = cv2.resize(cv2.absdiff(gray, self.background), small, interpolation=cv2.INTER_AREA)
+        size = max(3, int(min(small) * 0.05) // 2 * 2 + 1)
+        density = cv2.blur(change, (size, size))
+        _, peak, _, (x, y) = cv2.minMaxLoc(density)
+        return (4 * x + 2, 4 * y + 2) if peak >= 2 else None
+
+    def _local(self, gray: np.ndarray, hint: tuple[float, float] | None) -> Detection:
+        """The mouse as the strongest compact blob that stands out from its surroundings (a
+        morphological top-hat wider than any mouse): for a mouse that sat still while the
+        background was sampled, or a clip too short for a clean background. Near the last
+        position only, when there is one."""
+        polarities = (
+            ["dark_on_light", "light_on_dark"] if self.polarity == "auto" else [self.polarity]
+        )
+        h, w = gray.shape
+        anchor = hint or self.position
+        found = []
+        for polarity in polarities:
+            contrast = _local_contrast(gray, polarity)
+            if anchor is not None:
+                # Only around where the mouse was, or where something moved: bright edges and
+                # objects elsewhere stand out from their surroundings too.
+                half = int(_LOCAL_WINDOW * max(h, w))
+                x, y = int(anchor[0]), int(anchor[1])
+                window = np.zeros_like(contrast)
+                window[max(y - half, 0) : y + half, max(x - half, 0) : x + half] = 1
+                contrast = contrast * window
+            detection = self._blob(contrast, confidence_scale=0.5, anchor=anchor, integrate=False)
+            if detection is not None:
+                found.append((polarity, detection))
+        if not found:
+            return Detection.missing()
+        if anchor is None:
+            detection = self._vote(found, lambda d: d.confidence)
+        else:  # a dark gap beside a light mouse stands out too: the polarity nearer wins a tie
+            detection = self._vote(found, lambda d: -math.hypot(d.x - anchor[0], d.y - anchor[1]))
+        if self.position is not None and not math.isnan(self._body):
+            reach = _FALLBACK_REACH * self._body
+            if math.hypot(detection.x - self.position[0], detection.y - self.position[1]) > reach:
+                return Detection.missing()
+        return detection
+
+
+def _choose(
+    candidates: np.ndarray,
+    strength: np.ndarray,
+    centroids: np.ndarray,
+    stats: np.ndarray,
+    anchor: tuple[float, float] | None,
+    reach: float,
+) -> int:
+    """The strongest candidate (halved when it touches the frame's edge: arenas lie inside the
+    frame, changing surroundings do not), unless one within ``reach`` of ``anchor`` is at least
+    60 % as strong."""
+    h, w = stats[0, cv2.CC_STAT_HEIGHT], stats[0, cv2.CC_STAT_WIDTH]  # label 0 spans the frame
+    left, top = stats[candidates, cv2.CC_STAT_LEFT], stats[candidates, cv2.CC_STAT_TOP]
+    right = left + stats[candidates, cv2.CC_STAT_WIDTH]
+    bottom = top + stats[candidates, cv2.CC_STAT_HEIGHT]
+    border = (left == 0) | (top == 0) | (right >= w) | (bottom >= h)
+    score = strength * np.where(border, 0.5, 1.0)
+    best = int(np.argmax(score))
+    if anchor is not None:
+        distance = np.hypot(*(centroids[candidates] - anchor).T)
+        near = np.flatnonzero(distance < reach)
+        if near.size:
+            nearest = int(near[np.argmax(score[near])])
+            if score[nearest] >= 0.6 * score[best]:
+                best = nearest
+    return int(candidates[best])
+
+
+def _without_tail(mask: np.ndarray) -> np.ndarray | None:
+    """The largest part of ``mask`` after an opening as wide as the body is thick (the tail and
+    thin appendages go, the body stays); None if nothing is left."""
+    thickness = float(cv2.distanceTransform(mask, cv2.DIST_L2, 3).max())
+    size = max(3, int(thickness) // 2 * 2 + 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    if count < 2:
+        return None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return (labels == best).astype(np.uint8)
