@@ -75,6 +75,7 @@ def _measure(video: Path, outbox: Path) -> dict:
         extractor=extractor,
         postprocessing=settings.postprocess,
         arena_side_cm=settings.label.arena_side_cm,
+        max_missing_share=settings.label.max_missing_share,
     )
     seconds = time.perf_counter() - start
     peak_mb = peak_rss_mb()

@@ -50,6 +50,7 @@ def label(
             extractor=extractor,
             postprocessing=settings.postprocess,
             arena_side_cm=settings.label.arena_side_cm,
+            max_missing_share=settings.label.max_missing_share,
         )
     except Exception as exc:  # noqa: BLE001 - one video's failure must not stop the batch
         get_run_logger().exception("%s: failed", video.name)

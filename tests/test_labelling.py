@@ -64,6 +64,7 @@ class Lab:
             "featurization": Featurization.from_settings(settings),
             "postprocessing": settings.postprocess,
             "arena_side_cm": settings.label.arena_side_cm,
+            "max_missing_share": settings.label.max_missing_share,
         }
         return label_video(video, outbox, **(arguments | changes))
 
@@ -268,6 +269,7 @@ def test_label_video_writes_outputs_then_skips(lab, tmp_path):
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["source_sha256"] == hashlib.sha256(video.read_bytes()).hexdigest()
     assert summary["featurization"] == featurization_id(lab.settings)
+    assert summary["found_share"] == 1.0 and "warning" not in summary
     assert summary["models"]["grooming"] == {
         "model": "ethoflow-grooming",
         "version": "1",

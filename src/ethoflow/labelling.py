@@ -147,6 +147,7 @@ def label_video(
     extractor: FeatureExtractor | None,
     postprocessing: PostProcessing,
     arena_side_cm: float | None,
+    max_missing_share: float = 1.0,
 ) -> LabelOutcome:
     """Label ``video`` into ``<outbox>/<video stem>/`` unless its outputs are already current.
 
@@ -217,6 +218,14 @@ def label_video(
         "units": units,
         **video_summary(table, names, pixels_per_cm),
     }
+    found_share = float(result.track.found.mean())
+    summary["found_share"] = round(found_share, 4)
+    if 1 - found_share > max_missing_share:
+        # Labels of frames without a mouse rest on a crop of where it was last seen.
+        summary["warning"] = (
+            f"the mouse was not found in {1 - found_share:.0%} of frames "
+            f"(more than {max_missing_share:.0%}): check the recording and its labels"
+        )
     figure = plot_ethogram(table, names, f"{video_id}: {', '.join(names)}")
 
     invalidate_record(record_path)
