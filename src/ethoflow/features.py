@@ -5,7 +5,6 @@ TensorFlow is imported inside the functions that need it, so importing this modu
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -29,16 +28,9 @@ def _build_backbone(weights: str | None, input_size: int, seed: int):
 
     shape = (input_size, input_size, 3)
     if weights is None:
-        # Random init must be identical in training and in nightly inference (another process):
-        # Keras draws initializer seeds from Python's `random`, so seed Keras right before building,
-        # then give the caller back the Python and NumPy generators as they were.
-        python_state, numpy_state = random.getstate(), np.random.get_state()
-        try:
-            keras.utils.set_random_seed(seed)
-            return keras.applications.ResNet50(include_top=False, weights=None, input_shape=shape)
-        finally:
-            random.setstate(python_state)
-            np.random.set_state(numpy_state)
+        backbone = keras.applications.ResNet50(include_top=False, weights=None, input_shape=shape)
+        _seeded_init(backbone, seed)
+        return backbone
     if weights == "imagenet":
         try:
             return keras.applications.ResNet50(
@@ -65,10 +57,33 @@ def _build_backbone(weights: str | None, input_size: int, seed: int):
         ) from exc
 
 
+def _seeded_init(model, seed: int) -> None:
+    """Give ``model`` random weights drawn from NumPy's generator for ``seed`` alone.
+
+    Random features must be identical in training and in labelling (another process, or the
+    same one later). Keras' own initialisers draw from state that earlier work in the process
+    can move, so the weights are drawn here instead: Glorot-uniform kernels (Keras' default for
+    these layers), batch normalisation as freshly built (scale 1, shift 0, statistics 0 and 1).
+    """
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        name, shape = variable.path, tuple(variable.shape)
+        if name.endswith("kernel"):
+            receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+            fan_in, fan_out = receptive * shape[-2], receptive * shape[-1]
+            limit = np.sqrt(6 / (fan_in + fan_out))
+            value = rng.uniform(-limit, limit, shape)
+        elif name.endswith(("gamma", "moving_variance")):
+            value = np.ones(shape)
+        else:  # biases, beta, moving_mean
+            value = np.zeros(shape)
+        variable.assign(value.astype(np.float32))
+
+
 def extractor_identity(layer: str, weights: str | None, input_size: int, seed: int) -> str:
     """What determines an extractor's features, as a string for cache keys and model tags."""
     if weights is None:
-        source = f"random-seed{seed}"
+        source = f"glorot-seed{seed}"  # see _seeded_init
     elif weights == "imagenet":
         source = "imagenet"
     else:
