@@ -1,3 +1,7 @@
+import dataclasses
+import hashlib
+
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,11 +10,22 @@ from ethoflow.io.labels import read_labels
 from ethoflow.io.video import VideoReader
 from ethoflow.synth import (
     CONDITIONS,
+    HELD_OUT_CONDITION,
+    REAL_LIKE_CONDITIONS,
     _behaviour_timeline,
     condition_by_name,
     render_recording,
     synthesize_lab,
 )
+
+POLARITIES = ("dark_on_light", "light_on_dark")
+# The polarity each real-like condition is meant for: black mice in the open field and the round
+# arena, a white mouse under infrared light.
+NATURAL_POLARITY = {
+    "openfield_perspective": "dark_on_light",
+    "round_arena": "dark_on_light",
+    "ir_bedding": "light_on_dark",
+}
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +135,146 @@ def test_bad_arguments_are_refused(tmp_path):
         next(render_recording(CONDITIONS[0], seconds=1, seed=0, polarity="pink"))
     with pytest.raises(ValueError, match="videos_per_condition must be at least 1"):
         synthesize_lab(tmp_path, tmp_path, videos_per_condition=0, minutes=1, seed=0)
+
+
+# sha256 of the frames and truth of `render_recording(condition, seconds=3, seed=5, polarity=...)`,
+# measured BEFORE the real-like options (perspective walls, round arenas, shadows, reflections,
+# sits, bedding) were added to the synthetic lab: with those options off, the plain conditions
+# must draw exactly the same recordings as before. (Measured with OpenCV 5.0.0 and NumPy 2.4.6; a
+# different OpenCV build may round anti-aliased edges differently.)
+PLAIN_RECORDING_SHA256 = {  # condition: (dark_on_light, light_on_dark)
+    "condition_1": (
+        "10e0d70d7368cd842ed95b4e27f175dde09f674506ea9d87253dc28a9cb87469",
+        "65884eb9c7e151a98fbe4c2f3879b2f6a4f5bc04f22677b01e266db6cc223fbf",
+    ),
+    "condition_2": (
+        "762797d8228c6a2aab0414e13dfdf06819342d8bc956bc4c16ae6d301083e4f1",
+        "9a54d1cfbc41ac7443150f04ef0d869518300ca2859f06ee933ab8271e76c0c8",
+    ),
+    "condition_3": (
+        "7f6560ac471420c46ab25dcebcb2497a72bfd66c94ecf8b6fd13ef670ef4d488",
+        "f3617f5d8ca1879f5d247c2d7036757b961982926c66502f4cacdcfba3950957",
+    ),
+    "condition_4": (
+        "b3a604f571278670928138138eff6c12b42dc2a3b8e12458294e02d2289e53e8",
+        "2e21e1f358e3e6f9ec1d9c8886db3f51e201c385be9659bf8d4237239d32b2ef",
+    ),
+}
+
+
+def _recording_sha256(condition, polarity):
+    digest = hashlib.sha256()
+    for frame, t in render_recording(condition, seconds=3, seed=5, polarity=polarity):
+        digest.update(frame.tobytes())
+        digest.update(f"{t.frame},{t.x!r},{t.y!r},{t.behaviour};".encode())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("polarity", POLARITIES)
+@pytest.mark.parametrize("condition", (*CONDITIONS, HELD_OUT_CONDITION), ids=lambda c: c.name)
+def test_plain_conditions_draw_the_same_recordings_as_before(condition, polarity):
+    expected = PLAIN_RECORDING_SHA256[condition.name][POLARITIES.index(polarity)]
+    assert _recording_sha256(condition, polarity) == expected
+
+
+@pytest.mark.parametrize("condition", REAL_LIKE_CONDITIONS, ids=lambda c: c.name)
+def test_real_like_conditions_are_deterministic(condition):
+    polarity = NATURAL_POLARITY[condition.name]
+    first = list(render_recording(condition, seconds=0.5, seed=5, polarity=polarity))
+    again = list(render_recording(condition, seconds=0.5, seed=5, polarity=polarity))
+    other = list(render_recording(condition, seconds=0.5, seed=6, polarity=polarity))
+    assert all(np.array_equal(a, b) and s == t for (a, s), (b, t) in zip(first, again, strict=True))
+    assert not np.array_equal(first[0][0], other[0][0])
+    assert first[0][0].shape == (*condition.frame_size[::-1], 3)
+
+
+@pytest.mark.parametrize("condition", REAL_LIKE_CONDITIONS, ids=lambda c: c.name)
+def test_truth_lies_on_the_mouse_and_ignores_its_shadow_and_reflection(condition):
+    polarity = NATURAL_POLARITY[condition.name]
+    # Flat light and no noise, so the mouse's grey level can be read off the frame.
+    flat = dataclasses.replace(condition, light_gradient=0.0, vignette=0.0, noise_sigma=0.0)
+    bare = dataclasses.replace(flat, shadow=0.0, reflection=0.0)
+    with_shadow = list(render_recording(flat, seconds=2, seed=3, polarity=polarity))
+    without = list(render_recording(bare, seconds=2, seed=3, polarity=polarity))
+    # Shadow and reflection change the picture, not where the mouse is.
+    assert [t for _, t in with_shadow] == [t for _, t in without]
+    assert any(
+        not np.array_equal(a, b) for (a, _), (b, _) in zip(with_shadow, without, strict=True)
+    )
+    # A dark mouse is drawn at most 60 × 1.08 (lamp), a light one at least 200 × 0.85.
+    for frame, truth in with_shadow:
+        level = int(frame[int(round(truth.y)), int(round(truth.x))].mean())
+        assert level < 100 if polarity == "dark_on_light" else level > 160
+
+
+def test_round_arena_sits_in_a_dark_ring_and_keeps_the_mouse_on_its_floor():
+    condition = condition_by_name("round_arena")
+    recording = list(render_recording(condition, seconds=6, seed=1))
+    frame = cv2.cvtColor(recording[0][0], cv2.COLOR_BGR2GRAY).astype(float)
+    (cx, cy), radius = condition.arena_center, condition.arena_side / 2
+    wall = condition.wall_fraction * condition.arena_side
+    floor = np.median(frame[int(cy) - 20 : int(cy) + 20, int(cx) - 20 : int(cx) + 20])
+    for corner in (frame[:15, :15], frame[:15, -15:], frame[-15:, :15], frame[-15:, -15:]):
+        assert corner.mean() < floor - 60
+    ring = frame[int(cy), int(cx - radius + wall / 2)], frame[int(cy), int(cx + radius - wall / 2)]
+    assert max(ring) < floor - 60
+    centres = np.array([(t.x, t.y) for _, t in recording])
+    assert (np.hypot(centres[:, 0] - cx, centres[:, 1] - cy) < radius - wall).all()
+
+
+def test_perspective_walls_form_a_wide_band_between_floor_and_surround():
+    condition = condition_by_name("openfield_perspective")
+    frame, _ = next(render_recording(condition, seconds=1, seed=2))
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(float)
+    cx, cy = (int(c) for c in condition.arena_center)
+    # From the floor's centre out to the frame edge, one profile per side (median over 7 lines).
+    profiles = (
+        np.median(gray[cy - 3 : cy + 4, cx::-1], axis=0),
+        np.median(gray[cy - 3 : cy + 4, cx:], axis=0),
+        np.median(gray[cy::-1, cx - 3 : cx + 4], axis=1),
+        np.median(gray[cy:, cx - 3 : cx + 4], axis=1),
+    )
+    for profile in profiles:
+        floor, surround = np.median(profile[:150]), np.median(profile[-8:])
+        band = (profile > surround + 15) & (profile < floor - 15)
+        longest = max(len(run) for run in "".join("1" if b else "0" for b in band).split("0"))
+        # The inner wall face is about 9 % of the side wide, three times the plain wall band.
+        assert longest >= 0.07 * condition.arena_side
+
+
+def test_wall_sitting_adds_long_sits_against_the_walls():
+    def still_stretches(condition):
+        truth = pd.DataFrame([vars(t) for _, t in render_recording(condition, seconds=60, seed=1)])
+        step = np.hypot(truth.x.diff(), truth.y.diff()).fillna(0.0)
+        still = (step < 0.005 * condition.arena_side) & (truth.behaviour == "neutral")
+        runs = (still != still.shift()).cumsum()
+        seconds = still.groupby(runs).transform("sum") / condition.fps
+        return truth, still & (seconds >= 5)
+
+    plain = CONDITIONS[0]
+    _, long_still = still_stretches(plain)
+    assert not long_still.any()  # ordinary pauses last 3 s at most
+    truth, long_still = still_stretches(dataclasses.replace(plain, wall_sitting=1.0))
+    assert long_still.mean() > 0.1
+    side = plain.arena_side
+    to_wall = np.minimum.reduce([truth.x, truth.y, side - truth.x, side - truth.y])
+    assert (to_wall[long_still] < 0.22 * side).all()
+
+
+def test_real_like_lab_is_written(tmp_path):
+    inventory = synthesize_lab(
+        tmp_path / "raw",
+        tmp_path / "truth",
+        videos_per_condition=1,
+        minutes=0.05,
+        seed=1,
+        conditions=REAL_LIKE_CONDITIONS,
+    )
+    assert list(inventory.condition) == [c.name for c in REAL_LIKE_CONDITIONS]
+    assert list(inventory.video_id) == ["c5_v00", "c6_v00", "c7_v00"]
+    for row in inventory.itertuples():
+        condition = condition_by_name(row.condition)
+        reader = VideoReader(tmp_path / "raw" / row.condition / f"{row.video_id}.mp4")
+        truth = pd.read_csv(tmp_path / "truth" / f"{row.video_id}.csv")
+        assert reader.size == condition.frame_size
+        assert reader.frame_count == len(truth) == row.frames

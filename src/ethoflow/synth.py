@@ -5,6 +5,11 @@ clutter, lighting, label format). A mouse walks along the walls and across the o
 grooms (in-place body contraction with head and paw motion) and rears (the body foreshortens as it
 rises, in the open and against the walls). Everything is drawn from one seeded generator per video,
 so the same seed gives the same frames.
+
+The real-like conditions add what makes real footage hard to track: inner wall faces seen in
+perspective, round arenas in a dark ring, dark surrounds, the mouse's shadow and its reflection on
+the walls, long sits in corners, bedding under infrared light. Their looks draw from a second
+generator seeded from the video seed, so they never change the walk or the plain conditions' frames.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from ethoflow.io.atomic import atomic_path, write_csv
 
 Polarity = Literal["dark_on_light", "light_on_dark"]
 Behaviour = Literal["neutral", "grooming", "mid_rearing", "wall_rearing"]
+
+_WALL_FRACTION = 0.03  # wall band seen from above, as a share of the arena side
+_BODY_FRACTION = 0.2  # mouse body length (nose to tail base) as a share of the arena side
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,18 @@ class Condition:
     noise_sigma: float
     blur_kernel: int
     old_label_format: bool  # Grooming / Mid Rearing / Wall Rearing columns
+    # Failure modes of real footage; the defaults draw the plain arenas of the first conditions.
+    arena_shape: Literal["square", "round"] = "square"  # round: arena_side is the rim's diameter
+    wall_fraction: float = _WALL_FRACTION  # wall band from the rim to the floor, share of the side
+    wall_faces: bool = False  # inner wall faces in perspective: each lit its own way, rim to floor
+    floor_level: float | None = None  # grey level of the floor; None: light or dark by polarity
+    wall_level: float | None = None  # grey level of the walls; None: a step off the floor
+    surround_level: float | None = None  # grey level around the arena; None: mid grey
+    bedding: float = 0.0  # grey-level spread of the bedding texture on the floor
+    shadow: float = 0.0  # how much the mouse's soft shadow darkens the floor, 0..1
+    reflection: float = 0.0  # opacity of the mouse's mirror image on a wall it is near, 0..1
+    body_fraction: float = _BODY_FRACTION  # body length as a share of the arena side
+    wall_sitting: float = 0.0  # long sits per second of walking pressed along a wall
 
 
 CONDITIONS: tuple[Condition, ...] = (
@@ -114,8 +134,89 @@ HELD_OUT_CONDITION = Condition(
     old_label_format=False,
 )
 
-_WALL_FRACTION = 0.03  # wall band seen from above, as a share of the arena side
-_BODY_FRACTION = 0.2  # mouse body length (nose to tail base) as a share of the arena side
+# Recordings that look like the lab's real footage: where trackers fail on real videos, they
+# should fail here too.
+REAL_LIKE_CONDITIONS: tuple[Condition, ...] = (
+    # An open-field box filling the frame: white floor, inner wall faces in perspective, a black
+    # mouse (dark_on_light) with its shadow and wall reflection that sits in corners for long.
+    Condition(
+        name="openfield_perspective",
+        fps=25,
+        frame_size=(500, 500),
+        arena_center=(250, 250),
+        arena_side=470,
+        arena_angle_deg=1,
+        light_gradient=0.1,
+        vignette=0.15,
+        tint=(1.0, 1.0, 1.0),
+        clutter=False,
+        floor_lines=False,
+        noise_sigma=4,
+        blur_kernel=3,
+        old_label_format=False,
+        wall_fraction=0.09,
+        wall_faces=True,
+        surround_level=25,
+        shadow=0.35,
+        reflection=0.3,
+        body_fraction=0.16,
+        wall_sitting=0.3,
+    ),
+    # A round grey floor (400 px across) in a dark ring on a dark surround; a small black mouse
+    # (dark_on_light), 25-35 px long.
+    Condition(
+        name="round_arena",
+        fps=30,
+        frame_size=(640, 480),
+        arena_center=(320, 240),
+        arena_side=440,
+        arena_angle_deg=0,
+        light_gradient=0.08,
+        vignette=0.2,
+        tint=(1.0, 1.0, 1.0),
+        clutter=False,
+        floor_lines=False,
+        noise_sigma=4,
+        blur_kernel=3,
+        old_label_format=False,
+        arena_shape="round",
+        wall_fraction=0.045,
+        wall_faces=True,
+        floor_level=150,
+        wall_level=30,
+        surround_level=55,
+        shadow=0.25,
+        body_fraction=0.06,
+        wall_sitting=1.0,
+    ),
+    # A home cage under infrared light: grey image, a white mouse (light_on_dark) on textured
+    # bedding of about its own brightness, uneven light.
+    Condition(
+        name="ir_bedding",
+        fps=15,
+        frame_size=(480, 360),
+        arena_center=(240, 180),
+        arena_side=320,
+        arena_angle_deg=2,
+        light_gradient=0.25,
+        vignette=0.45,
+        tint=(1.0, 1.0, 1.0),
+        clutter=False,
+        floor_lines=False,
+        noise_sigma=7,
+        blur_kernel=3,
+        old_label_format=False,
+        wall_fraction=0.05,
+        wall_faces=True,
+        floor_level=140,
+        surround_level=35,
+        bedding=28,
+        shadow=0.15,
+        reflection=0.2,
+        wall_sitting=0.2,
+    ),
+)
+
 _OLD_HEADERS = (
     ("Grooming", "Mid Rearing", "Wall Rearing"),
     ("grooming", "mid_rearing", "wall_rearing"),
@@ -125,13 +226,24 @@ _OLD_HEADERS = (
 _NEW_HEADERS = (("Grooming", "Rearing"), ("grooming", "rearing"), ("Grooming ", " Rearing"))
 
 
+_ALL_CONDITIONS = (*CONDITIONS, HELD_OUT_CONDITION, *REAL_LIKE_CONDITIONS)
+
+
 def condition_by_name(name: str) -> Condition:
     """Return the :class:`Condition` called ``name``."""
-    for condition in (*CONDITIONS, HELD_OUT_CONDITION):
+    for condition in _ALL_CONDITIONS:
         if condition.name == name:
             return condition
-    known = ", ".join(c.name for c in CONDITIONS)
+    known = ", ".join(c.name for c in _ALL_CONDITIONS)
     raise ValueError(f"unknown recording condition {name!r}; known: {known}")
+
+
+def _condition_number(condition: Condition) -> int:
+    """``condition_<n>`` → n; the real-like conditions are numbered on from the held-out one."""
+    names = [c.name for c in _ALL_CONDITIONS]
+    if condition.name in names:
+        return names.index(condition.name) + 1
+    return int(condition.name.removeprefix("condition_"))
 
 
 # --- behaviour timeline -------------------------------------------------------------------------
@@ -228,9 +340,19 @@ def _tail(mouse: _Mouse, t: float) -> list[tuple[float, float]]:
 
 
 class _Scene:
-    """Background, lighting and the arena-to-image transform of one recording."""
+    """Background, lighting and the arena-to-image transform of one recording.
 
-    def __init__(self, condition: Condition, polarity: Polarity, rng: np.random.Generator):
+    ``rng`` draws what every condition draws, in the same order; ``look`` draws only for the
+    real-footage options, so switching those on or off changes neither the walk nor the noise.
+    """
+
+    def __init__(
+        self,
+        condition: Condition,
+        polarity: Polarity,
+        rng: np.random.Generator,
+        look: np.random.Generator,
+    ):
         self.condition = condition
         w, h = condition.frame_size
         side = condition.arena_side
@@ -246,18 +368,42 @@ class _Scene:
 
         dark_mouse = polarity == "dark_on_light"
         floor = rng.uniform(205, 235) if dark_mouse else rng.uniform(35, 60)
+        if condition.floor_level is not None:
+            floor = condition.floor_level + look.uniform(-8, 8)
         wall = floor - 35 if dark_mouse else floor + 45
+        if condition.wall_level is not None:
+            wall = condition.wall_level + look.uniform(-5, 5)
         self.mouse_level = rng.uniform(35, 60) if dark_mouse else rng.uniform(200, 230)
         self.ear_level = self.mouse_level + (25 if dark_mouse else -25)
         self.paw_level = (self.mouse_level + floor) / 2
 
-        canvas = np.full((h, w), rng.uniform(90, 150), np.float32)
+        surround = rng.uniform(90, 150)  # drawn even when overridden: the stream stays the same
+        if condition.surround_level is not None:
+            surround = condition.surround_level + look.uniform(-5, 5)
+        canvas = np.full((h, w), surround, np.float32)
         if condition.clutter:
             self._draw_clutter(canvas, rng)
-        outer = self.arena_polygon(0.0)
-        inner = self.arena_polygon(_WALL_FRACTION * side)
-        cv2.fillPoly(canvas, [outer], float(wall), cv2.LINE_AA)
-        cv2.fillPoly(canvas, [inner], float(floor), cv2.LINE_AA)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        depth, lit = self._arena_depth(xx, yy, look)
+        wall_width = condition.wall_fraction * side
+        # Anti-aliased coverage of the arena (rim inwards) and of its floor.
+        rim_cover = np.clip(depth + 0.5, 0.0, 1.0)
+        floor_cover = np.clip(depth - wall_width + 0.5, 0.0, 1.0)
+        self.wall_band = rim_cover - floor_cover
+        if condition.arena_shape == "square" and not condition.wall_faces:
+            outer = self.arena_polygon(0.0)
+            inner = self.arena_polygon(wall_width)
+            cv2.fillPoly(canvas, [outer], float(wall), cv2.LINE_AA)
+            cv2.fillPoly(canvas, [inner], float(floor), cv2.LINE_AA)
+        else:
+            walls = np.float32(wall)
+            if condition.wall_faces:
+                # Each face catches the lamp its own way, and darkens down towards the floor.
+                walls = wall * (0.55 + 0.45 * lit) * (1.0 - 0.2 * np.clip(depth / wall_width, 0, 1))
+            canvas += rim_cover * (walls - canvas)
+            canvas += floor_cover * (floor - canvas)
+        if condition.bedding:
+            canvas += floor_cover * self._bedding(look, (h, w), condition.bedding)
         if condition.floor_lines:
             line = floor - 60 if dark_mouse else floor + 50
             for a, b in (
@@ -267,12 +413,12 @@ class _Scene:
                 cv2.line(canvas, self.to_image(a), self.to_image(b), float(line), 2, cv2.LINE_AA)
         self.background = canvas
 
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         side_lamp = 1.0 - condition.light_gradient * (xx / w) * rng.uniform(0.8, 1.2)
         r2 = ((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2
         vignette = 1.0 - condition.vignette * r2 / 2
         self.lighting = (side_lamp * vignette * rng.uniform(0.85, 1.08)).astype(np.float32)
         self.tint = np.array(condition.tint, np.float32)
+        self.shadow_direction = look.uniform(-math.pi, math.pi)  # away from the lamp
 
     def to_image(self, point: tuple[float, float]) -> tuple[int, int]:
         x, y = self.matrix @ np.array([point[0], point[1], 1.0])
@@ -287,6 +433,42 @@ class _Scene:
             (inset, side - inset),
         ]
         return np.array([self.to_image(p) for p in corners], np.int32)
+
+    def _arena_depth(
+        self, xx: np.ndarray, yy: np.ndarray, look: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each pixel's distance in from the arena's rim (negative outside), in pixels, and how
+        much lamp light its wall catches, 0..1: one value per side of a square, smooth in a ring."""
+        side = self.condition.arena_side
+        inverse = cv2.invertAffineTransform(self.matrix)
+        # Arena coordinates about the arena's centre.
+        ax = inverse[0, 0] * xx + inverse[0, 1] * yy + inverse[0, 2] - side / 2
+        ay = inverse[1, 0] * xx + inverse[1, 1] * yy + inverse[1, 2] - side / 2
+        if self.condition.arena_shape == "round":
+            lamp = look.uniform(-math.pi, math.pi)
+            return side / 2 - np.hypot(ax, ay), (1 + np.cos(np.arctan2(ay, ax) - lamp)) / 2
+        edges = np.stack([side / 2 + ax, side / 2 + ay, side / 2 - ax, side / 2 - ay])
+        return edges.min(axis=0), look.uniform(0.0, 1.0, 4)[edges.argmin(axis=0)]
+
+    @staticmethod
+    def _bedding(look: np.random.Generator, shape: tuple[int, int], spread: float) -> np.ndarray:
+        """Grey-level offsets of bedding: small overlapping flakes on uneven heaps."""
+        h, w = shape
+        texture = np.zeros(shape, np.float32)
+        n = h * w // 10  # enough flakes to cover the floor
+        flakes = zip(
+            look.uniform(0, w, n),
+            look.uniform(0, h, n),
+            look.uniform(1.5, 5.0, n),
+            look.uniform(0, 180, n),
+            look.normal(0, spread, n),
+            strict=True,
+        )
+        for x, y, length, angle, level in flakes:
+            box = ((float(x), float(y)), (2 * length, 0.8 * length), float(angle))
+            cv2.ellipse(texture, box, float(level), -1, cv2.LINE_AA)
+        heaps = cv2.GaussianBlur(look.normal(size=shape).astype(np.float32), (0, 0), 20)
+        return texture + 0.5 * spread * heaps / heaps.std()
 
     def _draw_clutter(self, canvas: np.ndarray, rng: np.random.Generator) -> None:
         h, w = canvas.shape
@@ -303,6 +485,36 @@ class _Scene:
         points[:, 1] = np.linspace(0, h, 12)
         cv2.polylines(canvas, [points.astype(np.int32)], False, 20.0, 4, cv2.LINE_AA)
 
+    def _box(self, centre: tuple[float, float], axes: tuple[float, float], angle: float) -> tuple:
+        """OpenCV's rotated box of an ellipse given in arena coordinates."""
+        return self.to_image(centre), (2 * axes[0], 2 * axes[1]), angle + self.angle_deg
+
+    def _cast_shadow(self, canvas: np.ndarray, mouse: _Mouse, parts: list) -> None:
+        """Darken the floor under a soft copy of the body, offset away from the lamp."""
+        shade = np.zeros(canvas.shape, np.float32)
+        dx = 0.12 * mouse.body * math.cos(self.shadow_direction)
+        dy = 0.12 * mouse.body * math.sin(self.shadow_direction)
+        for (x, y), axes, angle, _ in parts:
+            cv2.ellipse(shade, self._box((x + dx, y + dy), axes, angle), 1.0, -1, cv2.LINE_AA)
+        shade = cv2.GaussianBlur(shade, (0, 0), 0.08 * mouse.body)
+        canvas *= 1.0 - self.condition.shadow * shade
+
+    def _reflect(self, canvas: np.ndarray, mouse: _Mouse, parts: list) -> None:
+        """Blend the body, mirrored in the floor's edges, into the wall band.
+
+        A mirror image lies as far beyond the edge as the mouse is inside it, so it reaches into
+        the band only while the mouse is close to that wall.
+        """
+        mirror = np.zeros(canvas.shape, np.float32)
+        for (px, py), (nx, ny) in _floor_edges(mouse, self.condition):
+            line = 2 * (math.degrees(math.atan2(ny, nx)) + 90)
+            for (x, y), axes, angle, _ in parts:
+                depth = (x - px) * nx + (y - py) * ny
+                centre = (x - 2 * depth * nx, y - 2 * depth * ny)
+                cv2.ellipse(mirror, self._box(centre, axes, line - angle), 1.0, -1, cv2.LINE_AA)
+        alpha = self.condition.reflection * self.wall_band * cv2.GaussianBlur(mirror, (0, 0), 1.5)
+        canvas += alpha * (self.mouse_level - canvas)
+
     def render(
         self,
         mouse: _Mouse,
@@ -312,15 +524,23 @@ class _Scene:
         rng: np.random.Generator,
         noise_sigma: float,
     ) -> tuple[np.ndarray, float, float]:
-        """Draw one frame; return it (BGR uint8) and the mouse's area centroid (tail excluded)."""
+        """Draw one frame; return it (BGR uint8) and the mouse's area centroid (tail excluded).
+
+        Shadow and reflection are drawn on the background only: the centroid is the body's.
+        """
         canvas = self.background.copy()
+        parts = _mouse_parts(mouse, behaviour, blend, t)
+        if self.condition.shadow:
+            self._cast_shadow(canvas, mouse, parts)
+        if self.condition.reflection:
+            self._reflect(canvas, mouse, parts)
         mask = np.zeros(canvas.shape, np.uint8)
         tail = np.array([self.to_image(p) for p in _tail(mouse, t)], np.int32)
         thickness = max(1, int(round(mouse.body * 0.035)))
         cv2.polylines(canvas, [tail], False, float(self.paw_level), thickness, cv2.LINE_AA)
-        for centre, axes, angle, part in _mouse_parts(mouse, behaviour, blend, t):
+        for centre, axes, angle, part in parts:
             level = {"ear": self.ear_level, "paw": self.paw_level}.get(part, self.mouse_level)
-            box = (self.to_image(centre), (2 * axes[0], 2 * axes[1]), angle + self.angle_deg)
+            box = self._box(centre, axes, angle)
             cv2.ellipse(canvas, box, float(level), -1, cv2.LINE_AA)
             cv2.ellipse(mask, box, 255, -1)
         moments = cv2.moments(mask, binaryImage=True)
@@ -354,10 +574,10 @@ def render_recording(
     if polarity not in ("dark_on_light", "light_on_dark"):
         raise ValueError(f"polarity must be 'dark_on_light' or 'light_on_dark', got {polarity!r}")
     rng = np.random.default_rng(seed)
-    scene = _Scene(condition, polarity, rng)
+    scene = _Scene(condition, polarity, rng, np.random.default_rng([seed, 1]))
     side = condition.arena_side
-    wall = _WALL_FRACTION * side
-    body = _BODY_FRACTION * side * rng.uniform(0.85, 1.15)
+    wall = condition.wall_fraction * side
+    body = condition.body_fraction * side * rng.uniform(0.85, 1.15)
     noise_sigma = condition.noise_sigma * rng.uniform(0.8, 1.3)
     speed = body * rng.uniform(0.9, 1.4)  # body lengths per second
     margin = wall + 0.3 * body
@@ -367,12 +587,17 @@ def render_recording(
         heading=rng.uniform(-math.pi, math.pi),
         body=body,
     )
+    if condition.arena_shape == "round":
+        keep_inside, next_waypoint, along_wall = _keep_inside_ring, _ring_waypoint, _along_ring
+    else:
+        keep_inside, next_waypoint, along_wall = _keep_inside, _next_waypoint, _along_wall
 
     dt = 1.0 / condition.fps
     n_frames = int(round(seconds * condition.fps))
     timeline = _behaviour_timeline(rng, seconds)
     bout_index, bout_start = 0, 0.0
     target: tuple[float, float] | None = None
+    following = False  # the target lies further along the wall the mouse walked into
     pause_left = 0.0
     current = "neutral"
     for i in range(n_frames):
@@ -383,13 +608,7 @@ def render_recording(
             current = timeline[bout_index][0]
             if current == "rearing":
                 # A rear next to a wall is a wall rear: the mouse turns to face the wall.
-                distances = {
-                    0.0: side - mouse.x,
-                    math.pi: mouse.x,
-                    math.pi / 2: side - mouse.y,
-                    -math.pi / 2: mouse.y,
-                }
-                facing, distance = min(distances.items(), key=lambda kv: kv[1])
+                facing, distance = _nearest_wall(mouse, condition)
                 if distance < wall + 0.6 * body:
                     current = "wall_rearing"
                     mouse.heading = facing + rng.normal(0, 0.15)
@@ -400,10 +619,11 @@ def render_recording(
         if kind == "neutral":
             if pause_left > 0:
                 pause_left -= dt
-                mouse.heading += rng.normal(0, 0.05)
+                # Settled in a long sit (ordinary pauses last 3 s at most), a mouse barely turns.
+                mouse.heading += rng.normal(0, 0.05) * (0.2 if pause_left > 3.0 else 1.0)
             else:
                 if target is None:
-                    target = _next_waypoint(rng, side, wall, body)
+                    target, following = next_waypoint(rng, side, wall, body), False
                 dx, dy = target[0] - mouse.x, target[1] - mouse.y
                 distance = math.hypot(dx, dy)
                 if distance < speed * dt:
@@ -419,11 +639,50 @@ def render_recording(
                     mouse.x += step * math.cos(mouse.heading)
                     mouse.y += step * math.sin(mouse.heading)
         blend = 0.0 if kind == "neutral" else _ramp(t_bout, length, 0.3)
-        if _keep_inside(mouse, _mouse_parts(mouse, current, blend, t), wall, side) and target:
-            # Walked into a wall: mostly it follows the wall from here (thigmotaxis).
-            target = _along_wall(mouse, rng, side, wall, body) if rng.random() < 0.8 else None
+        if keep_inside(mouse, _mouse_parts(mouse, current, blend, t), wall, side) and target:
+            # Walked into a wall: mostly it follows the wall from here (thigmotaxis). One that
+            # was following a wall is pressed flank to it or into a corner, and may sit there
+            # (drawn only for conditions with sits, so the others keep their walks).
+            if following and condition.wall_sitting and rng.random() < condition.wall_sitting * dt:
+                target, pause_left = None, rng.uniform(5.0, 20.0)
+            else:
+                target = along_wall(mouse, rng, side, wall, body) if rng.random() < 0.8 else None
+            following = target is not None
         frame, cx, cy = scene.render(mouse, current, blend, t, rng, noise_sigma)
         yield frame, TruthFrame(frame=i, x=cx, y=cy, behaviour=current)
+
+
+def _nearest_wall(mouse: _Mouse, condition: Condition) -> tuple[float, float]:
+    """Heading that faces the wall nearest the mouse, and the mouse's distance to its rim."""
+    side = condition.arena_side
+    if condition.arena_shape == "round":
+        dx, dy = mouse.x - side / 2, mouse.y - side / 2
+        return math.atan2(dy, dx), side / 2 - math.hypot(dx, dy)
+    distances = {
+        0.0: side - mouse.x,
+        math.pi: mouse.x,
+        math.pi / 2: side - mouse.y,
+        -math.pi / 2: mouse.y,
+    }
+    return min(distances.items(), key=lambda kv: kv[1])
+
+
+def _floor_edges(mouse: _Mouse, condition: Condition) -> list[tuple[tuple, tuple]]:
+    """``(point, inward normal)`` of the floor's edges a mouse can be mirrored in."""
+    side = condition.arena_side
+    wall = condition.wall_fraction * side
+    if condition.arena_shape == "round":
+        # A curved wall mirrors like its tangent at the point nearest the mouse.
+        facing, _ = _nearest_wall(mouse, condition)
+        ux, uy = math.cos(facing), math.sin(facing)
+        radius = side / 2 - wall
+        return [((side / 2 + radius * ux, side / 2 + radius * uy), (-ux, -uy))]
+    return [
+        ((wall, 0.0), (1.0, 0.0)),
+        ((side - wall, 0.0), (-1.0, 0.0)),
+        ((0.0, wall), (0.0, 1.0)),
+        ((0.0, side - wall), (0.0, -1.0)),
+    ]
 
 
 def _keep_inside(mouse: _Mouse, parts: list, wall: float, side: float) -> bool:
@@ -477,6 +736,55 @@ def _next_waypoint(
         edge = float(rng.choice([near, far]))
         return (along, edge) if rng.random() < 0.5 else (edge, along)
     return float(rng.uniform(near + body, far - body)), float(rng.uniform(near + body, far - body))
+
+
+def _keep_inside_ring(mouse: _Mouse, parts: list, wall: float, side: float) -> bool:
+    """Round arena: shift the mouse inwards until every part is on the floor; return whether a
+    wall stopped it."""
+    radius = side / 2 - wall
+    offsets = [(x - mouse.x, y - mouse.y, axes, math.radians(a)) for (x, y), axes, a, _ in parts]
+    blocked = False
+    for _ in range(5):  # each push is along one part's radius, so a few rounds settle the rest
+        excess, push = 0.0, (0.0, 0.0)
+        for ox, oy, (a, b), angle in offsets:
+            px, py = mouse.x + ox - side / 2, mouse.y + oy - side / 2
+            r = math.hypot(px, py)
+            if r == 0.0:
+                continue
+            # Half-extent of the rotated ellipse along its radius (the wall's normal there).
+            along = (px * math.cos(angle) + py * math.sin(angle)) / r
+            across = (py * math.cos(angle) - px * math.sin(angle)) / r
+            reach = math.hypot(a * along, b * across)
+            if r + reach - radius > excess:
+                excess, push = r + reach - radius, (px / r, py / r)
+        if excess == 0.0:
+            break
+        mouse.x -= excess * push[0]
+        mouse.y -= excess * push[1]
+        blocked = True
+    return blocked
+
+
+def _along_ring(
+    mouse: _Mouse, rng: np.random.Generator, side: float, wall: float, body: float
+) -> tuple[float, float]:
+    """Round arena: a goal a few body lengths further along the wall, ahead of the mouse."""
+    radius = side / 2 - wall - 0.28 * body
+    around = math.atan2(mouse.y - side / 2, mouse.x - side / 2)
+    ahead = math.sin(mouse.heading - around)  # > 0: the heading turns anticlockwise around
+    direction = 1.0 if ahead > 0 or (ahead == 0 and rng.random() < 0.5) else -1.0
+    around += direction * rng.uniform(2, 5) * body / radius
+    return side / 2 + radius * math.cos(around), side / 2 + radius * math.sin(around)
+
+
+def _ring_waypoint(
+    rng: np.random.Generator, side: float, wall: float, body: float
+) -> tuple[float, float]:
+    """Round arena: most waypoints lie along the wall (thigmotaxis), the rest in the open."""
+    near = side / 2 - wall - 0.28 * body
+    around = rng.uniform(-math.pi, math.pi)
+    radius = near if rng.random() < 0.65 else max(0.0, near - body) * math.sqrt(rng.random())
+    return side / 2 + radius * math.cos(around), side / 2 + radius * math.sin(around)
 
 
 def write_recording(
@@ -549,7 +857,7 @@ def synthesize_lab(
     raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
     rows = []
     for condition in conditions:
-        c_index = int(condition.name.removeprefix("condition_"))
+        c_index = _condition_number(condition)
         for v_index in range(videos_per_condition):
             rng = np.random.default_rng([seed, c_index, v_index])
             video_seed = int(rng.integers(2**31))

@@ -41,6 +41,7 @@ TRACK_COLUMNS = ["x", "y", "found", "confidence", "area", "length", "width", "an
 _POLARITIES: tuple[Polarity, ...] = ("dark_on_light", "light_on_dark")
 _MIN_CONTRAST = 25  # grey levels a mouse pixel differs from the background, at least
 _KEEP_OF_PEAK = 0.4  # pixels fainter than this share of the blob's peak are shadow/reflection
+_KEEP_OF_PEAK_LIGHT = 0.2  # the same for a light mouse (no shadow of its polarity)
 _MIN_AREA_FRACTION = 2e-4  # a mouse covers at least this share of the frame ...
 _MAX_AREA_FRACTION = 0.15  # ... and at most this share
 _POLARITY_VOTES = 15  # frames with a detection before "auto" polarity is fixed
@@ -250,7 +251,12 @@ class MouseTracker:
             diff = cv2.subtract(self.background, gray)
         else:
             diff = cv2.subtract(gray, self.background)
-        return self._blob(diff, confidence_scale=1.0, anchor=self.position, integrate=False)
+        # A light mouse casts no light shadow: only its paler reflection needs cutting away, and
+        # bright bedding under it lowers its contrast in places.
+        keep = _KEEP_OF_PEAK if polarity == "dark_on_light" else _KEEP_OF_PEAK_LIGHT
+        return self._blob(
+            diff, confidence_scale=1.0, anchor=self.position, integrate=False, keep=keep
+        )
 
     def _blob(
         self,
@@ -259,6 +265,7 @@ class MouseTracker:
         confidence_scale: float,
         anchor: tuple[float, float] | None,
         integrate: bool,
+        keep: float = _KEEP_OF_PEAK,
     ) -> Detection | None:
         """The mouse in a map of how much each pixel stands out (0 = not at all), or None.
 
@@ -275,7 +282,7 @@ class MouseTracker:
             return None
         # Candidates stand out by a good share of the frame's strongest difference, which drops
         # broad pale changes of the background (light, shadows) before they merge with the mouse.
-        level = max(_MIN_CONTRAST, _KEEP_OF_PEAK * peak)
+        level = max(_MIN_CONTRAST, keep * peak)
         _, mask = cv2.threshold(small, level, 255, cv2.THRESH_BINARY)
         count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
         areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64) * f * f
@@ -306,7 +313,7 @@ class MouseTracker:
         blob = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
         blob_peak = float(np.percentile(roi[blob], 95))
         # Shadows and reflections are paler copies of the mouse: keep what is close to its peak.
-        body = (roi >= max(_MIN_CONTRAST, _KEEP_OF_PEAK * blob_peak)) & blob
+        body = (roi >= max(_MIN_CONTRAST, keep * blob_peak)) & blob
         body = _without_tail(body.astype(np.uint8))
         if body is None or cv2.countNonZero(body) < min_area / 2:
             return None
