@@ -95,15 +95,15 @@ def test_an_empty_frame_is_reported_not_found(condition):
 
 
 def _hand_made(polarity: str, extra: str) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
-    """A floor, and the same with one rotated ellipse ("mouse") plus a tail or a pale shadow."""
+    """A floor, and the same with one rotated ellipse ("mouse") plus a tail or a shadow."""
     floor, mouse = (235, 40) if polarity == "dark_on_light" else (30, 210)
     background = np.full((160, 200), floor, np.uint8)
     frame = background.copy()
-    pale = (3 * floor + mouse) // 4
+    shadow = (3 * floor + 40) // 4  # darker than the floor, whatever the mouse's colour
     if extra == "tail":
         cv2.line(frame, (70, 58), (20, 20), mouse, 2)
-    elif extra == "shadow":  # a paler copy beside the mouse, as a lamp casts it
-        cv2.ellipse(frame, ((104, 80), (60, 28), 30), pale, -1)
+    elif extra == "shadow":  # a soft dark copy beside the mouse, as a lamp casts it
+        cv2.ellipse(frame, ((104, 80), (60, 28), 30), shadow, -1)
     centre = (90, 70)
     cv2.ellipse(frame, (centre, (60, 28), 30), mouse, -1)
     return background, frame, centre
