@@ -26,11 +26,9 @@ from ethoflow.preprocess.crop import crop_around
 from ethoflow.preprocess.fps import standardize_fps
 from ethoflow.preprocess.posture import POSTURE_FEATURES, posture_features
 from ethoflow.preprocess.track import (
-    BACKGROUND_FRAMES,
     TRACK_COLUMNS,
     TRACKER_VERSION,
     MouseTracker,
-    estimate_background,
 )
 
 if TYPE_CHECKING:
@@ -129,10 +127,7 @@ class Featurization:
         self.check_extractor(extractor)
         reader = VideoReader(video)
         rows: list[tuple] = []
-        sample = reader.sample(BACKGROUND_FRAMES)
-        tracker = MouseTracker(estimate_background(sample))
-        tracker.warm_up(sample)
-        del sample
+        tracker = MouseTracker.for_recording(reader)
         tracked = _tracked_frames(reader, self.target_fps, tracker, rows)
         augmented = None
         if extractor is None:

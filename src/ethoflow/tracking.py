@@ -19,20 +19,22 @@ from ethoflow.io.records import commit_record, current_record, invalidate_record
 from ethoflow.io.video import ImageFolder, VideoReader, open_recording
 from ethoflow.labelling import LabelOutcome
 from ethoflow.preprocess.track import (
-    BACKGROUND_FRAMES,
     TRACK_COLUMNS,
     MouseTracker,
-    estimate_background,
 )
 
 
-def track_frames(source: VideoReader | ImageFolder, *, limit: int | None = None) -> pd.DataFrame:
+def track_frames(
+    source: VideoReader | ImageFolder,
+    *,
+    tracker: MouseTracker | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
     """One row per frame: ``frame`` and ``time_s`` (a video) or ``image`` (a folder of images),
     then x, y, found, confidence, area, length, width, angle in source pixels (NaN when the
-    mouse is not found). ``limit`` stops after that many frames."""
-    sample = source.sample(BACKGROUND_FRAMES)
-    tracker = MouseTracker(estimate_background(sample))
-    tracker.warm_up(sample)
+    mouse is not found). ``tracker`` defaults to ``MouseTracker.for_recording(source)``;
+    ``limit`` stops after that many frames."""
+    tracker = tracker or MouseTracker.for_recording(source)
     rows = []
     for index, frame in enumerate(source):
         if limit is not None and index >= limit:
@@ -141,19 +143,16 @@ def track_recording(
     if current_record(record_path, key) is not None:
         return LabelOutcome(path.stem, path, "skipped", "unchanged since last tracked", out_dir)
     try:
-        sample = source.sample(BACKGROUND_FRAMES)
-        background = estimate_background(sample)
-        track = track_frames(source)
+        tracker = MouseTracker.for_recording(source)
+        track = track_frames(source, tracker=tracker)
     except (InputError, ValueError, cv2.error) as error:
         invalidate_record(record_path)
         return LabelOutcome(path.stem, path, "quarantined", str(error), None)
-    arena = MouseTracker(background)
-    arena(background)
     summary = {
         "source": str(path),
         **open_field_summary(
             track,
-            arena.arena,
+            tracker.arena,
             fps=source.fps,
             arena_side_cm=arena_side_cm,
             max_missing_share=max_missing_share,
@@ -163,7 +162,7 @@ def track_recording(
     write_csv(track, out_dir / TRACK_FILE)
     write_json(summary, out_dir / SUMMARY_FILE)
     with atomic_path(out_dir / TRAJECTORY_FILE) as tmp:
-        cv2.imwrite(str(tmp), draw_trajectory(background, track))
+        cv2.imwrite(str(tmp), draw_trajectory(tracker.background, track))
     commit_record(record_path, key, [TRACK_FILE, SUMMARY_FILE, TRAJECTORY_FILE])
     reason = summary.get("warning", "")
     return LabelOutcome(path.stem, path, "tracked", reason, out_dir)

@@ -206,6 +206,15 @@ class MouseTracker:
             )
         return detection
 
+    @classmethod
+    def for_recording(cls, source) -> MouseTracker:
+        """A tracker for ``source`` (a video or image folder reader): its background from
+        ``BACKGROUND_FRAMES`` frames spread over it, warmed up on those frames."""
+        sample = source.sample(BACKGROUND_FRAMES)
+        tracker = cls(estimate_background(sample))
+        tracker.warm_up(sample)
+        return tracker
+
     def warm_up(self, frames: Iterable[np.ndarray]) -> None:
         """Learn the mouse's polarity and size from ``frames`` (those the background came from,
         spread over the video), so that the first frames are tracked as well as the later
