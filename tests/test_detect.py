@@ -176,9 +176,11 @@ def test_bad_polarity_and_mismatched_frames_are_rejected():
     [
         ("openfield_perspective", "dark_on_light", 1.0),  # walls in perspective, shadow, corners
         ("round_arena", "dark_on_light", 1.0),  # a small mouse in a round arena, dark ring
-        # A white mouse on bright bedding: where bedding flecks are as light as the mouse, its
-        # outline is lost (known; real footage: tests/test_track_real.py).
-        ("ir_bedding", "light_on_dark", 3.0),
+        # A mouse on textured bedding that sits in one place for most of the clip (its ghost is
+        # taken out of the background); where flecks are as light as a white mouse, its outline
+        # blurs: 1.0-1.5 px (real footage: tests/test_track_real.py).
+        ("ir_bedding", "dark_on_light", 1.0),
+        ("ir_bedding", "light_on_dark", 1.5),
     ],
 )
 def test_tracker_on_the_real_like_conditions(name, polarity, median_px, tmp_path):

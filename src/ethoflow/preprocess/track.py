@@ -34,7 +34,7 @@ from ethoflow.preprocess.detect import Polarity, _to_gray, find_arena
 
 # Changes whenever tracking changes what the crops and posture features are: it is part of the
 # featurisation id, so no champion is fed features from another tracker.
-TRACKER_VERSION = "background-1"
+TRACKER_VERSION = "background-2"
 BACKGROUND_FRAMES = 32  # frames spread over a recording whose median is its background
 # A track's columns after the frame (or image): a Detection per row.
 TRACK_COLUMNS = ["x", "y", "found", "confidence", "area", "length", "width", "angle"]
@@ -50,6 +50,8 @@ _SEARCH_SIDE = 240  # candidates are searched at about this many pixels on the s
 _PART_OF_BODY = 0.3  # a blob below this share of the running body area is part of the mouse
 _TOO_LARGE = 2.5  # a blob above this multiple of the running body area is not the mouse
 _GHOST_FRACTION = 0.04  # a mouse's ghost in the background covers at most this share of it
+_TAIL_OPENING = 0.9  # opening width as a share of the body's half-thickness: below a head's
+_BRIEF_SHARE = 0.25  # a pixel changed in at most this share of frames was passed, not sat on
 _LOCAL_KERNEL = 0.2  # local fallback: top-hat width as a share of the frame's short side
 _LOCAL_WINDOW = 0.12  # local fallback: half-width searched around an anchor, share of long side
 
@@ -77,20 +79,26 @@ def estimate_background(frames: Iterable[np.ndarray]) -> np.ndarray:
     """The arena without the mouse (grey uint8): the per-pixel median of ``frames``.
 
     Where the mouse sat for more than half of the frames, the median is the mouse (a ghost); but
-    in the frames where it was away the pixel is floor. The mouse's polarity shows in which way
-    pixels change briefly (a dark mouse darkens the floor where it passes); where pixels are
-    mouse-like at the median and floor-like in the other tenth, that tenth is the background.
+    in the frames where it was away the pixel is floor. The mouse's polarity shows in the pixels
+    it changed only briefly, as it passed (a dark mouse darkens them); where pixels changed the
+    other way in a mouse-sized patch, the frames that changed them show the floor.
     """
     stack = np.stack([_to_gray(frame) for frame in frames])
     if len(stack) == 0:
         raise ValueError("estimate_background needs at least one frame")
     low, median, high = np.percentile(stack, (10, 50, 90), axis=0)
-    darkened = median - low > _MIN_CONTRAST  # something dark passed here sometimes
-    lightened = high - median > _MIN_CONTRAST
-    if darkened.sum() >= lightened.sum():  # a dark mouse: its ghosts are darker than the floor
-        ghosts, floor = lightened, high
+    # Passing is brief; a ghost changes in every frame the mouse was away (often a third or more
+    # of them), so the polarity is read from brief changes alone: on textured bedding a ghost
+    # can outweigh the path in area.
+    dark_share = (stack < median - _MIN_CONTRAST).mean(axis=0)
+    light_share = (stack > median + _MIN_CONTRAST).mean(axis=0)
+    brief = 1 / len(stack), _BRIEF_SHARE
+    dark_path = np.count_nonzero((dark_share >= brief[0]) & (dark_share <= brief[1]))
+    light_path = np.count_nonzero((light_share >= brief[0]) & (light_share <= brief[1]))
+    if dark_path >= light_path:  # a dark mouse: its ghosts are darker than the floor
+        ghosts, floor = high - median > _MIN_CONTRAST, high
     else:
-        ghosts, floor = darkened, low
+        ghosts, floor = median - low > _MIN_CONTRAST, low
     # Only mouse-sized patches: a broad change is the light shifting, not a mouse that sat still.
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ghosts.astype(np.uint8))
     mouse_sized = stats[:, cv2.CC_STAT_AREA] <= _GHOST_FRACTION * ghosts.size
@@ -264,7 +272,12 @@ class MouseTracker:
         # bright bedding under it lowers its contrast in places.
         keep = _KEEP_OF_PEAK if polarity == "dark_on_light" else _KEEP_OF_PEAK_LIGHT
         return self._blob(
-            diff, confidence_scale=1.0, anchor=self.position, integrate=False, keep=keep
+            diff,
+            confidence_scale=1.0,
+            anchor=self.position,
+            integrate=False,
+            keep=keep,
+            fill_holes=True,
         )
 
     def _blob(
@@ -275,11 +288,14 @@ class MouseTracker:
         anchor: tuple[float, float] | None,
         integrate: bool,
         keep: float = _KEEP_OF_PEAK,
+        fill_holes: bool = False,
     ) -> Detection | None:
         """The mouse in a map of how much each pixel stands out (0 = not at all), or None.
 
         Candidates are ranked by their mean contrast (``integrate``: summed over the blob), and
-        one near ``anchor`` is preferred."""
+        one near ``anchor`` is preferred. ``fill_holes``: the map is a difference from the
+        background, where floor as light (or dark) as the mouse leaves holes in its body (a
+        top-hat's holes can be the mouse itself, inside the ring where it moved)."""
         h, w = contrast.shape
         # Candidates are found at a scale where the short side is about 240 px (plenty for a
         # mouse), then the chosen one is measured at full resolution.
@@ -323,7 +339,10 @@ class MouseTracker:
         blob_peak = float(np.percentile(roi[blob], 95))
         # Shadows and reflections are paler copies of the mouse: keep what is close to its peak.
         body = (roi >= max(_MIN_CONTRAST, keep * blob_peak)) & blob
-        body = _without_tail(body.astype(np.uint8))
+        body = body.astype(np.uint8)
+        if fill_holes:
+            _fill_small_holes(body)
+        body = _without_tail(body)
         if body is None or cv2.countNonZero(body) < min_area / 2:
             return None
         x, y, area, length, width, angle = body_ellipse(body)
@@ -419,10 +438,11 @@ def _choose(
 
 
 def _without_tail(mask: np.ndarray) -> np.ndarray | None:
-    """The largest part of ``mask`` after an opening as wide as the body is thick (the tail and
-    thin appendages go, the body stays); None if nothing is left."""
-    thickness = float(cv2.distanceTransform(mask, cv2.DIST_L2, 3).max())
-    size = max(3, int(thickness) // 2 * 2 + 1)
+    """The largest part of ``mask`` after an opening narrower than the body's half-thickness
+    (the tail goes; the head, narrower than the body but wider than a tail, stays); None if
+    nothing is left."""
+    radius = float(cv2.distanceTransform(mask, cv2.DIST_L2, 3).max())
+    size = max(3, int(radius * _TAIL_OPENING) // 2 * 2 + 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
@@ -430,3 +450,19 @@ def _without_tail(mask: np.ndarray) -> np.ndarray | None:
         return None
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     return (labels == best).astype(np.uint8)
+
+
+def _fill_small_holes(mask: np.ndarray) -> None:
+    """Fill, in place, holes of ``mask`` smaller than a tenth of its area: floor as bright (or
+    dark) as the mouse showing through it. Larger ones are floor enclosed by the mouse and
+    something it touches."""
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    if hierarchy is None:
+        return
+    area = cv2.countNonZero(mask)
+    holes = [
+        c
+        for c, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True)
+        if parent >= 0 and cv2.contourArea(c) < 0.1 * area
+    ]
+    cv2.drawContours(mask, holes, -1, 1, cv2.FILLED)
