@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import cv2
 import pandas as pd
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
@@ -28,6 +29,14 @@ def validate(recording: steps.Recording, settings: Settings) -> ValidationReport
     )
     save_report(report, settings.paths.features / "reports" / f"{recording.video_id}.json")
     return report
+
+
+def picture_problems(recording: steps.Recording) -> list[str]:
+    try:
+        steps.check_picture_of(recording)
+    except InputError as exc:
+        return [f"video {recording.video.name}: {exc.problem}"]
+    return []
 
 
 @task(cache_policy=NO_CACHE)
@@ -84,11 +93,15 @@ def ingest_flow(params: str = "params.yaml") -> dict:
     valid, reports = [], []
     for recording in recordings:
         report = validate(recording, settings)
-        if report.success:
+        problems = report.problems or picture_problems(recording)
+        if problems:
+            quarantined.append(steps.quarantine(recording, "; ".join(problems)))
+        else:
             valid.append(recording)
             reports.append(report)
-        else:
-            quarantined.append(steps.quarantine(recording, "; ".join(report.problems)))
+    valid, copies = steps.set_aside_duplicates(valid)
+    reports = [r for r in reports if r.recording in {v.video_id for v in valid}]
+    quarantined += copies
     splits = split(valid, reports, settings)
     extractor = build_extractor(featurization)
     records = []
@@ -99,6 +112,8 @@ def ingest_flow(params: str = "params.yaml") -> dict:
             )
         except InputError as exc:
             quarantined.append(steps.quarantine(recording, exc.problem))
+        except (ValueError, OSError, cv2.error) as exc:  # one bad file must not stop the rest
+            reason = f"cannot be featurised: {type(exc).__name__}: {exc}"
+            quarantined.append(steps.quarantine(recording, reason))
     summary = write_outputs(records, splits, quarantined, featurization, settings)
-    get_run_logger().info(summary["text"])
     return summary

@@ -21,6 +21,7 @@ from ethoflow.config import Settings, load_settings
 from ethoflow.features import FeatureExtractor
 from ethoflow.featurization import Featurization
 from ethoflow.flows.tasks import build_extractor, start_tracking
+from ethoflow.io.atomic import check_writable
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
@@ -32,8 +33,9 @@ def load_champions(
     return heads
 
 
-@task(cache_policy=NO_CACHE, task_run_name="label-{video.name}")
+@task(cache_policy=NO_CACHE, task_run_name="label-{video_id}")
 def label(
+    video_id: str,
     video: Path,
     outbox: Path,
     heads: dict[str, labelling.HeadModel],
@@ -51,11 +53,12 @@ def label(
             postprocessing=settings.postprocess,
             arena_side_cm=settings.label.arena_side_cm,
             max_missing_share=settings.label.max_missing_share,
+            video_id=video_id,
         )
     except Exception as exc:  # noqa: BLE001 - one video's failure must not stop the batch
         get_run_logger().exception("%s: failed", video.name)
         reason = f"unexpected error: {type(exc).__name__}: {exc}"
-        return labelling.LabelOutcome(video.stem, video, "quarantined", reason, None)
+        return labelling.LabelOutcome(video_id, video, "quarantined", reason, None)
 
 
 @task(cache_policy=NO_CACHE)
@@ -76,17 +79,22 @@ def label_flow(
     outbox_dir = Path(outbox) if outbox else settings.paths.outbox
     if not videos and not settings.paths.inbox.is_dir():
         raise FileNotFoundError(f"{settings.paths.inbox}: no inbox folder")
+    # Before any work: a batch whose results cannot be written is not started.
+    check_writable(outbox_dir)
     featurization = Featurization.from_settings(settings)
-    found, outcomes = labelling.find_videos(sources)
+    # Named files are the user's choice; the nightly inbox may hold files still being copied.
+    settle = 0.0 if videos else settings.label.settle_seconds
+    found, outcomes = labelling.find_videos(sources, settle_seconds=settle)
     if found:
         start_tracking(settings)
         heads = load_champions(settings, featurization)
         extractor = build_extractor(featurization)
         outcomes += [
-            label(video, outbox_dir, heads, featurization, extractor, settings) for video in found
+            label(video_id, video, outbox_dir, heads, featurization, extractor, settings)
+            for video_id, video in found
         ]
-    text = report(outcomes, ", ".join(map(str, sources)), outbox_dir)
-    get_run_logger().info(text)
+    # The report goes to the Prefect UI as an artifact and to report.csv; not logged a second time.
+    report(outcomes, ", ".join(map(str, sources)), outbox_dir)
     return {
         "counts": dict(Counter(o.status for o in outcomes)),
         "outcomes": [asdict(o) for o in outcomes],

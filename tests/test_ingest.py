@@ -7,8 +7,10 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +19,7 @@ from ethoflow.config import load_settings
 from ethoflow.featurization import Featurization
 from ethoflow.ingest import discover_recordings, featurize_recording
 from ethoflow.preprocess.posture import POSTURE_FEATURES
-from ethoflow.synth import synthesize_lab
+from ethoflow.synth import CONDITIONS, synthesize_lab, write_recording
 
 PARAMS = """
 seed: 5
@@ -49,6 +51,26 @@ def _add_bad_recordings(raw: Path) -> None:
     shutil.copy(raw / "condition_2" / "c2_v00.mp4", raw / "condition_2" / "short.mp4")
     labels = pd.read_csv(raw / "condition_2" / "c2_v00.csv")
     labels.iloc[: len(labels) // 2].to_csv(raw / "condition_2" / "short.csv", index=False)
+    # The same recording under another name: it must not land in two splits.
+    shutil.copy(raw / "condition_3" / "c3_v00.mp4", raw / "condition_3" / "twin.mp4")
+    shutil.copy(raw / "condition_3" / "c3_v00.csv", raw / "condition_3" / "twin.csv")
+    for name, frames in (("black", [np.zeros((48, 64, 3), np.uint8)] * 20), ("one", [None])):
+        path = raw / "condition_1" / f"{name}.mp4"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+        for frame in frames:
+            writer.write(np.full((48, 64, 3), 120, np.uint8) if frame is None else frame)
+        writer.release()
+        rows = pd.DataFrame({"Grooming": [0] * len(frames), "Rearing": [0] * len(frames)})
+        rows.to_csv(raw / "condition_1" / f"{name}.csv", index=False)
+    # A 5 fps camera: each frame (and label row) repeated on the 10 fps clock.
+    write_recording(
+        raw / "condition_1" / "slow.mp4",
+        raw / "condition_1" / "slow.csv",
+        raw.parent / "slow_truth.csv",
+        condition=replace(CONDITIONS[0], fps=5),
+        seconds=4,
+        seed=9,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +95,16 @@ def test_flow_completes_and_quarantines_the_bad_recordings(ingested):
     params, state = ingested
     assert state.is_completed()
     summary = state.result()
-    assert summary["ingested"] == 6
-    assert set(summary["quarantined"]) == {"corrupt", "short"}
-    assert "cannot be opened as a video" in summary["quarantined"]["corrupt"]
-    assert "rows" in summary["quarantined"]["short"]
+    assert summary["ingested"] == 7
+    reasons = summary["quarantined"]
+    assert set(reasons) == {"corrupt", "short", "twin", "black", "one"}
+    assert "cannot be opened as a video" in reasons["corrupt"]
+    assert "rows" in reasons["short"]
+    assert reasons["twin"].startswith("same video content as c3_v00")
+    assert reasons["black"].startswith("video black.mp4: every frame is black")
+    assert "video one.mp4: video has only 1 frame(s)" in reasons["one"]
     quarantine = pd.read_csv(params.parent / "data" / "features" / "quarantine.csv")
-    assert sorted(quarantine.video_id) == ["corrupt", "short"]
+    assert sorted(quarantine.video_id) == ["black", "corrupt", "one", "short", "twin"]
     report = json.loads((params.parent / "data/features/reports/short.json").read_text())
     assert report["success"] is False
 
@@ -88,7 +114,7 @@ def test_manifest_features_and_labels_line_up(ingested):
     features = params.parent / "data" / "features"
     manifest = pd.read_csv(features / "manifest.csv")
     originals = manifest[~manifest.augmented]
-    assert len(originals) == 6
+    assert len(originals) == 7
     assert set(originals[originals.split == "validation"].condition) == {
         "condition_1",
         "condition_2",
@@ -112,6 +138,11 @@ def test_manifest_features_and_labels_line_up(ingested):
     assert c2.frame.diff().dropna().eq(3).all()
     raw = pd.read_csv(params.parent / "data/raw/condition_2/c2_v01.csv")
     assert c2.rearing.tolist() == raw.iloc[c2.frame, 1].tolist()
+    # The 5 fps camera: 20 frames, 40 rows on the 10 fps clock, each frame's label row twice.
+    slow = pd.read_csv(features / "videos" / "slow.csv")
+    assert slow.frame.tolist() == np.repeat(np.arange(20), 2).tolist()
+    raw = pd.read_csv(params.parent / "data/raw/condition_1/slow.csv")
+    assert slow.grooming.tolist() == raw.iloc[slow.frame, 0].tolist()
 
 
 def test_rerun_reuses_everything_and_changes_nothing(ingested):
@@ -120,11 +151,12 @@ def test_rerun_reuses_everything_and_changes_nothing(ingested):
     params, _ = ingested
     features = params.parent / "data" / "features"
     before = _outputs(features)
-    mtimes = {p: p.stat().st_mtime_ns for p in (features / "videos").glob("*.npy")}
+    # Every file: features, manifest, summary, quarantine list and the GE reports.
+    mtimes = {p: p.stat().st_mtime_ns for p in features.rglob("*") if p.is_file()}
     summary = ingest_flow(params=str(params))
-    assert summary["reused"] == summary["ingested"] == 6
+    assert summary["reused"] == summary["ingested"] == 7
     assert _outputs(features) == before
-    assert {p: p.stat().st_mtime_ns for p in (features / "videos").glob("*.npy")} == mtimes
+    assert {p: p.stat().st_mtime_ns for p in features.rglob("*") if p.is_file()} == mtimes
 
 
 def test_changed_labels_are_reprocessed(tmp_path):
@@ -151,19 +183,23 @@ def test_changed_labels_are_reprocessed(tmp_path):
 def test_discovery_quarantines_orphans_and_duplicate_ids(tmp_path):
     raw = tmp_path / "raw"
     for folder, names in {
-        "a": ["v1.mp4", "v1.csv", "v2.mp4", "lonely.csv", ".v3.77.tmp.mp4"],
+        "a": ["v1.mp4", "v1.csv", "v2.mp4", "lonely.csv", ".v3.77.tmp.mp4", "v4.mp4", "v4.CSV"],
+        "c": ["v5.mp4", "v5.avi", "v5.csv"],
         "b": ["v1.mp4", "v1.csv"],
     }.items():
         (raw / folder).mkdir(parents=True)
         for name in names:
             (raw / folder / name).write_bytes(b"x")
     recordings, bad = discover_recordings(raw)
-    assert recordings == []
+    assert [(r.video_id, r.labels.name) for r in recordings] == [("v4", "v4.CSV")]
     reasons = {(q.condition, q.video_id): q.reason for q in bad}
-    assert reasons[("a", "v2")] == "no label file v2.csv"
-    assert reasons[("a", "lonely")] == "label file without a video"
+    assert reasons[("a", "v2")] == "no label file v2.csv next to v2.mp4"
+    lonely = "label file lonely.csv has no video lonely.mp4 (or .avi, .mov, .mkv) next to it"
+    assert reasons[("a", "lonely")] == lonely
     assert reasons[("a", "v1")] == reasons[("b", "v1")] == "video id also used in: a, b"
-    assert len(bad) == 4  # an interrupted write's temporary file is neither recording nor error
+    assert reasons[("c", "v5")] == "two videos (v5.avi, v5.mp4) for one label file v5.csv"
+    # An interrupted write's temporary file is neither recording nor error.
+    assert len(bad) == 6
 
 
 def test_missing_raw_folder_is_explained(tmp_path):

@@ -2,7 +2,9 @@
 
 import hashlib
 import json
+import os
 import shutil
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -123,13 +125,15 @@ def test_label_table_columns_and_times():
     probabilities = np.array([0.1, 0.6, 0.9], np.float32)
     labels = np.array([0, 1, 1], np.int8)
     predictions = {"grooming": (probabilities, labels), "rearing": (1 - probabilities, 1 - labels)}
-    table = label_table(track, 30.0, predictions)
+    table = label_table(track, 10.0, predictions)  # a 30 fps source on the 10 fps clock
     assert list(table.columns) == COLUMNS
     assert table.time_s.tolist() == [0.0, 0.1, 0.2]
+    slow = pd.DataFrame({"frame": [0, 0, 1], "x": [1.0] * 3, "y": [1.0] * 3})  # 5 fps source
+    assert label_table(slow, 10.0, predictions).time_s.tolist() == [0.0, 0.1, 0.2]
     assert table.rearing.tolist() == [1, 0, 0]
     short = {"grooming": (probabilities[:2], labels[:2])}
     with pytest.raises(ValueError, match="2 probabilities and 2 labels for 3 frames"):
-        label_table(track, 30.0, short)
+        label_table(track, 10.0, short)
     with pytest.raises(ValueError, match="fps must be positive"):
         label_table(track, 0.0, predictions)
 
@@ -314,7 +318,7 @@ def test_changed_models_settings_or_lost_record_relabel(lab, tmp_path):
     assert (folder / "record.json").is_file()
 
 
-def _write_low_fps_video(path: Path) -> None:
+def _write_still_video(path: Path) -> None:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 5, (64, 64))
     for _ in range(10):
         writer.write(np.full((64, 64, 3), 200, np.uint8))
@@ -328,38 +332,39 @@ def test_batch_quarantines_bad_videos_and_labels_the_rest(lab, tmp_path):
     shutil.copy(lab.videos["c2"], inbox / "day2" / "c2.MP4")
     (inbox / "corrupt.mp4").write_bytes(np.random.default_rng(0).bytes(5000))
     (inbox / "empty.avi").touch()
-    _write_low_fps_video(inbox / "slow.mp4")
+    _write_still_video(inbox / "still.mp4")
     (inbox / ".c3.tmp.mp4").write_bytes(b"half a copy")
     (inbox / "notes.txt").write_text("not a video")
 
     videos, duplicates = find_videos([inbox])
     assert duplicates == []
-    assert [v.name for v in videos] == ["c1.mp4", "c2.MP4", "corrupt.mp4", "empty.avi", "slow.mp4"]
-    outcomes = [lab.label(video, outbox) for video in videos]
+    names = [v.name for _, v in videos]
+    assert names == ["c1.mp4", "c2.MP4", "corrupt.mp4", "empty.avi", "still.mp4"]
+    outcomes = [lab.label(video, outbox, video_id=video_id) for video_id, video in videos]
     status = {o.video_id: o.status for o in outcomes}
     assert status == {
         "c1": "labelled",
         "c2": "labelled",
         "corrupt": "quarantined",
         "empty": "quarantined",
-        "slow": "quarantined",
+        "still": "quarantined",
     }
     reasons = {o.video_id: o.reason for o in outcomes}
     assert "cannot be opened as a video" in reasons["corrupt"]
     assert "empty (0 bytes)" in reasons["empty"]
-    assert "cannot raise the frame rate from 5 to 10 fps" in reasons["slow"]
+    assert "the picture does not change" in reasons["still"]
     assert sorted(p.name for p in outbox.iterdir()) == ["c1", "c2"]  # nothing for the bad ones
 
     text = write_batch_report(outcomes, "inbox", outbox)
     assert "{'quarantined': 3, 'labelled': 2}" in text
-    assert "- slow: quarantined — " in text
+    assert "- still: quarantined — " in text
     written = pd.read_csv(outbox / "report.csv", keep_default_na=False)
     assert list(written.columns) == ["video_id", "video", "status", "reason", "outputs"]
-    assert written.video_id.tolist() == ["c1", "c2", "corrupt", "empty", "slow"]
+    assert written.video_id.tolist() == ["c1", "c2", "corrupt", "empty", "still"]
     assert written.outputs.tolist()[:2] == [str(outbox / "c1"), str(outbox / "c2")]
     quarantine = pd.read_csv(outbox / "quarantine.csv")
     assert list(quarantine.columns) == ["video_id", "video", "reason"]
-    assert quarantine.video_id.tolist() == ["corrupt", "empty", "slow"]
+    assert quarantine.video_id.tolist() == ["corrupt", "empty", "still"]
 
     # The next batch overwrites both reports with its own videos only.
     write_batch_report(outcomes[:1], "inbox", outbox)
@@ -367,7 +372,7 @@ def test_batch_quarantines_bad_videos_and_labels_the_rest(lab, tmp_path):
     assert pd.read_csv(outbox / "quarantine.csv").empty
 
 
-def test_video_broken_after_labelling_loses_only_its_record(lab, tmp_path):
+def test_video_broken_after_labelling_moves_its_old_outputs_aside(lab, tmp_path):
     video = tmp_path / "inbox" / "rec.mp4"
     video.parent.mkdir()
     shutil.copy(lab.videos["c1"], video)
@@ -378,38 +383,52 @@ def test_video_broken_after_labelling_loses_only_its_record(lab, tmp_path):
     video.write_bytes(b"\x00" * 1000)
     broken = lab.label(video, outbox)
     assert broken.status == "quarantined" and broken.outputs is None
-    assert not (outbox / "rec" / "record.json").exists()
-    # Only a successful run replaces outputs.
-    assert (outbox / "rec" / "labels.csv").read_bytes() == labels
+    # Old labels do not sit next to the quarantine as if current, and they are not lost.
+    assert not (outbox / "rec").exists()
+    (stale,) = (outbox / ".stale").iterdir()
+    assert stale.name.startswith("rec-") and str(stale) in broken.reason
+    assert (stale / "labels.csv").read_bytes() == labels
 
     shutil.copy(lab.videos["c1"], video)
     assert lab.label(video, outbox).status == "labelled"
     assert (outbox / "rec" / "record.json").is_file()
 
 
-def test_find_videos_quarantines_shared_ids(tmp_path):
+def test_find_videos_gives_each_video_its_own_id(tmp_path):
     for name in ("a/x.mp4", "b/x.avi", "b/y.mov", "z.mkv", ".cache/w.mp4", "a/.v.mp4"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"")
-    videos, duplicates = find_videos([tmp_path])
-    assert videos == [tmp_path / "b" / "y.mov", tmp_path / "z.mkv"]
-    assert [(d.video_id, d.video, d.status) for d in duplicates] == [
-        ("x", tmp_path / "a" / "x.mp4", "quarantined"),
-        ("x", tmp_path / "b" / "x.avi", "quarantined"),
+    videos, quarantined = find_videos([tmp_path])
+    assert quarantined == []
+    assert videos == [
+        ("a-x", tmp_path / "a" / "x.mp4"),
+        ("b-x", tmp_path / "b" / "x.avi"),
+        ("y", tmp_path / "b" / "y.mov"),
+        ("z", tmp_path / "z.mkv"),
     ]
-    assert "b/x.avi" in duplicates[0].reason and "a/x.mp4" in duplicates[1].reason
 
 
 def test_named_videos_are_checked_like_an_inbox(tmp_path):
-    """Files named on the command line: missing ones and shared stems are quarantined."""
-    for name in ("cage1/m1.mp4", "cage2/m1.mp4", "m2.avi"):
+    """Files named on the command line: missing ones are quarantined, shared stems told apart."""
+    for name in ("cage1/m1.mp4", "cage2/m1.mp4", "m2.avi", "m2.mp4"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"")
     named = [tmp_path / n for n in ("cage1/m1.mp4", "cage2/m1.mp4", "m2.avi", "m2.avi", "gone.mp4")]
-    videos, quarantined = find_videos(named)
-    assert videos == [tmp_path / "m2.avi"]  # named twice, labelled once
-    assert [(q.video_id, q.reason) for q in quarantined][0] == ("gone", "file not found")
-    assert [q.video.parent.name for q in quarantined[1:]] == ["cage1", "cage2"]
+    videos, quarantined = find_videos([*named, tmp_path / "m2.mp4"])
+    assert [video_id for video_id, _ in videos] == ["cage1-m1", "cage2-m1", "m2-avi", "m2-mp4"]
+    assert [(q.video_id, q.reason) for q in quarantined] == [("gone", "file not found")]
+
+
+def test_inbox_files_still_being_copied_wait_for_the_next_run(tmp_path):
+    old, fresh = tmp_path / "old.mp4", tmp_path / "fresh.mp4"
+    old.write_bytes(b"")
+    fresh.write_bytes(b"")
+    os.utime(old, (time.time() - 600, time.time() - 600))
+    videos, quarantined = find_videos([tmp_path], settle_seconds=60)
+    assert videos == [("old", old)]
+    assert quarantined[0].video == fresh
+    assert "still being written" in quarantined[0].reason
+    assert "labelled on the next run" in quarantined[0].reason
 
 
 def test_posture_only_labelling_needs_no_cnn(lab, tmp_path):

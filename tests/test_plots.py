@@ -102,7 +102,7 @@ def test_plot_ethogram_has_bands_and_probability_lines():
             "grooming_probability": np.linspace(0, 1, 20),
         }
     )
-    figure = plot_ethogram(table, ["grooming"], "test")
+    figure = plot_ethogram(table, ["grooming"], 10, "test")
     lines, bands = figure.axes
     assert len(lines.get_lines()) == 1
     assert len(bands.collections) == 1

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ethoflow.preprocess.fps import kept_frame_indices
 from ethoflow.summaries import video_summary
 
 
@@ -19,7 +20,7 @@ def test_video_summary_counts_bouts_and_movement():
             "y": [0.0, 4.0] + [4.0] * 8,
         }
     )
-    summary = video_summary(table, ["grooming", "rearing"])
+    summary = video_summary(table, ["grooming", "rearing"], 10)
     assert summary["frames"] == 10
     assert summary["frame_period_s"] == pytest.approx(0.1)
     assert summary["duration_s"] == pytest.approx(1.0)
@@ -29,10 +30,23 @@ def test_video_summary_counts_bouts_and_movement():
     assert summary["heads"]["rearing"] == {"bouts": 0, "total_s": 0.0, "latency_s": None}
     json.dumps(summary)  # goes into summary.json as is
     assert "distance_cm" not in summary  # no calibration, no cm
-    calibrated = video_summary(table, ["grooming"], pixels_per_cm=2.0)
+    calibrated = video_summary(table, ["grooming"], 10, pixels_per_cm=2.0)
     assert calibrated["distance_cm"] == pytest.approx(2.5)
     assert calibrated["mean_speed_cm_s"] == pytest.approx(5.0 / 0.9 / 2, abs=0.01)
 
-    single = video_summary(table.iloc[1:2], ["grooming"])
-    assert single["heads"]["grooming"] == {"bouts": 1, "total_s": 0.0, "latency_s": 0.1}
-    assert (single["duration_s"], single["distance_px"], single["mean_speed_px_s"]) == (0, 0, 0)
+    single = video_summary(table.iloc[1:2], ["grooming"], 10)
+    assert single["heads"]["grooming"] == {"bouts": 1, "total_s": 0.1, "latency_s": 0.1}
+    assert (single["duration_s"], single["distance_px"], single["mean_speed_px_s"]) == (0.1, 0, 0)
+
+
+@pytest.mark.parametrize("source_fps", [5, 7.5, 10, 12, 12.5, 15, 24, 25, 29.97, 30, 50, 60])
+def test_durations_and_totals_hold_for_every_camera_rate(source_fps):
+    """A 62.8 s recording whose first half is grooming, standardised to 10 fps."""
+    n = round(62.8 * source_fps)
+    kept = kept_frame_indices(n, source_fps, 10)
+    grooming = (np.arange(n) < n / 2).astype(int)[kept]
+    table = pd.DataFrame({"frame": kept, "time_s": np.arange(len(kept)) / 10, "grooming": grooming})
+    table["x"] = table["y"] = 0.0
+    summary = video_summary(table, ["grooming"], 10)
+    assert summary["duration_s"] == pytest.approx(n / source_fps, abs=0.1)
+    assert summary["heads"]["grooming"]["total_s"] == pytest.approx(31.4, abs=0.2)

@@ -1,7 +1,14 @@
-"""``ethoflow`` command line: each command loads the settings and calls one library function."""
+"""``ethoflow`` command line: each command loads the settings and calls one library function.
+
+Exit status, the same for every command: 0 — done (recordings already up to date count as done);
+1 — done, but some recordings were quarantined (each named with its reason; the others were
+processed); 2 — nothing was done: bad settings, a path that does not exist, an output folder that
+cannot be written, no champion, models trained on other features.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -15,6 +22,20 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Show TensorFlow's and MLflow's start-up output.")
+    ] = False,
+) -> None:
+    """Exit status: 0 done, 1 some recordings quarantined (the rest done), 2 nothing done."""
+    if not verbose:
+        # Set before TensorFlow or MLflow is imported: both read them once.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # CUDA probing on CPU-only machines
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
 
 ParamsOption = Annotated[
     Path,
@@ -48,9 +69,15 @@ def _flow_settings(params: Path) -> Settings:
     return settings
 
 
-def _fail(exc: Exception) -> NoReturn:
+def _fail(exc: Exception | str) -> NoReturn:
+    """Nothing was done: say why, exit 2."""
     typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(1) from None
+    raise typer.Exit(2) from None
+
+
+def _exit_if_quarantined(statuses: list[str]) -> None:
+    if "quarantined" in statuses:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -81,8 +108,12 @@ def ingest(params: ParamsOption = Path("params.yaml")) -> None:
     _flow_settings(params)
     from ethoflow.flows.ingest import ingest_flow
 
-    summary = ingest_flow(params=str(params.resolve()))
+    try:
+        summary = ingest_flow(params=str(params.resolve()))
+    except FileNotFoundError as exc:
+        _fail(exc)
     typer.echo(summary["text"])
+    _exit_if_quarantined(["quarantined"] * len(summary["quarantined"]))
 
 
 @app.command()
@@ -193,12 +224,24 @@ def label(
 ) -> None:
     """Label videos with the champion models now (the label flow; no Prefect server needed).
 
-    Exits with status 1 when a video was quarantined; the others are labelled regardless.
+    Exits with status 1 when a video was quarantined (the others are labelled regardless), 2 when
+    nothing could be done (a path that does not exist, an output folder that cannot be written,
+    no champion).
     """
-    from ethoflow.registry import NoChampionError
+    missing = [str(v) for v in videos if not v.exists()]
+    if missing:  # a typo: said before seconds of model loading, not after
+        _fail(f"not found: {', '.join(missing)}")
+    settings = _flow_settings(params)
+    from ethoflow.io.atomic import check_writable
 
-    _flow_settings(params)
+    try:
+        check_writable(out or settings.paths.outbox)
+    except OSError as exc:
+        _fail(exc)
+    from mlflow.exceptions import MlflowException
+
     from ethoflow.flows.label import label_flow
+    from ethoflow.registry import NoChampionError
 
     try:
         batch = label_flow(
@@ -206,12 +249,13 @@ def label(
             videos=[str(v.resolve()) for v in videos],
             outbox=str(out.resolve()) if out else None,
         )
-    except (NoChampionError, ValueError) as exc:
+    except (NoChampionError, ValueError, OSError) as exc:
         _fail(exc)
+    except MlflowException as exc:
+        _fail(f"the model registry at {settings.tracking_uri} cannot be read: {exc.message}")
     for o in batch["outcomes"]:
         typer.echo(f"{o['video_id']}: {o['status']} {o['reason'] or o['outputs']}")
-    if batch["counts"].get("quarantined"):
-        raise typer.Exit(1)
+    _exit_if_quarantined([o["status"] for o in batch["outcomes"]])
 
 
 @app.command()
@@ -229,6 +273,9 @@ def track(
     from ethoflow.labelling import write_batch_report
     from ethoflow.tracking import track_paths
 
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        _fail(f"not found: {', '.join(missing)}")
     settings = _settings(params)
     try:
         outcomes = track_paths(
@@ -242,8 +289,7 @@ def track(
         _fail(exc)
     for o in outcomes:
         typer.echo(f"{o.video_id}: {o.status} {o.reason or o.outputs}")
-    if any(o.status == "quarantined" for o in outcomes):
-        raise typer.Exit(1)
+    _exit_if_quarantined([o.status for o in outcomes])
 
 
 @app.command()

@@ -132,6 +132,9 @@ class LabelConfig(_Section):
     arena_side_cm: PositiveFloat | None = None
     # A recording whose mouse is missing in more than this share of frames is reported.
     max_missing_share: Annotated[float, Field(ge=0, le=1)] = 0.1
+    # The nightly run leaves an inbox file modified less than this many seconds ago (still being
+    # copied) for the next run.
+    settle_seconds: Annotated[float, Field(ge=0)] = 60.0
 
 
 class Settings(_Section):

@@ -98,7 +98,8 @@ def run_demo(settings: Settings, params: Path, echo: Callable[[str], None] = pri
     echo(f"4/5 new recordings from a camera set-up held out of training → {settings.paths.inbox}")
     write_inbox(settings)
     echo("5/5 labelling the inbox with the champions (Prefect flow `label`) …")
-    batch = label_flow(params=str(params.resolve()))
+    # Named, not found by the nightly scan: these files were just written, not being copied.
+    batch = label_flow(params=str(params.resolve()), videos=[str(settings.paths.inbox)])
     echo(f"labelled into {settings.paths.outbox}: {batch['counts']}")
     echo("per-frame agreement with the synthetic ground truth:")
     echo(agreement(settings, batch["outcomes"]).round(3).to_string(index=False))

@@ -42,6 +42,7 @@ class VideoFeatures:
     """One video after fps standardisation: its track and per-frame feature matrices."""
 
     fps: float  # the source video's frame rate (``track.frame`` counts its frames)
+    frame_count: int  # frames the source's header promises
     track: pd.DataFrame  # frame, then TRACK_COLUMNS: the mouse per kept frame (NaN: not found)
     arena_side_px: float | None  # short side of the detected arena (None: no frame decoded)
     features: np.ndarray  # (frames, n) CNN features, then posture features when asked for
@@ -155,7 +156,9 @@ class Featurization:
             features = np.hstack([features, extra])
             if augmented is not None:
                 augmented = np.hstack([augmented, extra])
-        return VideoFeatures(reader.fps, track, tracker.arena_side, features, augmented)
+        return VideoFeatures(
+            reader.fps, reader.frame_count, track, tracker.arena_side, features, augmented
+        )
 
 
 def _tracked_frames(

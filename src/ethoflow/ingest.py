@@ -20,10 +20,10 @@ from ethoflow.config import Settings
 from ethoflow.errors import InputError
 from ethoflow.featurization import Featurization
 from ethoflow.io.atomic import atomic_path, write_csv, write_json
-from ethoflow.io.digest import file_digest
+from ethoflow.io.digest import file_digest, sha256_file
 from ethoflow.io.labels import read_labels
 from ethoflow.io.records import commit_record, current_record, invalidate_record
-from ethoflow.io.video import VideoInfo
+from ethoflow.io.video import VideoInfo, VideoReader, check_picture
 from ethoflow.preprocess.augment import AugmentSetting, sample_augmentation
 from ethoflow.preprocess.fps import kept_frame_indices
 from ethoflow.split import split_recordings
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 _AUGMENTED = "__aug"
+_PICTURE_FRAMES = 8  # frames spread over a video to tell a black or frozen one
 
 
 @dataclass(frozen=True)
@@ -68,17 +69,30 @@ def discover_recordings(raw_dir: Path) -> tuple[list[Recording], list[Quarantine
     bad: list[Quarantined] = []
     for folder in sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         # Dot-files are other tools' temporaries (an interrupted atomic write), never recordings.
-        files = [p for p in folder.iterdir() if not p.name.startswith(".")]
-        videos = {p.stem: p for p in files if p.suffix.lower() in VIDEO_SUFFIXES}
-        for stem, video in sorted(videos.items()):
-            labels = video.with_suffix(".csv")
-            if labels.is_file():
-                found.setdefault(stem, []).append(Recording(stem, folder.name, video, labels))
+        files = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        csvs = {p.stem: p for p in files if p.suffix.lower() == ".csv"}  # v1.CSV counts too
+        videos: dict[str, list[Path]] = {}
+        for p in files:
+            if p.suffix.lower() in VIDEO_SUFFIXES:
+                videos.setdefault(p.stem, []).append(p)
+        for stem, paths in sorted(videos.items()):
+            if len(paths) > 1:
+                names = ", ".join(p.name for p in paths)
+                reason = f"two videos ({names}) for one label file {stem}.csv"
+                bad += [Quarantined(stem, folder.name, p, reason) for p in paths]
+            elif stem in csvs:
+                found.setdefault(stem, []).append(
+                    Recording(stem, folder.name, paths[0], csvs[stem])
+                )
             else:
-                bad.append(Quarantined(stem, folder.name, video, f"no label file {labels.name}"))
-        for csv in sorted(p for p in files if p.suffix.lower() == ".csv"):
-            if csv.stem not in videos:
-                bad.append(Quarantined(csv.stem, folder.name, csv, "label file without a video"))
+                reason = f"no label file {stem}.csv next to {paths[0].name}"
+                bad.append(Quarantined(stem, folder.name, paths[0], reason))
+        for stem, csv in sorted(csvs.items()):
+            if stem not in videos:
+                first, *others = VIDEO_SUFFIXES
+                reason = f"label file {csv.name} has no video {stem}{first} "
+                reason += f"(or {', '.join(others)}) next to it"
+                bad.append(Quarantined(stem, folder.name, csv, reason))
     recordings = []
     for video_id, copies in sorted(found.items()):
         if len(copies) == 1:
@@ -90,6 +104,32 @@ def discover_recordings(raw_dir: Path) -> tuple[list[Recording], list[Quarantine
                 for r in copies
             ]
     return recordings, bad
+
+
+def set_aside_duplicates(
+    recordings: list[Recording],
+) -> tuple[list[Recording], list[Quarantined]]:
+    """Keep the first of recordings whose video bytes are identical (a copy under another name
+    would otherwise land in training and validation both); quarantine the others."""
+    first: dict[str, Recording] = {}
+    kept, copies = [], []
+    for recording in recordings:
+        digest = sha256_file(recording.video)
+        if digest in first:
+            original = first[digest]
+            reason = f"same video content as {original.video_id} ({original.video})"
+            copies.append(quarantine(recording, reason))
+        else:
+            first[digest] = recording
+            kept.append(recording)
+    return kept, copies
+
+
+def check_picture_of(recording: Recording) -> None:
+    """Raise :class:`InputError` if the video shows nothing to track (black, frozen): checked
+    before the split, so such a video never takes a condition's validation or test place."""
+    reader = VideoReader(recording.video)
+    check_picture(reader.sample(_PICTURE_FRAMES), recording.video)
 
 
 def assign_splits(
@@ -256,13 +296,15 @@ def write_ingest_outputs(
     write_csv(bad, out_dir / "quarantine.csv")
     summary = {
         "ingested": len(records),
-        "reused": sum(bool(r.get("cached")) for r in records),
         "quarantined": {q.video_id: q.reason for q in quarantined},
         "splits": manifest.groupby("split").size().to_dict(),
         "frames": int(manifest.loc[~manifest.augmented, "frames"].sum()),
         "featurization": featurization,
     }
+    # What a re-run reused is about the run, not the data: kept out of the file so that an
+    # unchanged re-run leaves it untouched.
     write_json(summary, out_dir / "summary.json")
+    summary["reused"] = sum(bool(r.get("cached")) for r in records)
     lines = [
         f"Ingested {summary['ingested']} recordings ({summary['reused']} unchanged, reused), "
         f"{summary['frames']} frames; feature matrices per split: {summary['splits']}.",

@@ -16,8 +16,11 @@ speeds are also given in cm, scaled by the detected arena's side.
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
-from collections import defaultdict
+import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,9 +118,11 @@ def predict_video(
 def label_table(
     track: pd.DataFrame, fps: float, predictions: dict[str, tuple[np.ndarray, np.ndarray]]
 ) -> pd.DataFrame:
-    """frame, time_s, each head's 0/1 label, each head's probability, x, y: one row per frame.
+    """frame, time_s, each head's 0/1 label, each head's probability, x, y: one row per slot of
+    the ``fps`` clock the track was standardised to (:mod:`ethoflow.preprocess.fps`).
 
-    ``fps`` is the source video's: ``track.frame`` counts its frames, so ``time_s`` is real time.
+    ``frame`` is the source video's frame shown in the slot (repeated for a slower camera) and
+    ``time_s`` the slot's start, so durations hold for any camera.
     """
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps}")
@@ -128,7 +133,7 @@ def label_table(
                 f"for {len(track)} frames"
             )
     frames = track.frame.to_numpy()
-    table = pd.DataFrame({"frame": frames, "time_s": np.round(frames / fps, 4)})
+    table = pd.DataFrame({"frame": frames, "time_s": np.round(np.arange(len(frames)) / fps, 4)})
     for head, (_, labels) in predictions.items():
         table[head] = labels.astype(np.int8)
     for head, (probabilities, _) in predictions.items():
@@ -148,32 +153,36 @@ def label_video(
     postprocessing: PostProcessing,
     arena_side_cm: float | None,
     max_missing_share: float = 1.0,
+    video_id: str | None = None,
 ) -> LabelOutcome:
-    """Label ``video`` into ``<outbox>/<video stem>/`` unless its outputs are already current.
+    """Label ``video`` into ``<outbox>/<video_id>/`` (default id: the file's stem) unless its
+    outputs are already current.
 
     Predictions are thresholded per head and post-processed as ``postprocessing`` says. Every
     head's champion must have been trained on ``featurization``'s features (ValueError
-    otherwise). A video that cannot be decoded is quarantined: its old record (if any) is
-    removed, nothing is written.
+    otherwise). A video that cannot be used (unreadable, truncated, black or frozen, no mouse in
+    most frames) or whose outputs cannot be written is quarantined with the reason; outputs of an
+    earlier run are moved aside (``<outbox>/.stale/``), never left next to the quarantine.
     """
     expected = featurization.id
     check_featurization(heads, expected)
     featurization.check_extractor(extractor)
     video = Path(video)
-    video_id = video.stem
-    out_dir = Path(outbox) / video_id
+    video_id = video_id or video.stem
+    out_dir = output_folder(Path(outbox), video_id, video)
     record_path = out_dir / RECORD_FILE
 
     def quarantined(reason: str) -> LabelOutcome:
-        invalidate_record(record_path)
-        log.warning("%s: quarantined: %s", video_id, reason)
+        moved = move_aside(out_dir)
+        if moved:
+            reason += f" (earlier outputs moved to {moved})"
         return LabelOutcome(video_id, video, "quarantined", reason, None)
 
     try:
         # The key builds on the plain SHA-256 (reported in the summary): the bytes are read once.
         source_sha256 = sha256_file(video)
     except OSError as error:
-        return quarantined(f"cannot read the file: {error}")
+        return quarantined(f"cannot read the file: {error.strerror or error}")
     models = sorted((h.head, h.version, h.threshold, h.window) for h in heads.values())
     key = file_digest(
         [], source_sha256, expected, models, postprocessing.model_dump(), arena_side_cm
@@ -184,13 +193,13 @@ def label_video(
 
     try:
         result = featurization.featurize_video(video, extractor, progress_name=video_id)
-        if result.track.empty:
-            raise InputError(video, "no frames decoded")
+        check_result(video, result)
     except (InputError, ValueError, OSError, cv2.error) as error:  # OpenCV cannot decode it
-        return quarantined(str(error))
+        return quarantined(error.problem if isinstance(error, InputError) else str(error))
 
     predictions = predict_video(result.features, heads, postprocessing)
-    table = label_table(result.track, result.fps, predictions)
+    fps = featurization.target_fps
+    table = label_table(result.track, fps, predictions)
     names = [h.head for h in heads.values()]
     side_cm = arena_side_cm
     # The arena's short side in the image against its real size: the camera's scale.
@@ -203,6 +212,7 @@ def label_video(
         "source": str(video),
         "source_sha256": source_sha256,
         "source_fps": result.fps,
+        "clock_fps": fps,
         "labelled_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "featurization": expected,
         "postprocess": postprocessing.model_dump(),
@@ -216,65 +226,169 @@ def label_video(
             for h in heads.values()
         },
         "units": units,
-        **video_summary(table, names, pixels_per_cm),
+        **video_summary(table, names, fps, pixels_per_cm),
     }
+    warnings = []
+    if result.fps < fps:
+        warnings.append(
+            f"the camera ({result.fps:g} fps) is slower than the models' clock ({fps:g} fps): "
+            "each frame was repeated for its time span, so bouts shorter than a frame are missed"
+        )
     found_share = float(result.track.found.mean())
     summary["found_share"] = round(found_share, 4)
     if 1 - found_share > max_missing_share:
         # Labels of frames without a mouse rest on a crop of where it was last seen.
-        summary["warning"] = (
+        warnings.append(
             f"the mouse was not found in {1 - found_share:.0%} of frames "
             f"(more than {max_missing_share:.0%}): check the recording and its labels"
         )
-    figure = plot_ethogram(table, names, f"{video_id}: {', '.join(names)}")
+    if warnings:
+        summary["warning"] = "; ".join(warnings)
+    figure = plot_ethogram(table, names, fps, f"{video_id}: {', '.join(names)}")
 
-    invalidate_record(record_path)
-    write_csv(table, out_dir / LABELS_FILE)
-    write_json(summary, out_dir / SUMMARY_FILE)
-    save_figure(figure, out_dir / ETHOGRAM_FILE)
-    commit_record(
-        record_path,
-        key,
-        [LABELS_FILE, SUMMARY_FILE, ETHOGRAM_FILE],
-        video_id=video_id,
-        versions={h.head: h.version for h in heads.values()},
-    )
+    try:
+        invalidate_record(record_path)
+        write_csv(table, out_dir / LABELS_FILE)
+        write_json(summary, out_dir / SUMMARY_FILE)
+        save_figure(figure, out_dir / ETHOGRAM_FILE)
+        commit_record(
+            record_path,
+            key,
+            [LABELS_FILE, SUMMARY_FILE, ETHOGRAM_FILE],
+            video_id=video_id,
+            source=str(video),
+            versions={h.head: h.version for h in heads.values()},
+        )
+    except OSError as error:  # a full disk or a folder that cannot be written
+        # Each file is written whole or not at all, and without a record none counts as done.
+        return LabelOutcome(
+            video_id,
+            video,
+            "quarantined",
+            f"cannot write the outputs to {out_dir}: {error.strerror or error}",
+            None,
+        )
     log.info("%s: %d frames labelled", video_id, len(table))
     return LabelOutcome(video_id, video, "labelled", "", out_dir)
 
 
-def find_videos(sources: list[Path]) -> tuple[list[Path], list[LabelOutcome]]:
-    """The videos to label: files named in ``sources`` and videos anywhere under its folders
-    (dot-files and dot-folders skipped), sorted by id.
+# The mouse must be found in at least this share of frames: else what was labelled is not a mouse.
+MIN_FOUND_SHARE = 0.5
+# Decoding must reach this share of the frames the header promises (see io.video._TAIL_CHECK).
+_MIN_DECODED_SHARE = 0.9
 
-    The video id is the file's stem, which names its output folder, so videos sharing a stem
-    (in different subfolders, or as ``a.mp4`` and ``a.avi``) are all quarantined, and so is a
-    source that does not exist.
+
+def check_result(video: Path, result) -> None:
+    """Raise :class:`InputError` if a featurised recording is not worth labels: it decoded far
+    fewer frames than its header promised, or the mouse is missing in most frames."""
+    if result.track.empty:
+        raise InputError(video, "no frames decoded")
+    promised = result.frame_count
+    decoded = int(result.track.frame.max()) + 1
+    if decoded < _MIN_DECODED_SHARE * promised:
+        raise InputError(
+            video,
+            f"header says {promised} frames but only {decoded} decode: the file is truncated "
+            "(cut short, or still being copied)",
+        )
+    found = float(result.track.found.mean())
+    if found < MIN_FOUND_SHARE:
+        raise InputError(
+            video,
+            f"no mouse found in {1 - found:.0%} of frames: not a recording this tracker can "
+            "follow (empty arena, or a set-up unlike a top view of one mouse?)",
+        )
+
+
+def output_folder(outbox: Path, video_id: str, video: Path) -> Path:
+    """``<outbox>/<video_id>``, unless it holds another recording's outputs: then the first free
+    ``<video_id>-2``, ``-3``, … (never a silent overwrite of another video's labels)."""
+    for n in itertools.count(1):
+        folder = outbox / (video_id if n == 1 else f"{video_id}-{n}")
+        try:
+            source = json.loads((folder / RECORD_FILE).read_text()).get("source")
+        except (OSError, ValueError):
+            source = None
+        if source in (None, str(video)):
+            return folder
+    raise AssertionError("unreachable")
+
+
+def move_aside(folder: Path) -> Path | None:
+    """Move an earlier run's outputs to ``<outbox>/.stale/<name>-<UTC time>`` so they neither
+    pass for current nor get lost; return where they went (None if there were none)."""
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    target = folder.parent / ".stale" / f"{folder.name}-{stamp}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    folder.rename(target)
+    return target
+
+
+def find_videos(
+    sources: list[Path], *, settle_seconds: float = 0.0
+) -> tuple[list[tuple[str, Path]], list[LabelOutcome]]:
+    """The videos to label as ``(video_id, path)``: files named in ``sources`` and videos
+    anywhere under its folders (dot-files and dot-folders skipped), sorted by id; and the
+    quarantined ones (a missing source, a file modified less than ``settle_seconds`` ago: still
+    being copied, retried on the next run).
+
+    The video id (its output folder) is the file's stem; videos sharing a stem (in different
+    folders, or as ``a.mp4`` and ``a.avi``) get ids from their paths instead, e.g.
+    ``cage1-m1`` and ``cage2-m1``, so each has its own folder.
     """
-    by_id: dict[str, list[Path]] = defaultdict(list)
-    missing = []
+    paths, outcomes = [], []
+    now = time.time()
     for source in map(Path, sources):
         if source.is_dir():
-            for path in sorted(source.rglob("*")):
+            found = [
+                path
+                for path in sorted(source.rglob("*"))
                 # Dot-files are other tools' temporaries (an interrupted copy or atomic write).
-                hidden = any(part.startswith(".") for part in path.relative_to(source).parts)
-                if not hidden and path.suffix.lower() in VIDEO_SUFFIXES and path.is_file():
-                    by_id[path.stem].append(path)
+                if not any(part.startswith(".") for part in path.relative_to(source).parts)
+                and path.suffix.lower() in VIDEO_SUFFIXES
+                and path.is_file()
+            ]
         elif source.is_file():
-            by_id[source.stem].append(source)
+            found = [source]
         else:
-            missing.append(LabelOutcome(source.stem, source, "quarantined", "file not found", None))
-    videos, duplicates = [], []
-    for video_id, paths in sorted(by_id.items()):
-        unique = list(dict.fromkeys(paths))
-        if len(unique) == 1:
-            videos.append(unique[0])
+            outcomes.append(
+                LabelOutcome(source.stem, source, "quarantined", "file not found", None)
+            )
             continue
-        for path in unique:
-            others = ", ".join(str(p) for p in unique if p != path)
-            reason = f"video id {video_id!r} is also used by {others}"
-            duplicates.append(LabelOutcome(video_id, path, "quarantined", reason, None))
-    return videos, missing + duplicates
+        for path in found:
+            age = now - path.stat().st_mtime
+            if age < settle_seconds:
+                reason = (
+                    f"still being written (modified {age:.0f} s ago, less than "
+                    f"{settle_seconds:g} s): labelled on the next run"
+                )
+                outcomes.append(LabelOutcome(path.stem, path, "quarantined", reason, None))
+            else:
+                paths.append(path)
+    paths = list(dict.fromkeys(p.resolve() for p in paths))
+    return sorted(zip(video_ids(paths), paths, strict=True)), outcomes
+
+
+def video_ids(paths: list[Path]) -> list[str]:
+    """A unique id per path: its stem, or where stems clash, the stem with as many parent
+    folders (and the suffix, if still needed) as make it unique."""
+    stems = Counter(p.stem for p in paths)
+    ids = []
+    for path in paths:
+        if stems[path.stem] == 1:
+            ids.append(path.stem)
+            continue
+        clashing = [p for p in paths if p.stem == path.stem]
+        for depth in range(1, len(path.parts)):
+            parts = path.parent.parts[-depth:]
+            if len({q.parent.parts[-depth:] for q in clashing}) == len(clashing):
+                ids.append("-".join([*parts, path.stem]))
+                break
+        else:
+            ids.append(path.name.replace(".", "-"))  # a.mp4 and a.avi in one folder
+    return ids
 
 
 def write_batch_report(outcomes: list[LabelOutcome], source: str, outbox: Path) -> str:

@@ -14,7 +14,6 @@ import pandas as pd
 
 from ethoflow.evaluation import METRIC_COLUMNS, BinaryMetrics, Evaluation, bouts
 from ethoflow.io.atomic import atomic_path
-from ethoflow.summaries import frame_period
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -118,12 +117,13 @@ def evaluation_figures(evaluation: Evaluation, title: str, fps: float) -> dict[s
     return figures
 
 
-def plot_ethogram(table: pd.DataFrame, heads: list[str], title: str) -> Figure:
-    """Probability lines above one band per head marking its labelled bouts, over time."""
+def plot_ethogram(table: pd.DataFrame, heads: list[str], fps: float, title: str) -> Figure:
+    """Probability lines above one band per head marking its labelled bouts, over time (rows
+    are the slots of an ``fps`` clock)."""
     from matplotlib.figure import Figure
 
     time_s = table.time_s.to_numpy(float)
-    period = frame_period(time_s)
+    period = 1 / fps
     figure = Figure(figsize=(12, 2.5 + 0.5 * len(heads)), layout="constrained")
     lines, bands = figure.subplots(2, 1, sharex=True, height_ratios=(2, max(len(heads), 1)))
     for row, head in enumerate(heads):

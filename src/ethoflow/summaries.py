@@ -8,28 +8,26 @@ import pandas as pd
 from ethoflow.evaluation import bouts
 
 
-def frame_period(time_s: np.ndarray) -> float:
-    """Seconds per standardised frame (median, robust to uneven fps standardisation); 0 if < 2."""
-    return float(np.median(np.diff(time_s))) if len(time_s) >= 2 else 0.0
-
-
 def video_summary(
-    table: pd.DataFrame, heads: list[str], pixels_per_cm: float | None = None
+    table: pd.DataFrame, heads: list[str], fps: float, pixels_per_cm: float | None = None
 ) -> dict:
-    """Bouts per head and the mouse's movement, from a :func:`label_table` table.
+    """Bouts per head and the mouse's movement, from a :func:`label_table` table whose rows are
+    the slots of an ``fps`` clock (:mod:`ethoflow.preprocess.fps`).
 
-    Per head: ``bouts`` (count), ``total_s`` (frames in bouts × the frame period) and
-    ``latency_s`` (time of the first bout's start; None without bouts). Overall: ``frames``,
-    ``duration_s`` (frames × period), ``distance_px`` (summed centre steps) and
+    Per head: ``bouts`` (count), ``total_s`` (rows in bouts / fps) and ``latency_s`` (time of
+    the first bout's start; None without bouts). Overall: ``frames`` (rows), ``duration_s``
+    (rows / fps), ``distance_px`` (summed centre steps) and
     ``mean_speed_px_s`` (distance over the time from first to last frame); with
     ``pixels_per_cm``, also ``distance_cm`` and ``mean_speed_cm_s``.
     """
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps}")
     time_s = table.time_s.to_numpy(float)
-    period = frame_period(time_s)
+    period = 1 / fps
     # Frames where the mouse was not found (no position) are left out of the path.
     found = table[["x", "y"]].dropna().to_numpy(float)
     distance = float(np.hypot(*np.diff(found, axis=0).T).sum()) if len(found) >= 2 else 0.0
-    elapsed = float(time_s[-1] - time_s[0]) if len(time_s) >= 2 else 0.0
+    elapsed = (len(table) - 1) * period
     behaviours = {}
     for head in heads:
         runs = bouts(table[head].to_numpy())

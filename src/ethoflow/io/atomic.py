@@ -1,7 +1,9 @@
-"""Atomic file writes: a reader sees the old file or the complete new one, never a partial one."""
+"""Atomic file writes: a reader sees the old file or the complete new one, never a partial one;
+a file whose new content equals the old is left alone (a re-run rewrites nothing)."""
 
 from __future__ import annotations
 
+import filecmp
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,19 +12,28 @@ from pathlib import Path
 
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success it replaces ``target`` in one step.
+    """Yield a temporary path beside ``target``; on success it replaces ``target`` in one step,
+    unless ``target`` already holds the same bytes (then its time stamp stays too).
 
     The temporary name keeps ``target``'s suffix so writers that choose a format by extension
-    (OpenCV, numpy, pandas) still work. On error the temporary file is removed.
+    (OpenCV, numpy, pandas) still work. On error (a full disk too) the temporary file is
+    removed and ``target`` is untouched.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")
     try:
         yield tmp
-        os.replace(tmp, target)
+        if not _same_bytes(tmp, target):
+            os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    if not b.is_file() or a.stat().st_size != b.stat().st_size:
+        return False
+    return filecmp.cmp(a, b, shallow=False)
 
 
 def write_csv(table, path: str | Path) -> None:
@@ -37,3 +48,18 @@ def write_json(value, path: str | Path) -> None:
 
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(value, indent=2, default=str))
+
+
+def check_writable(folder: str | Path) -> None:
+    """Raise OSError, naming ``folder``, unless files can be written in it (it is created if
+    missing): checked before expensive work, not discovered after it."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: is a file, not an output folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-check.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise OSError(f"{folder}: cannot write outputs here ({error.strerror or error})") from None

@@ -106,15 +106,40 @@ def _row_list(index: pd.Index, limit: int = 5) -> str:
     return ", ".join(rows) + (f" … ({len(index)} in all)" if len(index) > limit else "")
 
 
+def parse_label_csv(path: str | Path) -> pd.DataFrame:
+    """The label CSV's table as written (headers untouched), parsed the same way for
+    :func:`read_labels` and the Great Expectations checks (:mod:`ethoflow.validation`).
+
+    Spreadsheet exports are read as they come: a UTF-8 byte-order mark and CRLF line ends (pandas
+    handles both), and semicolons as the separator (Excel writes them wherever the decimal mark is
+    a comma, and its users cannot easily change that), recognised by a header that reads as one
+    column containing ";". A cell holding only spaces is empty; "NA", "null" and the like are
+    values (reported as not 0/1), not empty cells. Unreadable files raise pandas' ``EmptyDataError``
+    or ``ParserError``, or ``UnicodeDecodeError``.
+    """
+    options = {"skipinitialspace": True, "keep_default_na": False, "na_values": [""]}
+    # The header alone decides the separator: a semicolon file's rows may not parse with commas.
+    header = pd.read_csv(path, nrows=0, **options).columns
+    separator = ";" if len(header) == 1 and ";" in str(header[0]) else ","
+    return pd.read_csv(path, sep=separator, **options)
+
+
 def read_labels(path: str | Path) -> pd.DataFrame:
-    """Read a label CSV in either format and normalise it (see :func:`normalize_labels`)."""
+    """Read a label CSV in either format and normalise it (see :func:`normalize_labels`).
+
+    Raises :class:`InputError` naming the file for a missing, empty, header-only or unparseable
+    file and for every problem :func:`normalize_labels` finds.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "label file not found")
     try:
-        table = pd.read_csv(path)
+        table = parse_label_csv(path)
     except pd.errors.EmptyDataError as exc:
         raise InputError(path, "label file is empty") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not a readable CSV file: {exc}") from exc
+    if len(table) == 0:
+        # Otherwise a header-only file reads as a valid zero-frame table.
+        raise InputError(path, "label file has a header but no label rows")
     return normalize_labels(table, source=path)

@@ -11,6 +11,16 @@ import numpy as np
 
 from ethoflow.errors import InputError
 
+# Fewer frames than this is a snippet, not a recording (the real 5 fps clips of other labs have 4+).
+MIN_FRAMES = 4
+# No lab camera films faster; a header claiming more is wrong, and its durations would be too.
+MAX_FPS = 500.0
+# Where the header's frame count is checked: a frame this far in must decode (a file cut short or
+# still being copied fails); not the very last, which some containers over-count by one or two.
+_TAIL_CHECK = 0.9
+_BLACK = 16  # grey levels: a frame whose brightest pixel is darker than this shows nothing
+_FROZEN = 8  # grey levels: a picture whose pixels all move less than this (noise) is frozen
+
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -19,6 +29,7 @@ class VideoInfo:
     frame_count: int
     width: int
     height: int
+    tail_decodes: bool = True  # the frame at 90 % of the header's count decodes
 
 
 class VideoReader:
@@ -156,13 +167,16 @@ def read_video_info(path: str | Path) -> VideoInfo:
     try:
         # A header can promise frames that do not decode; count them only if the first one does.
         decodable, _ = capture.read()
-        return VideoInfo(
-            path=path,
-            fps=float(capture.get(cv2.CAP_PROP_FPS) or 0.0),
-            frame_count=int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if decodable else 0,
-            width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-            height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-        )
+        frame_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if decodable else 0
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        tail = int(frame_count * _TAIL_CHECK)
+        tail_decodes = True
+        if tail > 1:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, tail)
+            tail_decodes, _ = capture.read()
+        return VideoInfo(path, fps, frame_count, width, height, bool(tail_decodes))
     finally:
         capture.release()
 
@@ -178,10 +192,45 @@ def check_video_info(info: VideoInfo) -> VideoInfo:
         raise InputError(
             info.path, f"video reports fps {info.fps:g}; a frame rate above 0 is required"
         )
+    if info.fps > MAX_FPS:
+        raise InputError(
+            info.path,
+            f"video reports {info.fps:g} fps, more than any lab camera; its header is wrong. "
+            "Re-encode it at the real rate (e.g. ffmpeg -r 30 -i in.mp4 out.mp4)",
+        )
     if info.frame_count <= 0:
         raise InputError(info.path, "video has no decodable frames")
+    if info.frame_count < MIN_FRAMES:
+        raise InputError(
+            info.path,
+            f"video has only {info.frame_count} frame(s); a recording needs at least {MIN_FRAMES}",
+        )
+    if not info.tail_decodes:
+        raise InputError(
+            info.path,
+            f"header says {info.frame_count} frames but frame "
+            f"{int(info.frame_count * _TAIL_CHECK)} does not decode: the file is truncated "
+            "(cut short, or still being copied)",
+        )
     if info.width <= 0 or info.height <= 0:
         raise InputError(
             info.path, f"video reports an invalid frame size {info.width}x{info.height}"
         )
     return info
+
+
+def check_picture(frames: list[np.ndarray], path: str | Path) -> None:
+    """Raise :class:`InputError` if ``frames`` (spread over a recording) show nothing to track:
+    all black, or one picture that never changes (a frozen camera or a still image)."""
+    if not frames:
+        raise InputError(path, "no frames decoded")
+    if max(int(frame.max()) for frame in frames) < _BLACK:
+        raise InputError(path, "every frame is black (camera covered, or lights off?)")
+    first = frames[0].astype(np.int16)
+    changed = max(
+        float(np.percentile(np.abs(frame.astype(np.int16) - first), 99.9)) for frame in frames
+    )
+    if len(frames) > 1 and changed < _FROZEN:
+        raise InputError(
+            path, "the picture does not change over the recording (a frozen camera or still image)"
+        )

@@ -1,8 +1,12 @@
-"""Frame-rate standardisation (the study's Algorithm 1).
+"""Frame-rate standardisation (the study's Algorithm 1, extended to slow cameras).
 
-Frame ``i`` of a ``source_fps`` video sits at position ``i * target_fps / source_fps`` on the target
-clock; it is kept when that position's integer part advances. 30 → 10 fps keeps every third frame,
-25 → 10 keeps 0, 3, 5, 8, 10, …, and 10 → 10 keeps all. The matching label rows are kept with them.
+The target clock has a slot every ``1 / target_fps`` s; ``n`` source frames span
+``ceil(n * target_fps / source_fps)`` slots, so ``rows / target_fps`` is the recording's duration
+for any camera. Slower to the target (the study's rule): each slot takes the first frame at or
+after its start, so 30 → 10 fps keeps every third frame, 25 → 10 keeps 0, 3, 5, 8, 10, … and
+10 → 10 keeps all. Faster (a 5 or 7.5 fps camera): each slot takes the frame showing at its start,
+a frame standing for its time span (5 → 10: 0, 0, 1, 1, 2, 2, …). The matching label rows are kept,
+or repeated, with them.
 """
 
 from __future__ import annotations
@@ -25,33 +29,41 @@ def _check_rates(source_fps: float, target_fps: float) -> float:
         raise ValueError(f"source_fps must be a positive number, got {source_fps}")
     if not (math.isfinite(target_fps) and target_fps > 0):
         raise ValueError(f"target_fps must be a positive number, got {target_fps}")
-    if target_fps > source_fps * (1 + 1e-6):
-        raise ValueError(
-            f"cannot raise the frame rate from {source_fps:g} to {target_fps:g} fps; "
-            "record at or above the target fps"
-        )
     return target_fps / source_fps
 
 
 def kept_frame_indices(n_frames: int, source_fps: float, target_fps: float) -> np.ndarray:
-    """Indices of the frames (and label rows) that standardisation keeps."""
+    """Source frame index (and label row) of each target-clock slot, in order."""
     ratio = _check_rates(source_fps, target_fps)
     if n_frames < 0:
         raise ValueError(f"n_frames must be >= 0, got {n_frames}")
-    slots = np.floor(np.arange(n_frames) * ratio + _EPS).astype(np.int64)
-    keep = np.ones(n_frames, dtype=bool)
-    keep[1:] = slots[1:] > slots[:-1]
-    return np.flatnonzero(keep)
+    slots = np.arange(_slot_count(n_frames, ratio))
+    indices = np.ceil(slots / ratio - _EPS) if ratio <= 1 else np.floor(slots / ratio + _EPS)
+    # A slot that starts within the last frame's span but after its start takes that frame.
+    return np.minimum(indices.astype(np.int64), n_frames - 1)
 
 
 def standardize_fps(
     frames: Iterable[T], source_fps: float, target_fps: float
 ) -> Iterator[tuple[int, T]]:
-    """Stream ``(source_index, frame)`` for the frames kept at ``target_fps``."""
+    """Stream ``(source_index, frame)`` for each target-clock slot (see the module)."""
     ratio = _check_rates(source_fps, target_fps)
-    last_slot = -1
+    slot, index, frame = 0, -1, None
     for index, frame in enumerate(frames):
-        slot = math.floor(index * ratio + _EPS)
-        if slot > last_slot:
-            last_slot = slot
+        while _source_index(slot, ratio) == index:
             yield index, frame
+            slot += 1
+    while slot < _slot_count(index + 1, ratio):
+        yield index, frame
+        slot += 1
+
+
+def _source_index(slot: int, ratio: float) -> int:
+    if ratio <= 1:
+        return math.ceil(slot / ratio - _EPS)
+    return math.floor(slot / ratio + _EPS)
+
+
+def _slot_count(n_frames: int, ratio: float) -> int:
+    """Target-clock slots that start within ``n_frames`` source frames."""
+    return math.ceil(n_frames * ratio - _EPS)

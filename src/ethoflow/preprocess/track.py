@@ -30,6 +30,7 @@ from typing import get_args
 import cv2
 import numpy as np
 
+from ethoflow.io.video import check_picture
 from ethoflow.preprocess.detect import Polarity, _to_gray, find_arena
 
 # Changes whenever tracking changes what the crops and posture features are: it is part of the
@@ -217,8 +218,10 @@ class MouseTracker:
     @classmethod
     def for_recording(cls, source) -> MouseTracker:
         """A tracker for ``source`` (a video or image folder reader): its background from
-        ``BACKGROUND_FRAMES`` frames spread over it, warmed up on those frames."""
+        ``BACKGROUND_FRAMES`` frames spread over it, warmed up on those frames. Raises
+        :class:`~ethoflow.errors.InputError` when they show nothing to track (black, frozen)."""
         sample = source.sample(BACKGROUND_FRAMES)
+        check_picture(sample, source.path)
         tracker = cls(estimate_background(sample))
         tracker.warm_up(sample)
         return tracker
