@@ -20,11 +20,16 @@ from ethoflow import labelling, registry
 from ethoflow.config import Settings, load_settings
 from ethoflow.features import FeatureExtractor
 from ethoflow.featurization import Featurization
-from ethoflow.flows.tasks import build_extractor, start_tracking
+from ethoflow.flows.tasks import build_extractor, registry_unreachable, start_tracking
 from ethoflow.io.atomic import check_writable
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+@task(
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=10,
+    retry_condition_fn=registry_unreachable,
+)
 def load_champions(
     settings: Settings, featurization: Featurization
 ) -> dict[str, labelling.HeadModel]:
@@ -86,7 +91,7 @@ def label_flow(
     settle = 0.0 if videos else settings.label.settle_seconds
     found, outcomes = labelling.find_videos(sources, settle_seconds=settle)
     if found:
-        start_tracking(settings)
+        start_tracking(settings, create=False)
         heads = load_champions(settings, featurization)
         extractor = build_extractor(featurization)
         outcomes += [

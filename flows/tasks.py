@@ -12,9 +12,20 @@ from ethoflow.featurization import Featurization
 from ethoflow.training.fit import Split, load_split
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def start_tracking(settings: Settings) -> str:
-    return registry.start_tracking(settings)
+def registry_unreachable(task, task_run, state) -> bool:
+    """Retry a registry that could not be read, not an answer that no retry changes (no
+    champion, no store, models trained on other features)."""
+    return not isinstance(state.data, registry.NoChampionError | ValueError)
+
+
+@task(
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=registry_unreachable,
+)
+def start_tracking(settings: Settings, create: bool = True) -> str:
+    return registry.start_tracking(settings, create=create)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="load-{split}")

@@ -25,7 +25,8 @@ def test_bad_params_exit_with_the_key_named(tmp_path):
 
 
 def test_track_command_writes_track_summary_and_trajectory(tmp_path):
-    """A real clip and a folder of real frames; a missing path is quarantined (exit 1)."""
+    """A real clip and a folder of real frames; a corrupt file is quarantined (exit 1), a
+    missing path stops everything (exit 2)."""
     import json
     import shutil
     from pathlib import Path
@@ -37,10 +38,14 @@ def test_track_command_writes_track_summary_and_trajectory(tmp_path):
     for image in sorted(session.glob("*.png"))[:8]:
         shutil.copy(image, frames / image.name)
     out = tmp_path / "out"
-    paths = [str(real / "amadeusgpt_maushaus.mp4"), str(frames), str(tmp_path / "gone.mp4")]
+    gone = str(tmp_path / "gone.mp4")
+    missing = runner.invoke(app, ["track", str(frames), gone, "--out", str(out)])
+    assert missing.exit_code == 2 and "not found" in missing.output and not out.exists()
+    (tmp_path / "bad.mp4").write_bytes(b"not a video" * 100)
+    paths = [str(real / "amadeusgpt_maushaus.mp4"), str(frames), str(tmp_path / "bad.mp4")]
     result = runner.invoke(app, ["track", *paths, "--out", str(out)])
     assert result.exit_code == 1, result.output
-    assert "gone: quarantined" in result.output
+    assert "bad: quarantined" in result.output
     video = pd.read_csv(out / "amadeusgpt_maushaus" / "track.csv")
     assert list(video.columns[:3]) == ["frame", "time_s", "x"] and len(video) == 5
     folder = pd.read_csv(out / "session" / "track.csv")

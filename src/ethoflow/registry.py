@@ -65,10 +65,8 @@ def local_tracking_uri(folder: Path) -> str:
 
 def _artifact_location(tracking_uri: str) -> str | None:
     """``artifacts`` beside a SQLite database; None (the server decides) for other stores."""
-    if not tracking_uri.startswith("sqlite:///"):
-        return None
-    database = Path(tracking_uri.removeprefix("sqlite:///").split("?")[0])
-    return (database.resolve().parent / "artifacts").as_uri()
+    database = _sqlite_database(tracking_uri)
+    return None if database is None else (database.resolve().parent / "artifacts").as_uri()
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:
@@ -109,14 +107,30 @@ def configure_tracking(tracking_uri: str, experiment: str) -> str:
     return found
 
 
-def start_tracking(settings: Settings) -> str:
+def start_tracking(settings: Settings, *, create: bool = True) -> str:
     """``configure_tracking`` with the settings' tracking URI (SQLite under ``paths.mlflow`` by
-    default) and experiment; returns the URI."""
+    default) and experiment; returns the URI.
+
+    ``create=False`` (labelling: it only reads champions) refuses a SQLite store that does not
+    exist yet with :class:`NoChampionError`, rather than create an empty one at a mistyped path.
+    """
+    uri = settings.tracking_uri
+    database = _sqlite_database(uri)
+    if not create and database is not None and not database.is_file():
+        raise NoChampionError(
+            f"no MLflow store at {database} (train.tracking_uri {uri}): nothing was trained "
+            "there yet. Run `ethoflow retrain`, or point train.tracking_uri at the lab's store"
+        )
     if settings.train.tracking_uri is None:
         settings.paths.mlflow.mkdir(parents=True, exist_ok=True)
-    uri = settings.tracking_uri
     configure_tracking(uri, settings.train.experiment)
     return uri
+
+
+def _sqlite_database(tracking_uri: str) -> Path | None:
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    return Path(tracking_uri.removeprefix("sqlite:///").split("?")[0])
 
 
 def log_keras_model(
