@@ -5,6 +5,7 @@ import pytest
 
 from ethoflow.evaluation import (
     BinaryMetrics,
+    Evaluation,
     PostProcessing,
     binary_metrics,
     bouts,
@@ -358,6 +359,10 @@ def test_worst_condition_takes_the_minimum_and_skips_nan():
     )
     post = table[(table.scope == "condition") & table.postprocessed]
     assert worst_condition(table, "f1", postprocessed=True) == post.f1.min()
+    # ... and the skipped condition is named, not forgotten.
+    evaluation = Evaluation("grooming", 0.5, table, *videos.values(), predicted=videos["scores"])
+    assert evaluation.unmeasurable == ("C",)
+    assert evaluation.summary()["not measurable"] == "C"
 
 
 def test_worst_condition_is_nan_when_every_condition_is():
@@ -373,3 +378,14 @@ def test_worst_condition_rejects_unknown_metrics_and_empty_tables():
         worst_condition(table, "auc")
     with pytest.raises(ValueError, match="no condition rows"):
         worst_condition(table[table.scope != "condition"])
+
+
+def test_evaluation_report_names_unmeasurable_conditions():
+    from ethoflow.reports import evaluation_text
+
+    rows = [
+        {"head": "grooming", "version": "3", "worst_condition_pr_auc": 0.8, "not measurable": "C"},
+        {"head": "rearing", "version": "3", "worst_condition_pr_auc": 0.9},
+    ]
+    first, second = evaluation_text(rows).splitlines()
+    assert first.endswith("0.800 (not measurable in C)") and second.endswith("0.900")

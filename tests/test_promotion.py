@@ -258,3 +258,18 @@ def test_unscored_champion_not_replaced(client, head):
     assert not decision.promoted and "has no finite worst_condition_pr_auc" in decision.reason
     assert (decision.champion_version, decision.champion_score) == ("1", None)
     assert _aliases(client, head) == {CHAMPION: "1"}
+
+
+def test_a_condition_without_positives_is_not_taken_as_fine(client, head):
+    """A version measured on fewer conditions than it must serve: said when it is the first
+    champion, and never enough to replace a champion."""
+    _register(client, head, score=0.7, unmeasurable_conditions="condition_3")
+    first = promote_if_better(head, client=client)
+    assert first.promoted
+    assert first.reason == "no champion yet (not measurable in condition_3)"
+    _register(client, head, score=0.99, unmeasurable_conditions="condition_1,condition_3")
+    blind = promote_if_better(head, client=client)
+    assert not blind.promoted and _aliases(client, head) == {CHAMPION: "1"}
+    assert blind.reason.startswith("v2 cannot be measured in condition_1, condition_3")
+    _register(client, head, score=0.8, unmeasurable_conditions="")
+    assert promote_if_better(head, client=client).promoted  # measured everywhere, and better

@@ -69,3 +69,27 @@ def test_majority_tie_broken_by_frames():
 def test_bad_input(table, kwargs, problem):
     with pytest.raises(ValueError, match=problem):
         split_recordings(table, **kwargs)
+
+
+def test_validation_gets_a_video_showing_every_behaviour_in_each_condition():
+    """A behaviour absent from a condition's validation video cannot be measured there."""
+    recordings = pd.DataFrame(
+        {
+            "video_id": ["a1", "a2", "b1", "b2", "b3", "c1", "c2", "c3", "c4", "c5"],
+            "condition": ["a", "a", "b", "b", "b", "c", "c", "c", "c", "c"],
+            "frames": [100, 200, 100, 150, 300, 100, 110, 120, 130, 140],
+            "grooming": [0, 5, 0, 7, 9, 0, 0, 0, 4, 0],
+            "rearing": [3, 2, 0, 0, 6, 1, 2, 3, 5, 6],
+        }
+    )
+    split = split_recordings(recordings, seed=3, behaviours=("grooming", "rearing"))
+    validation = split[split == "validation"].index.tolist()
+    # The shortest video showing both, per condition; in the majority condition the only one.
+    assert sorted(validation) == ["a2", "b3", "c4"]
+    # Next best to test: b2 shows grooming, b1 nothing.
+    assert split["b2"] == "test" and split["b1"] == "train"
+    # Without behaviour columns: lengths alone, as before.
+    plain = split_recordings(recordings.drop(columns=["grooming", "rearing"]), seed=3)
+    assert plain["a1"] == "validation" and plain["b1"] == "validation"
+    with pytest.raises(ValueError, match=r"lack behaviour column\(s\) \['walking'\]"):
+        split_recordings(recordings, behaviours=("walking",))

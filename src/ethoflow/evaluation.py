@@ -258,14 +258,22 @@ class Evaluation:
 
     @property
     def worst_condition_pr_auc(self) -> float:
+        """The lowest PR-AUC over the conditions where it is defined (see ``unmeasurable``)."""
         return worst_condition(self.table, "pr_auc")
 
-    def summary(self) -> dict[str, float]:
+    @property
+    def unmeasurable(self) -> tuple[str, ...]:
+        """Conditions whose validation videos hold no positive frame: PR-AUC is undefined."""
+        rows = self.table[(self.table.scope == "condition") & ~self.table.postprocessed]
+        return tuple(rows.loc[rows.pr_auc.isna(), "name"])
+
+    def summary(self) -> dict[str, float | str]:
         """The worst condition's PR-AUC and each condition's, rounded, for reports."""
         rows = self.table[(self.table.scope == "condition") & ~self.table.postprocessed]
         return {
             "worst_condition_pr_auc": self.worst_condition_pr_auc,
             **{f"{row.name} pr_auc": round(row.pr_auc, 3) for row in rows.itertuples()},
+            **({"not measurable": ", ".join(self.unmeasurable)} if self.unmeasurable else {}),
         }
 
     def pooled_by_condition(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:

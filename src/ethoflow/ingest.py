@@ -135,24 +135,29 @@ def check_picture_of(recording: Recording) -> None:
 def assign_splits(
     recordings: list[Recording], videos: dict[str, VideoInfo], settings: Settings
 ) -> pd.Series:
-    """Each recording's split (``video_id`` → train/test/validation) from its condition and its
-    length after fps standardisation (from the metadata in ``videos``, already probed)."""
-    lengths = pd.DataFrame(
-        {
-            "video_id": r.video_id,
-            "condition": r.condition,
-            "frames": len(
-                kept_frame_indices(
-                    videos[r.video_id].frame_count,
-                    videos[r.video_id].fps,
-                    settings.ingest.target_fps,
-                )
-            ),
-        }
-        for r in recordings
-    )
+    """Each recording's split (``video_id`` → train/test/validation) from its condition, its
+    length after fps standardisation (from the metadata in ``videos``, already probed) and which
+    behaviours its labels show (so that validation can measure each one per condition)."""
+    heads = tuple(settings.train.heads)
+    rows = []
+    for r in recordings:
+        info = videos[r.video_id]
+        labels = read_labels(r.labels)
+        rows.append(
+            {
+                "video_id": r.video_id,
+                "condition": r.condition,
+                "frames": len(
+                    kept_frame_indices(info.frame_count, info.fps, settings.ingest.target_fps)
+                ),
+                **{head: int(labels[head].sum()) for head in heads},
+            }
+        )
     return split_recordings(
-        lengths, test_fraction=settings.ingest.test_fraction, seed=settings.seed
+        pd.DataFrame(rows, columns=["video_id", "condition", "frames", *heads]),
+        test_fraction=settings.ingest.test_fraction,
+        seed=settings.seed,
+        behaviours=heads,
     )
 
 

@@ -20,10 +20,12 @@ DEFAULT_METRIC = "worst_condition_pr_auc"
 
 @dataclass(frozen=True)
 class Scored:
-    """A model version and its score on the promotion metric (None: missing or not finite)."""
+    """A model version and its score on the promotion metric (None: missing or not finite), and
+    the conditions where it could not be measured (no positives in their validation videos)."""
 
     version: str
     score: float | None
+    unmeasurable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,18 @@ def decide(
         raise ValueError(f"min_improvement must be finite and >= 0, got {min_improvement}")
     if candidate is None:
         return False, f"no evaluated {architecture} version"
+    blind = ", ".join(candidate.unmeasurable)
     if champion is None:
-        return True, "no champion yet"
+        # Labelling needs a model; the gap is said, not hidden.
+        return True, "no champion yet" + (f" (not measurable in {blind})" if blind else "")
     if champion.version == candidate.version:
         return False, "already champion"
+    if blind:
+        # The worst condition may be one it was never measured on: not proof that it is better.
+        return False, (
+            f"v{candidate.version} cannot be measured in {blind} (no positives in the "
+            "validation videos): add validation recordings that show the behaviour"
+        )
     new, old = candidate.score, champion.score
     if old is None:
         # An unscored champion (promoted by hand, or evaluated before the metric existed) cannot

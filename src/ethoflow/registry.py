@@ -54,6 +54,9 @@ _REQUIRED_TAGS = ("window", "featurization", "threshold")
 _MODEL_DISTRIBUTIONS = ("keras", "tensorflow", "keras-tcn")
 
 
+UNMEASURABLE_TAG = "unmeasurable_conditions"
+
+
 def local_tracking_uri(folder: Path) -> str:
     """``sqlite:///`` URI of ``<folder>/mlflow.db`` (absolute), creating ``folder``.
 
@@ -225,8 +228,11 @@ def _scored(version: ModelVersion | None, metric: str) -> Scored | None:
         score = float(version.tags[metric])
     except (KeyError, ValueError):
         score = None
+    unmeasurable = tuple(c for c in version.tags.get(UNMEASURABLE_TAG, "").split(",") if c)
     return Scored(
-        str(version.version), score if score is not None and math.isfinite(score) else None
+        str(version.version),
+        score if score is not None and math.isfinite(score) else None,
+        unmeasurable,
     )
 
 
@@ -236,7 +242,8 @@ def best_candidate(
     architecture: str = "tcn",
     metric: str = DEFAULT_METRIC,
 ) -> ModelVersion | None:
-    """The evaluated ``architecture`` version of ``name`` with the highest finite ``metric`` tag.
+    """The evaluated ``architecture`` version of ``name`` with the highest finite ``metric`` tag,
+    among those measured on every condition if any is.
 
     Ties go to the newer version. None if no version qualifies.
     """
@@ -245,13 +252,13 @@ def best_candidate(
         " AND tags.evaluated = 'true'"
     )
     scored = [
-        (s.score, int(v.version), v)
+        (not s.unmeasurable, s.score, int(v.version), v)
         for v in _search_versions(client, query)
         if (s := _scored(v, metric)).score is not None
     ]
     if not scored:
         return None
-    return max(scored, key=lambda item: item[:2])[2]
+    return max(scored, key=lambda item: item[:3])[3]
 
 
 def _aliases(client: MlflowClient, name: str) -> dict[str, str]:
@@ -541,7 +548,9 @@ def log_evaluation(
     The run receives metrics ``val_<condition>_<metric>`` (``…_pp`` when post-processed), the
     table (CSV and markdown), the PR curve points and the figures of
     :func:`ethoflow.plots.evaluation_figures` under ``evaluation/v<N>/``. The version is tagged
-    ``threshold``, ``worst_condition_pr_auc``, ``postprocess`` and, last, ``evaluated``.
+    ``threshold``, ``worst_condition_pr_auc``, ``unmeasurable_conditions`` (comma-separated
+    conditions without positives, whose PR-AUC is undefined), ``postprocess`` and, last,
+    ``evaluated``.
     """
     from ethoflow.plots import evaluation_figures, slug
 
@@ -575,6 +584,7 @@ def log_evaluation(
     tags = {
         "threshold": f"{evaluation.threshold:.6g}",
         "worst_condition_pr_auc": f"{worst:.6g}",
+        UNMEASURABLE_TAG: ",".join(evaluation.unmeasurable),
         "postprocess": setting.model_dump_json(),
         "evaluated": "true",  # last: promotion only considers fully evaluated versions
     }

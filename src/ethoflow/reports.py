@@ -91,6 +91,7 @@ def evaluation_text(rows: list[dict]) -> str:
     return "\n".join(
         f"{row['head']:>9} v{row['version']:<4} worst-condition PR-AUC "
         f"{row['worst_condition_pr_auc']:.3f}"
+        + (f" (not measurable in {row['not measurable']})" if "not measurable" in row else "")
         for row in rows
     )
 

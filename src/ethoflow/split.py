@@ -1,15 +1,17 @@
 """Condition-aware train / test / validation split of recordings.
 
 Every recording condition must be judged on a recording the models never trained on, so validation
-holds at least one video of every condition. Per condition, ordered by length:
+holds at least one video of every condition; and a behaviour can only be measured on a video that
+shows it, so that video is one with positives of every behaviour when the condition has one (else
+of as many behaviours as any). Per condition, ordered by behaviours covered, then length:
 
 - one video: validation (the condition is evaluated but not trained on);
-- two videos: the shorter to validation, the other to training;
-- the majority condition (most videos; ties: most frames), when it has four or more: one video,
-  drawn with the seed, to validation; the rest shuffled and split ``1 - test_fraction`` /
-  ``test_fraction`` into training / test (at least one each);
-- any other condition with three or more: the shortest to validation, the second shortest to test,
-  the rest to training.
+- two videos: the first to validation, the other to training;
+- the majority condition (most videos; ties: most frames), when it has four or more: one of the
+  videos covering the most behaviours, drawn with the seed, to validation; the rest shuffled and
+  split ``1 - test_fraction`` / ``test_fraction`` into training / test (at least one each);
+- any other condition with three or more: the first to validation, the second to test, the rest
+  to training.
 """
 
 from __future__ import annotations
@@ -21,12 +23,17 @@ SPLITS = ("train", "test", "validation")
 
 
 def split_recordings(
-    recordings: pd.DataFrame, *, test_fraction: float = 0.3, seed: int = 0
+    recordings: pd.DataFrame,
+    *,
+    test_fraction: float = 0.3,
+    seed: int = 0,
+    behaviours: tuple[str, ...] = (),
 ) -> pd.Series:
     """Return the split of each recording, indexed by ``video_id``.
 
     ``recordings`` has columns ``video_id``, ``condition`` and ``frames`` (after fps
-    standardisation). Deterministic for a given seed and set of recordings, whatever their order.
+    standardisation), and per name in ``behaviours`` a column of its positive frames.
+    Deterministic for a given seed and set of recordings, whatever their order.
     """
     missing = {"video_id", "condition", "frames"} - set(recordings.columns)
     if missing:
@@ -37,7 +44,13 @@ def split_recordings(
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
 
-    ordered = recordings.sort_values(["condition", "frames", "video_id"])
+    missing = set(behaviours) - set(recordings.columns)
+    if missing:
+        raise ValueError(f"recordings lack behaviour column(s) {sorted(missing)}")
+    covered = (recordings[list(behaviours)] > 0).sum(axis=1) if behaviours else 0
+    ordered = recordings.assign(_uncovered=-covered).sort_values(
+        ["condition", "_uncovered", "frames", "video_id"]
+    )
     sizes = ordered.groupby("condition").agg(videos=("video_id", "size"), frames=("frames", "sum"))
     majority = (
         sizes.sort_values(["videos", "frames"], ascending=False).index[0] if len(sizes) else None
@@ -53,9 +66,11 @@ def split_recordings(
         elif condition == majority and len(ids) >= 4:
             rng = np.random.default_rng([seed, len(ids)])
             shuffled = [ids[i] for i in rng.permutation(len(ids))]
-            rest = shuffled[1:]
+            uncovered = dict(zip(group.video_id, group._uncovered, strict=True))
+            chosen = next(v for v in shuffled if uncovered[v] == min(uncovered.values()))
+            rest = [v for v in shuffled if v != chosen]
             n_test = min(max(1, round(test_fraction * len(rest))), len(rest) - 1)
-            split[shuffled[0]] = "validation"
+            split[chosen] = "validation"
             split.update({v: "test" for v in rest[:n_test]})
             split.update({v: "train" for v in rest[n_test:]})
         else:
