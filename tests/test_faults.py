@@ -683,11 +683,6 @@ def prefect_errors(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name.startswith("prefect") and r.exc_info]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the failing load_champions task and the label flow are logged by Prefect with "
-    "their tracebacks (two, ~50 lines in a terminal) before the CLI's one-line error",
-)
 def test_no_champion_shows_no_traceback(project, tmp_path, fast_retries, caplog):
     params = write_params(tmp_path / "project", empty_store(tmp_path / "fresh-store"))
     good = project.copy_good(tmp_path / "good.mp4")
@@ -712,3 +707,21 @@ def test_registry_faults_no_retry_can_fix_are_not_retried(
     assert_exit(result, 2)
     retries = [r.getMessage() for r in caplog.records if "Retry 1/" in r.getMessage()]
     assert retries == []
+
+
+@pytest.mark.parametrize("fault", ["no-champion", "other-features"])
+def test_label_flow_does_not_retry_what_no_retry_fixes(project, tmp_path, caplog, fault):
+    """The nightly flow (no CLI check before it): the answer at once, no retry of the task."""
+    from ethoflow.registry import NoChampionError
+
+    if fault == "no-champion":
+        uri, changes, error = empty_store(tmp_path / "fresh-store"), {}, NoChampionError
+    else:
+        uri, changes = project.tracking_uri, {"ingest": {"target_fps": 12.5}}
+        error = ValueError
+    params = write_params(tmp_path / "project", uri, **changes)
+    good = project.copy_good(tmp_path / "good.mp4")
+    with caplog.at_level(logging.INFO), pytest.raises(error):
+        label_flow(params=str(params), videos=[str(good)], outbox=str(tmp_path / "out"))
+    assert [r.getMessage() for r in caplog.records if "Retry 1/" in r.getMessage()] == []
+    assert not (tmp_path / "out" / "good").exists()

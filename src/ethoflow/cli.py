@@ -244,16 +244,23 @@ def label(
         _fail(exc)
     from mlflow.exceptions import MlflowException
 
+    from ethoflow import registry
+    from ethoflow.featurization import Featurization
     from ethoflow.flows.label import label_flow
-    from ethoflow.registry import NoChampionError
+    from ethoflow.labelling import check_featurization
 
     try:
+        # The champions' tags, read before the flow starts: no champion, or one trained on
+        # other features, is one line here rather than a failed flow run with its tracebacks.
+        registry.start_tracking(settings, create=False)
+        champions = registry.load_champions(settings.train.heads, models=False)
+        check_featurization(champions, Featurization.from_settings(settings).id)
         batch = label_flow(
             params=str(params.resolve()),
             videos=[str(v.resolve()) for v in videos],
             outbox=str(out.resolve()) if out else None,
         )
-    except (NoChampionError, ValueError, OSError) as exc:
+    except (registry.NoChampionError, ValueError, OSError) as exc:
         _fail(exc)
     except MlflowException as exc:
         _fail(f"the model registry at {settings.tracking_uri} cannot be read: {exc.message}")

@@ -60,7 +60,7 @@ class HeadModel:
     head: str
     model_name: str  # registered model
     version: str
-    model: Any  # keras.Model
+    model: Any  # keras.Model (None when only the tags were read)
     threshold: float
     window: int
     featurization: str

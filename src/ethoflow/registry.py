@@ -307,11 +307,14 @@ def _usable_tags(name: str, version: str, tags: dict[str, str]) -> tuple[float, 
     )
 
 
-def load_champions(heads: list[str], *, client: MlflowClient | None = None) -> dict[str, HeadModel]:
+def load_champions(
+    heads: list[str], *, client: MlflowClient | None = None, models: bool = True
+) -> dict[str, HeadModel]:
     """Load each head's ``champion`` version with its window, featurisation and threshold tags.
 
     ``client`` finds the champion; the model itself is downloaded through MLflow's current
-    tracking/registry URI, so both must point at the same store.
+    tracking/registry URI, so both must point at the same store. ``models=False`` reads the
+    tags only (``model`` None): a check in a fraction of a second, before any work.
     """
     loaded = {}
     for head in heads:
@@ -325,7 +328,7 @@ def load_champions(heads: list[str], *, client: MlflowClient | None = None) -> d
         version = str(champion.version)
         threshold, window, featurization = _usable_tags(name, version, champion.tags)
         # By version, not alias: the alias may move between reading the tags and the download.
-        model = load_keras_model(f"models:/{name}/{version}")
+        model = load_keras_model(f"models:/{name}/{version}") if models else None
         loaded[head] = HeadModel(head, name, version, model, threshold, window, featurization)
         log.info("%s: champion version %s, threshold %.4g", name, version, threshold)
     return loaded
