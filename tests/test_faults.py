@@ -327,6 +327,8 @@ def camera_batch(project, tmp_path_factory) -> tuple[Path, Result, dict[float, i
         write_video(videos / f"cam{fps:g}.mp4", made, fps)
         frames[fps] = len(made)
     write_video(videos / "mjpeg.avi", synthetic_frames(3, 10, seed=3), 10, "MJPG")
+    # Four frames at 5 fps: 8 rows on the clock, shorter than the models' 16-row window.
+    write_video(videos / "clip.mp4", synthetic_frames(0.8, 5, seed=4), 5)
     project.copy_good(videos / "Aufnahmen März" / f"{ACCENTED}.mp4")
     out = folder / "out"
     return out, run_label(project, videos, out=out), frames
@@ -336,7 +338,9 @@ def test_camera_batch_labels_every_recording(camera_batch):
     out, result, _ = camera_batch
     assert_exit(result, 0)
     expected = {f"cam{fps:g}": "labelled" for fps in CAMERA_FPS}
-    check_batch(out, result, expected | {"mjpeg": "labelled", ACCENTED: "labelled"})
+    check_batch(
+        out, result, expected | {"mjpeg": "labelled", "clip": "labelled", ACCENTED: "labelled"}
+    )
 
 
 def slot_frames(frames: int, fps: float) -> list[int]:
@@ -368,6 +372,13 @@ def test_duration_and_rows_hold_for_any_camera(camera_batch, fps):
         assert "slower than the models' clock" in warning and f"({fps:g} fps)" in warning
     else:
         assert "slower" not in warning
+
+
+def test_clip_shorter_than_the_window_is_padded_not_refused(camera_batch):
+    out, _, _ = camera_batch
+    labels = pd.read_csv(out / "clip" / "labels.csv")
+    assert labels.frame.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert labels.grooming_probability.between(0, 1).all()
 
 
 def test_mjpeg_avi_is_labelled(camera_batch):
