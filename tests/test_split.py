@@ -78,18 +78,36 @@ def test_validation_gets_a_video_showing_every_behaviour_in_each_condition():
             "video_id": ["a1", "a2", "b1", "b2", "b3", "c1", "c2", "c3", "c4", "c5"],
             "condition": ["a", "a", "b", "b", "b", "c", "c", "c", "c", "c"],
             "frames": [100, 200, 100, 150, 300, 100, 110, 120, 130, 140],
-            "grooming": [0, 5, 0, 7, 9, 0, 0, 0, 4, 0],
+            "grooming": [0, 5, 0, 7, 9, 0, 3, 0, 4, 2],
             "rearing": [3, 2, 0, 0, 6, 1, 2, 3, 5, 6],
         }
     )
     split = split_recordings(recordings, seed=3, behaviours=("grooming", "rearing"))
-    validation = split[split == "validation"].index.tolist()
-    # The shortest video showing both, per condition; in the majority condition the only one.
-    assert sorted(validation) == ["a2", "b3", "c4"]
+    # Per condition, a video showing both (the shortest, or drawn in the majority condition).
+    assert split["a2"] == split["b3"] == "validation"
+    (majority,) = split[split.index.str.startswith("c") & (split == "validation")].index
+    assert majority in {"c2", "c4", "c5"}
     # Next best to test: b2 shows grooming, b1 nothing.
     assert split["b2"] == "test" and split["b1"] == "train"
+    training = recordings[(split == "train").to_numpy()]
+    assert (training.grooming > 0).any() and (training.rearing > 0).any()
     # Without behaviour columns: lengths alone, as before.
     plain = split_recordings(recordings.drop(columns=["grooming", "rearing"]), seed=3)
     assert plain["a1"] == "validation" and plain["b1"] == "validation"
     with pytest.raises(ValueError, match=r"lack behaviour column\(s\) \['walking'\]"):
         split_recordings(recordings, behaviours=("walking",))
+
+
+def test_training_keeps_every_behaviour_before_validation_measures_it():
+    """A small lab where only one video per condition grooms: training needs one of them."""
+    recordings = pd.DataFrame(
+        {
+            "video_id": ["a1", "a2", "b1", "b2"],
+            "condition": ["a", "a", "b", "b"],
+            "frames": [100, 200, 100, 200],
+            "grooming": [0, 5, 0, 4],
+            "rearing": [3, 2, 1, 2],
+        }
+    )
+    split = split_recordings(recordings, behaviours=("grooming", "rearing"))
+    assert split.to_dict() == {"a1": "validation", "a2": "train", "b1": "validation", "b2": "train"}

@@ -12,6 +12,9 @@ of as many behaviours as any). Per condition, ordered by behaviours covered, the
   split ``1 - test_fraction`` / ``test_fraction`` into training / test (at least one each);
 - any other condition with three or more: the first to validation, the second to test, the rest
   to training.
+
+Models learn only from training, so when that would leave training without a behaviour's positives
+(a small lab where only one video per condition shows it), lengths alone decide the order.
 """
 
 from __future__ import annotations
@@ -48,9 +51,18 @@ def split_recordings(
     if missing:
         raise ValueError(f"recordings lack behaviour column(s) {sorted(missing)}")
     covered = (recordings[list(behaviours)] > 0).sum(axis=1) if behaviours else 0
-    ordered = recordings.assign(_uncovered=-covered).sort_values(
-        ["condition", "_uncovered", "frames", "video_id"]
-    )
+    split = _split(recordings.assign(_uncovered=-covered), test_fraction, seed)
+    if behaviours:
+        # Models learn only from training: when measuring every condition would leave training
+        # without a behaviour (a small lab), lengths alone decide, as without behaviours.
+        training = recordings[split.to_numpy() == "train"]
+        if not (training[list(behaviours)] > 0).any().all():
+            return _split(recordings.assign(_uncovered=0), test_fraction, seed)
+    return split
+
+
+def _split(recordings: pd.DataFrame, test_fraction: float, seed: int) -> pd.Series:
+    ordered = recordings.sort_values(["condition", "_uncovered", "frames", "video_id"])
     sizes = ordered.groupby("condition").agg(videos=("video_id", "size"), frames=("frames", "sum"))
     majority = (
         sizes.sort_values(["videos", "frames"], ascending=False).index[0] if len(sizes) else None
