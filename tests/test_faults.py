@@ -736,3 +736,31 @@ def test_label_flow_does_not_retry_what_no_retry_fixes(project, tmp_path, caplog
         label_flow(params=str(params), videos=[str(good)], outbox=str(tmp_path / "out"))
     assert [r.getMessage() for r in caplog.records if "Retry 1/" in r.getMessage()] == []
     assert not (tmp_path / "out" / "good").exists()
+
+
+def test_startup_noise_is_hidden_unless_verbose(tmp_path):
+    """TensorFlow's CUDA probing goes to stderr from C++, before any setting reaches it."""
+    import subprocess
+    import sys
+
+    (tmp_path / "params.yaml").write_text(
+        f'train: {{tracking_uri: "sqlite:///{tmp_path}/none/mlflow.db"}}\n'
+    )
+    video = write_video(tmp_path / "v.mp4", synthetic_frames(1, 10), 10)
+
+    def label(*flags: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "ethoflow.cli", *flags, "label", str(video)]
+        command += ["--params", str(tmp_path / "params.yaml")]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+    # On this machine importing TensorFlow is noisy (so the check below is not vacuous) ...
+    bare = [sys.executable, "-c", "import tensorflow"]
+    assert "cuda" in subprocess.run(bare, capture_output=True, text=True).stderr.lower()
+    # ... and `ethoflow label`, which imports it before the flow, prints one line: the error.
+    quiet = label()
+    assert quiet.returncode == 2  # no store: nothing done
+    assert quiet.stderr.strip().splitlines() == [
+        line for line in quiet.stderr.strip().splitlines() if line.startswith("error:")
+    ]
+    assert "no MLflow store" in quiet.stderr
+    assert label("--verbose").returncode == 2

@@ -31,6 +31,8 @@ def main(
     ] = False,
 ) -> None:
     """Exit status: 0 done, 1 some recordings quarantined (the rest done), 2 nothing done."""
+    global _verbose
+    _verbose = verbose
     if not verbose:
         # Set before TensorFlow or MLflow is imported: both read them once.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # CUDA probing on CPU-only machines
@@ -70,7 +72,26 @@ def _flow_settings(params: Path) -> Settings:
 
     settings = _settings(params)
     use_local_prefect(settings)
+    if not _verbose:
+        _import_tensorflow_quietly()
     return settings
+
+
+_verbose = False
+
+
+def _import_tensorflow_quietly() -> None:
+    """TensorFlow writes CUDA probing and oneDNN notes to stderr from C++ before its logging is
+    set up, where no setting reaches them; import it once with stderr closed (an import error is
+    still raised, as an exception)."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _fail(exc: Exception | str) -> NoReturn:
@@ -325,7 +346,7 @@ def demo(params: ParamsOption = Path("params.yaml")) -> None:
     """Run the main job end to end on the embedded defaults (synthetic lab, local stores)."""
     from ethoflow.demo import run_demo
 
-    run_demo(_settings(params), params, echo=typer.echo)
+    run_demo(_flow_settings(params), params, echo=typer.echo)
 
 
 if __name__ == "__main__":
