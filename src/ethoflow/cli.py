@@ -342,6 +342,30 @@ def serve(
 
 
 @app.command()
+def ui(
+    params: ParamsOption = Path("params.yaml"),
+    port: Annotated[int | None, typer.Option(help="Port (default: ui.port).")] = None,
+) -> None:
+    """The researchers' web app (Streamlit) on http://127.0.0.1:PORT: label, view, review."""
+    import sys
+
+    settings = _settings(params)
+    port = port or settings.ui.port
+    script = Path(__file__).parent / "ui" / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(script)]
+    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+    # Headless: no browser opened, no e-mail prompt; no usage statistics sent anywhere.
+    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    command += ["--server.maxUploadSize", str(settings.ui.max_upload_mb)]
+    command += ["--server.fileWatcherType", "none"]
+    os.environ["ETHOFLOW_PARAMS"] = str(params.resolve())
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    typer.echo(f"ethoflow ui: http://127.0.0.1:{port} (Ctrl+C stops it)")
+    # Replaced by Streamlit's process: stopping this one stops the server, no orphan left.
+    os.execv(sys.executable, command)
+
+
+@app.command()
 def demo(params: ParamsOption = Path("params.yaml")) -> None:
     """Run the main job end to end on the embedded defaults (synthetic lab, local stores)."""
     from ethoflow.demo import run_demo

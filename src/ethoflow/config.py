@@ -137,6 +137,16 @@ class LabelConfig(_Section):
     settle_seconds: Annotated[float, Field(ge=0)] = 60.0
 
 
+class UIConfig(_Section):
+    """The researchers' web app (``ethoflow ui``)."""
+
+    port: Annotated[int, Field(ge=1, le=65535)] = 8501
+    max_upload_mb: PositiveInt = 500  # per uploaded file; a 10 min 30 fps mp4 is ~100-300 MB
+    # Everything the app writes (uploads, their labels, review corrections) goes under this folder;
+    # a relative one is taken from params.yaml's folder (by the app, ethoflow.ui.files.data_folder).
+    data: Path = Path("data/ui")
+
+
 class Settings(_Section):
     """All of ethoflow's settings; paths are absolute once loaded."""
 
@@ -149,6 +159,7 @@ class Settings(_Section):
     postprocess: PostProcessing = PostProcessing()
     promote: PromoteConfig = PromoteConfig()
     label: LabelConfig = LabelConfig()
+    ui: UIConfig = UIConfig()
 
     @property
     def tracking_uri(self) -> str:

@@ -119,7 +119,8 @@ def evaluation_figures(evaluation: Evaluation, title: str, fps: float) -> dict[s
 
 def plot_ethogram(table: pd.DataFrame, heads: list[str], fps: float, title: str) -> Figure:
     """Probability lines above one band per head marking its labelled bouts, over time (rows
-    are the slots of an ``fps`` clock)."""
+    are the slots of an ``fps`` clock). A head without a ``<head>_probability`` column (labels
+    drawn by hand) has its band only."""
     from matplotlib.figure import Figure
 
     time_s = table.time_s.to_numpy(float)
@@ -128,11 +129,13 @@ def plot_ethogram(table: pd.DataFrame, heads: list[str], fps: float, title: str)
     lines, bands = figure.subplots(2, 1, sharex=True, height_ratios=(2, max(len(heads), 1)))
     for row, head in enumerate(heads):
         color = f"C{row}"
-        lines.plot(time_s, table[f"{head}_probability"], linewidth=0.8, color=color, label=head)
+        if f"{head}_probability" in table:
+            probability = table[f"{head}_probability"]
+            lines.plot(time_s, probability, linewidth=0.8, color=color, label=head)
         spans = [(time_s[start], (stop - start) * period) for start, stop in bouts(table[head])]
         bands.broken_barh(spans, (row - 0.4, 0.8), color=color)
     lines.set(ylabel="probability", ylim=(0, 1.02), title=title)
-    if heads:
+    if lines.get_lines():
         lines.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     bands.set_yticks(range(len(heads)), heads)
     # Inverted, so the bands read top-down in the legend's order.

@@ -89,6 +89,28 @@ class VideoReader:
             capture.release()
         return frames
 
+    def read_frames(self, indices: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+        """``(index, frame)`` for the given frame numbers in increasing order, decoded one at a
+        time: a seek to the first, then reading on (a seek again only across a gap of more than
+        a second), so a viewer can show any frame or a short clip without decoding from the
+        start. Numbers past the last decodable frame are left out."""
+        wanted = sorted({int(i) for i in indices if i >= 0})
+        capture = _open(self.path)
+        position = -1  # the frame the next read returns; -1: not known until a seek
+        try:
+            for index in wanted:
+                if position < 0 or not 0 <= index - position <= max(self.fps, 1):
+                    capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+                    position = index
+                while position <= index:
+                    ok, frame = capture.read()
+                    if not ok:
+                        return
+                    position += 1
+                yield index, frame
+        finally:
+            capture.release()
+
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 

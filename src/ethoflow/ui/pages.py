@@ -1,0 +1,391 @@
+"""The app's pages: Streamlit widgets wired to the functions of :mod:`ethoflow.ui` (no logic here).
+
+Settings come from ``ETHOFLOW_PARAMS`` (``ethoflow ui --params`` sets it; default
+``params.yaml``). Everything the app writes goes under ``ui.data``: uploads in ``uploads/``,
+their labels in ``labelled/``, review answers and corrected label files in ``review/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from ethoflow.config import ConfigError, Settings, load_settings
+from ethoflow.labelling import VIDEO_SUFFIXES
+from ethoflow.plots import plot_ethogram
+from ethoflow.tracking import draw_trajectory
+from ethoflow.ui import recording as rec
+from ethoflow.ui import results, review
+from ethoflow.ui.files import UserError, data_folder, keep_upload
+
+PAGES = ("Automatic labelling", "Manual viewer", "Nightly results", "Review queue")
+
+
+def main() -> None:
+    """Load the settings, then draw the page chosen in the sidebar."""
+    st.set_page_config(page_title="ethoflow", layout="wide")
+    params = Path(os.environ.get("ETHOFLOW_PARAMS", "params.yaml")).resolve()
+    try:
+        settings = load_settings(params)
+    except ConfigError as error:
+        st.error(f"The settings cannot be read. {error}")
+        st.stop()
+    data = data_folder(settings, params)
+    st.sidebar.title("ethoflow")
+    page = st.sidebar.radio("Page", PAGES, key="page")
+    st.sidebar.caption(f"Settings: {params}\n\nApp folder: {data}")
+    {
+        "Automatic labelling": automatic,
+        "Manual viewer": manual,
+        "Nightly results": nightly,
+        "Review queue": review_queue,
+    }[page](settings, params, data)
+
+
+# --- cached loaders: the expensive steps, once per input ------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the champion models…")
+def _labeller(params: str, versions: tuple[tuple[str, str], ...]) -> results.Labeller:
+    # Keyed on the champion versions: a promotion while the app runs loads the new models.
+    return results.load_labeller(load_settings(params))
+
+
+@st.cache_data(show_spinner="Tracking the mouse…", max_entries=8)
+def _recording(video: str, labels: str | None, stamp: float, tolerance: int) -> rec.Recording:
+    return rec.load_recording(Path(video), Path(labels) if labels else None, tolerance=tolerance)
+
+
+@st.cache_data(show_spinner="Reading the arena…", max_entries=16)
+def _arena(video: str, stamp: float) -> tuple:
+    from ethoflow.io.video import VideoReader
+    from ethoflow.preprocess.track import MouseTracker
+
+    tracker = MouseTracker.for_recording(VideoReader(video))
+    return tracker.background, tracker.arena_side
+
+
+def _stamp(*paths: Path | None) -> float:
+    return sum(p.stat().st_mtime for p in paths if p is not None and p.exists())
+
+
+def _upload(upload, kind: str, settings: Settings, data: Path) -> Path | None:
+    """Keep an upload, or show why not (None)."""
+    try:
+        return keep_upload(
+            upload,
+            upload.name,
+            upload.size,
+            kind=kind,
+            max_mb=settings.ui.max_upload_mb,
+            folder=data / "uploads",
+        )
+    except UserError as error:
+        st.error(str(error))
+        return None
+
+
+# --- automatic mode ------------------------------------------------------------------------
+
+
+def automatic(settings: Settings, params: Path, data: Path) -> None:
+    st.header("Automatic labelling")
+    st.write(
+        "Upload one or more recordings: each is labelled with the current champion models, "
+        "the same way as the nightly run."
+    )
+    uploads = st.file_uploader(
+        "Videos (.mp4, .avi, .mov, .mkv)", accept_multiple_files=True, key="auto_videos"
+    )
+    if st.button("Label", key="auto_label", type="primary", disabled=not uploads):
+        try:
+            versions = results.champion_versions(settings)
+        except UserError as error:
+            st.error(str(error))
+            return
+        labeller = _labeller(str(params), tuple(sorted(versions.items())))
+        done = []
+        for upload in uploads:
+            bar = st.progress(0.0, text=f"{upload.name}: checking the file")
+            video = _upload(upload, "video", settings, data)
+            if video is None:
+                bar.empty()
+                continue
+            bar.progress(0.2, text=f"{upload.name}: labelling")
+            outcome = results.label(labeller, video, data / "labelled")
+            bar.progress(1.0, text=f"{upload.name}: {outcome.status}")
+            if outcome.status == "quarantined":
+                st.error(f"{upload.name} could not be labelled: {outcome.reason}")
+            else:
+                done.append(str(outcome.outputs))
+        st.session_state["auto_results"] = done
+    for folder in st.session_state.get("auto_results", []):
+        show_labelled(results.read_labelled(Path(folder)), settings, key=f"auto-{folder}")
+
+
+def show_labelled(labelled: results.Labelled, settings: Settings, *, key: str) -> None:
+    """One labelled video: ethogram, bouts, models, movement, frames, downloads."""
+    st.subheader(labelled.video_id)
+    if "warning" in labelled.summary:
+        st.warning(labelled.summary["warning"])
+    st.image(str(labelled.ethogram), caption="Ethogram: probabilities and labelled bouts")
+    bouts = results.bouts_of(labelled)
+    left, right = st.columns(2)
+    left.markdown("**Bouts**")
+    left.dataframe(bouts, hide_index=True, key=f"{key}-bouts")
+    right.markdown("**Labelled by**")
+    right.dataframe(results.models_table(labelled.summary), hide_index=True)
+    table = labelled.table
+    if labelled.video.is_file():
+        background, side_px = _arena(str(labelled.video), _stamp(labelled.video))
+        scale = rec.pixels_per_cm(side_px, settings.label.arena_side_cm)
+        _movement(table, labelled.fps, background, scale)
+        rows = [round(i * (len(table) - 1) / 7) for i in range(8)]
+        pictures = rec.frames_at(labelled.video, table, rows, labelled.heads, scale=0.5)
+        st.markdown("**Frames with their labels**")
+        st.image(pictures, caption=[f"{table.time_s.iloc[r]:.1f} s" for r in rows], width=160)
+    else:
+        st.info(f"The video {labelled.video} is no longer there: no trajectory or frames.")
+    buttons = st.columns(3)
+    buttons[0].download_button(
+        "Per-frame labels (CSV)",
+        table.to_csv(index=False),
+        file_name=f"{labelled.video_id}-labels.csv",
+        mime="text/csv",
+        key=f"{key}-labels",
+    )
+    buttons[1].download_button(
+        "Bout table (CSV)",
+        bouts.to_csv(index=False),
+        file_name=f"{labelled.video_id}-bouts.csv",
+        mime="text/csv",
+        key=f"{key}-bouts-csv",
+    )
+    buttons[2].download_button(
+        "Summary (JSON)",
+        json.dumps(labelled.summary, indent=2),
+        file_name=f"{labelled.video_id}-summary.json",
+        mime="application/json",
+        key=f"{key}-summary",
+    )
+
+
+def _movement(table, fps: float, background, scale: float | None) -> None:
+    """Trajectory, heatmap, and distance and speed over time."""
+    tracked = table.assign(found=table.x.notna() & table.y.notna())
+    left, right = st.columns(2)
+    trajectory = draw_trajectory(background, tracked)[..., ::-1]  # BGR -> RGB
+    left.image(trajectory, caption="Trajectory", width="stretch")
+    right.image(rec.heatmap(background, table), caption="Where it spent its time", width="stretch")
+    moved = rec.movement(table, fps, scale)
+    left, right = st.columns(2)
+    left.line_chart(moved, x="time_s", y=moved.columns[1], height=220)
+    right.line_chart(moved, x="time_s", y=moved.columns[2], height=220)
+
+
+# --- manual mode ---------------------------------------------------------------------------
+
+
+def manual(settings: Settings, params: Path, data: Path) -> None:
+    st.header("Manual viewer")
+    st.write("A recording with its label file: frames, bouts, ethogram, trajectory and movement.")
+    source = st.radio(
+        "Recording", ("Upload", "From the lab's recordings"), horizontal=True, key="manual_source"
+    )
+    video = labels = None
+    if source == "Upload":
+        left, right = st.columns(2)
+        video_upload = left.file_uploader("Video", key="manual_video")
+        labels_upload = right.file_uploader("Label CSV (old or new format)", key="manual_labels")
+        if video_upload is not None:
+            video = _upload(video_upload, "video", settings, data)
+        if labels_upload is not None:
+            labels = _upload(labels_upload, "labels", settings, data)
+    else:
+        raw = settings.paths.raw
+        videos = sorted(p for p in raw.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+        if not videos:
+            st.info(f"No recordings in {raw} yet.")
+            return
+        video = st.selectbox(
+            "Recording", videos, format_func=lambda p: str(p.relative_to(raw)), key="manual_raw"
+        )
+        labels = video.with_suffix(".csv") if video.with_suffix(".csv").is_file() else None
+    if video is None:
+        return
+    try:
+        recording = _recording(
+            str(video),
+            str(labels) if labels else None,
+            _stamp(video, labels),
+            settings.ingest.label_tolerance_frames,
+        )
+    except UserError as error:
+        st.error(str(error))
+        return
+    if not recording.heads:
+        st.info("No label file: the recording is shown with the mouse's track only.")
+    arena_cm = st.number_input(
+        "Arena side (cm)",
+        min_value=0.0,
+        value=float(settings.label.arena_side_cm or 0.0),
+        help="The inner side of the open field; 0 gives distances in pixels.",
+        key="manual_arena_cm",
+    )
+    summary = rec.summary(recording, arena_cm or None)
+    unit = "cm" if "distance_cm" in summary else "px"
+    metrics = st.columns(4)
+    metrics[0].metric("Duration", f"{summary['duration_s']:.1f} s")
+    metrics[1].metric("Frames", f"{recording.frame_count} at {recording.fps:g} fps")
+    metrics[2].metric("Distance", f"{summary[f'distance_{unit}']:.1f} {unit}")
+    metrics[3].metric("Mean speed", f"{summary[f'mean_speed_{unit}_s']:.1f} {unit}/s")
+    _viewer(recording)
+    table, heads, fps = recording.table, recording.heads, recording.fps
+    if heads:
+        st.markdown("**Bouts**")
+        st.dataframe(rec.bout_table(summary), hide_index=True)
+        st.dataframe(rec.bout_list(table, heads, fps), hide_index=True, height=200)
+        title = f"{recording.video.name}: labels"
+        st.pyplot(plot_ethogram(table, heads, fps, title), width="stretch")
+    scale = rec.pixels_per_cm(recording.arena_side_px, arena_cm)
+    _movement(table, fps, recording.background, scale)
+
+
+def _jump_to_bout(table, head: str) -> None:
+    row = rec.next_bout(table, head, st.session_state.get("manual_frame", 0))
+    if row is None:
+        st.session_state["manual_note"] = f"No {head} bout in this recording."
+    else:
+        st.session_state["manual_frame"] = row
+
+
+def _viewer(recording: rec.Recording) -> None:
+    """The frame viewer: slider, next-bout filter, the frame with its overlay, a short clip."""
+    table, heads = recording.table, recording.heads
+    if st.session_state.get("manual_frame", 0) >= len(table):
+        st.session_state["manual_frame"] = 0
+    if heads:
+        left, right = st.columns([2, 1])
+        head = left.selectbox("Behaviour", heads, key="manual_behaviour")
+        right.button("Next bout ▶", key="manual_next", on_click=_jump_to_bout, args=(table, head))
+        if note := st.session_state.pop("manual_note", None):
+            st.info(note)
+    row = st.slider("Frame", 0, len(table) - 1, key="manual_frame")
+    (picture,) = rec.frames_at(recording.video, table, [row], heads)
+    shown = [h for h in heads if int(table[h].iloc[row])] or ["no behaviour"]
+    caption = f"frame {row} · {table.time_s.iloc[row]:.2f} s · {', '.join(shown)}"
+    st.image(picture, caption=caption, width=480)
+    if st.button("Play 5 s from here", key="manual_play"):
+        rows = list(range(row, min(len(table), row + round(5 * recording.fps))))
+        pictures = rec.frames_at(recording.video, table, rows, heads, scale=0.75)
+        st.image(rec.clip_gif(pictures, recording.fps), caption="5 s clip")
+
+
+# --- nightly results -----------------------------------------------------------------------
+
+
+def nightly(settings: Settings, params: Path, data: Path) -> None:
+    st.header("Nightly results")
+    outbox = settings.paths.outbox
+    listing = results.list_outbox(outbox)
+    if listing.empty:
+        st.info(
+            f"Nothing in the outbox ({outbox}) yet. The nightly run labels the videos put in "
+            f"{settings.paths.inbox}; `ethoflow label VIDEO` labels one now."
+        )
+        return
+    st.dataframe(listing.drop(columns="folder"), hide_index=True, key="nightly_list")
+    labelled = listing[listing.status == "labelled"]
+    if labelled.empty:
+        return
+    folder = st.selectbox(
+        "Open",
+        labelled.folder,
+        format_func=lambda f: Path(f).name,
+        key="nightly_open",
+    )
+    show_labelled(results.read_labelled(Path(folder)), settings, key=f"nightly-{folder}")
+
+
+# --- review queue --------------------------------------------------------------------------
+
+
+def review_queue(settings: Settings, params: Path, data: Path) -> None:
+    st.header("Review queue")
+    st.write(
+        "Where the models are least sure, most unsure first. Watch each stretch and say "
+        "whether it shows the behaviour; the answers become a corrected label file for the "
+        "next retrain."
+    )
+    folders = [
+        *results.list_outbox(settings.paths.outbox).query("status == 'labelled'").folder,
+        *results.list_outbox(data / "labelled").query("status == 'labelled'").folder,
+    ]
+    if not folders:
+        st.info(
+            "No labelled videos yet: label some in Automatic labelling, or wait for the "
+            "nightly run."
+        )
+        return
+    folder = st.selectbox("Video", folders, format_func=lambda f: Path(f).name, key="review_video")
+    labelled = results.read_labelled(Path(folder))
+    stretches = review.review_stretches(labelled)
+    where = review.review_folder(data, labelled)
+    decisions = review.read_decisions(where)
+    if not stretches:
+        st.success("The models were sure everywhere in this video: nothing to review.")
+        return
+    done = {(d["head"], d["start"], d["stop"]): d["value"] for d in decisions}
+    queue = review.stretches_table(stretches)
+    queue["answer"] = [
+        {None: "", 1: "yes", 0: "no"}[done.get((s.head, s.start, s.stop))] for s in stretches
+    ]
+    st.dataframe(queue, hide_index=True, height=220, key="review_table")
+    index = st.selectbox(
+        "Stretch",
+        range(len(stretches)),
+        format_func=lambda i: (
+            f"{i + 1}. {stretches[i].head}, {stretches[i].start_s:.1f}–{stretches[i].end_s:.1f} s"
+            f" ({stretches[i].reasons})"
+        ),
+        key="review_pick",
+    )
+    stretch = stretches[index]
+    table = labelled.table
+    left, right = st.columns([3, 2])
+    if labelled.video.is_file():
+        rows = review.clip_rows(stretch, labelled)
+        pictures = rec.frames_at(labelled.video, table, rows, labelled.heads, scale=0.75)
+        left.image(rec.clip_gif(pictures, labelled.fps), caption="The stretch, looping")
+    else:
+        left.info(f"The video {labelled.video} is no longer there.")
+    part = table.iloc[review.clip_rows(stretch, labelled)]
+    right.line_chart(part, x="time_s", y=f"{stretch.head}_probability", height=200)
+    said = stretch.head if stretch.label else f"no {stretch.head}"
+    threshold = labelled.thresholds[stretch.head]
+    right.markdown(f"The labels say **{said}** here (threshold {threshold:.2f}).")
+    answer = None
+    if right.button(f"Shows {stretch.head}", key="review_yes", type="primary"):
+        answer = 1
+    if right.button(f"No {stretch.head}", key="review_no"):
+        answer = 0
+    if answer is not None:
+        path = review.decide(labelled, stretch, answer, data)
+        st.session_state["review_saved"] = str(path)
+        st.rerun()
+    if saved := st.session_state.get("review_saved"):
+        st.success(
+            f"Saved the corrected labels: {saved}. Put it and the video beside it in "
+            "data/raw/<condition>/ and version them with DVC (`dvc add data/raw`) so the next "
+            "retrain learns from them."
+        )
+        st.download_button(
+            "Corrected label file (CSV)",
+            Path(saved).read_bytes(),
+            file_name=Path(saved).name,
+            mime="text/csv",
+            key="review_download",
+        )

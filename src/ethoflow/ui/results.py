@@ -1,0 +1,193 @@
+"""Automatic mode and nightly results: label videos with the champions, read labelled outputs.
+
+Labelling is :func:`ethoflow.labelling.label_video` with the champions of
+:func:`ethoflow.registry.load_champions`, called as the label flow calls them; the outputs read here
+are the files it writes (``labels.csv``, ``summary.json``, ``ethogram.png``, ``record.json``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ethoflow.config import Settings
+from ethoflow.featurization import Featurization
+from ethoflow.labelling import (
+    ETHOGRAM_FILE,
+    LABELS_FILE,
+    RECORD_FILE,
+    SUMMARY_FILE,
+    HeadModel,
+    LabelOutcome,
+    check_featurization,
+    label_video,
+)
+from ethoflow.ui.files import UserError
+from ethoflow.ui.recording import bout_table
+
+
+@dataclass(frozen=True)
+class Labeller:
+    """The champions and the feature extractor, loaded once and used for every video."""
+
+    settings: Settings
+    heads: dict[str, HeadModel]
+    featurization: Featurization
+    extractor: object | None  # ethoflow.features.FeatureExtractor
+
+
+def champion_versions(settings: Settings) -> dict[str, str]:
+    """Each head's champion version, read from the registry's tags only (a fraction of a
+    second), or :class:`UserError` saying what to run when there is none."""
+    heads = _champions(settings, models=False)
+    return {head: model.version for head, model in heads.items()}
+
+
+def load_labeller(settings: Settings) -> Labeller:
+    """The champions (downloaded from the registry) and the extractor their features need."""
+    heads = _champions(settings, models=True)
+    featurization = Featurization.from_settings(settings)
+    return Labeller(settings, heads, featurization, featurization.build_extractor())
+
+
+def _champions(settings: Settings, *, models: bool) -> dict[str, HeadModel]:
+    from mlflow.exceptions import MlflowException
+
+    from ethoflow import registry
+
+    try:
+        registry.start_tracking(settings, create=False)
+        heads = registry.load_champions(settings.train.heads, models=models)
+        check_featurization(heads, Featurization.from_settings(settings).id)
+    except registry.NoChampionError as error:
+        raise UserError(
+            f"No models to label with yet: {error}. Ask whoever runs the pipeline to train "
+            "and promote models (`ethoflow retrain`, then `ethoflow promote`)."
+        ) from None
+    except ValueError as error:
+        raise UserError(f"The models do not fit this project's settings: {error}") from None
+    except MlflowException as error:
+        raise UserError(
+            f"The model registry at {settings.tracking_uri} cannot be read: {error.message}"
+        ) from None
+    return heads
+
+
+def label(labeller: Labeller, video: Path, outbox: Path) -> LabelOutcome:
+    """Label ``video`` into ``outbox/<video id>/`` exactly as the label flow does."""
+    settings = labeller.settings
+    return label_video(
+        video,
+        outbox,
+        heads=labeller.heads,
+        featurization=labeller.featurization,
+        extractor=labeller.extractor,
+        postprocessing=settings.postprocess,
+        arena_side_cm=settings.label.arena_side_cm,
+        max_missing_share=settings.label.max_missing_share,
+    )
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """One labelled video's outputs, as written by :func:`label_video`."""
+
+    folder: Path
+    table: pd.DataFrame  # labels.csv
+    summary: dict  # summary.json
+
+    @property
+    def video_id(self) -> str:
+        return self.summary["video_id"]
+
+    @property
+    def heads(self) -> list[str]:
+        return list(self.summary["heads"])
+
+    @property
+    def fps(self) -> float:
+        return float(self.summary["clock_fps"])
+
+    @property
+    def video(self) -> Path:
+        return Path(self.summary["source"])
+
+    @property
+    def ethogram(self) -> Path:
+        return self.folder / ETHOGRAM_FILE
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return {head: float(m["threshold"]) for head, m in self.summary["models"].items()}
+
+
+def read_labelled(folder: Path) -> Labelled:
+    """A labelled video's outputs; :class:`UserError` if they are incomplete (no record)."""
+    folder = Path(folder)
+    if not (folder / RECORD_FILE).is_file():
+        raise UserError(f"{folder.name} has no complete labels (it may still be in progress).")
+    table = pd.read_csv(folder / LABELS_FILE)
+    summary = json.loads((folder / SUMMARY_FILE).read_text())
+    return Labelled(folder, table, summary)
+
+
+def models_table(summary: dict) -> pd.DataFrame:
+    """Which model version and threshold produced each behaviour's labels."""
+    columns = ["behaviour", "model", "version", "threshold"]
+    rows = [
+        (head, m["model"], m["version"], m["threshold"]) for head, m in summary["models"].items()
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def bouts_of(labelled: Labelled) -> pd.DataFrame:
+    """The bout table (count, total, mean duration, latency per behaviour) of a labelled video."""
+    return bout_table(labelled.summary)
+
+
+def list_outbox(outbox: Path) -> pd.DataFrame:
+    """The outbox as a list, newest first: one row per labelled video (date, video, status
+    ``labelled``, bouts per behaviour, folder) and per quarantined one (with its reason, from
+    the last batch's ``quarantine.csv``)."""
+    columns = ["date", "video", "status", "bouts", "reason", "folder"]
+    rows = []
+    outbox = Path(outbox)
+    if outbox.is_dir():
+        for folder in sorted(outbox.iterdir()):
+            if folder.name.startswith(".") or not (folder / RECORD_FILE).is_file():
+                continue
+            try:
+                summary = json.loads((folder / SUMMARY_FILE).read_text())
+            except (OSError, ValueError):
+                continue
+            bouts = ", ".join(f"{head} {v['bouts']}" for head, v in summary["heads"].items())
+            rows.append(
+                {
+                    "date": summary.get("labelled_at", ""),
+                    "video": summary.get("video_id", folder.name),
+                    "status": "labelled",
+                    "bouts": bouts,
+                    "reason": summary.get("warning", ""),
+                    "folder": str(folder),
+                }
+            )
+        quarantine = outbox / "quarantine.csv"
+        if quarantine.is_file():
+            for row in pd.read_csv(quarantine, keep_default_na=False).itertuples():
+                stamp = pd.Timestamp(quarantine.stat().st_mtime, unit="s", tz="UTC")
+                date = stamp.isoformat(timespec="seconds")
+                rows.append(
+                    {
+                        "date": date,
+                        "video": row.video_id,
+                        "status": "quarantined",
+                        "bouts": "",
+                        "reason": row.reason,
+                        "folder": "",
+                    }
+                )
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values("date", ascending=False, ignore_index=True)
