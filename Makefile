@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MLFLOW_PORT ?= 5000
 
-.PHONY: setup demo test lint repro mlflow-ui clean
+.PHONY: setup demo test lint repro mlflow-ui browser-deps clean
 
 setup: $(VENV)/.installed
 
@@ -24,11 +24,19 @@ repro: setup
 mlflow-ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow/mlflow.db --host 127.0.0.1 --port $(MLFLOW_PORT)
 
+# The browser tests (tests/browser) drive Debian's chromium through Playwright, which is pinned in
+# the dev extras and pointed at /usr/bin/chromium: `playwright install` would download a browser.
+browser-deps:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint browser-deps
 	$(BIN)/python -m pytest
 
 clean:

@@ -68,7 +68,7 @@ def app(project, tmp_path_factory) -> App:
     # the thresholds an evaluation would, inside their range, so some frames are unsure.
     scratch = results.label(results.load_labeller(settings), project.good, root / "scratch")
     probabilities = pd.read_csv(scratch.outputs / "labels.csv")
-    _set_thresholds(project, {h: probabilities[f"{h}_probability"].median() for h in HEADS})
+    set_thresholds(project, {h: probabilities[f"{h}_probability"].median() for h in HEADS})
     # The nightly outbox: one video labelled, one quarantined, as the label flow leaves them.
     labeller = results.load_labeller(settings)
     broken = root / "inbox" / "broken.mp4"
@@ -83,7 +83,7 @@ def app(project, tmp_path_factory) -> App:
     return App(params, settings, data, video, labels, hand_labels, labeller)
 
 
-def _set_thresholds(project, thresholds: dict[str, float]) -> None:
+def set_thresholds(project, thresholds: dict[str, float]) -> None:
     import mlflow
 
     from ethoflow.registry import model_name
@@ -231,10 +231,16 @@ def test_overlay_clip_and_heatmap(app):
 # --- automatic mode and nightly results --------------------------------------------------------
 
 
-def test_no_champion_says_what_to_run(app, tmp_path):
-    params = write_params(tmp_path, empty_store(tmp_path / "mlflow"))
+@pytest.fixture(scope="module")
+def no_champion(tmp_path_factory) -> Path:
+    """params.yaml of a project whose registry holds no model yet."""
+    root = tmp_path_factory.mktemp("no-champion")
+    return write_params(root, empty_store(root / "mlflow"))
+
+
+def test_no_champion_says_what_to_run(no_champion):
     with pytest.raises(files.UserError, match=r"No models to label with yet.*ethoflow retrain"):
-        results.champion_versions(load_settings(params))
+        results.champion_versions(load_settings(no_champion))
 
 
 def test_labelling_an_upload_gives_the_label_flows_outputs(app, tmp_path):
@@ -395,8 +401,9 @@ def test_automatic_page_labels_an_upload(app, at):
 
 
 def _table(at, column: str) -> pd.DataFrame:
-    """The first table shown with ``column``."""
-    return next(d.value for d in at.dataframe if column in d.value)
+    """The first table or dataframe shown with ``column``, its index as a column."""
+    tables = [t.value for t in [*at.table, *at.dataframe]]
+    return next(t.reset_index() for t in tables if column in t.reset_index())
 
 
 def test_automatic_page_explains_a_bad_upload(at):
@@ -408,11 +415,10 @@ def test_automatic_page_explains_a_bad_upload(at):
     assert "notes.txt is not a video" in _texts(at.error)
 
 
-def test_automatic_page_without_champion_says_what_to_run(app, tmp_path, monkeypatch):
+def test_automatic_page_without_champion_says_what_to_run(app, no_champion, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    params = write_params(tmp_path, empty_store(tmp_path / "mlflow"))
-    monkeypatch.setenv("ETHOFLOW_PARAMS", str(params))
+    monkeypatch.setenv("ETHOFLOW_PARAMS", str(no_champion))
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     at.file_uploader(key="auto_videos").set_value(("m1.mp4", app.video.read_bytes(), "video/mp4"))
     at.run()

@@ -357,7 +357,7 @@ def ui(
     # Headless: no browser opened, no e-mail prompt; no usage statistics sent anywhere.
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     command += ["--server.maxUploadSize", str(settings.ui.max_upload_mb)]
-    command += ["--server.fileWatcherType", "none"]
+    command += ["--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]
     os.environ["ETHOFLOW_PARAMS"] = str(params.resolve())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     typer.echo(f"ethoflow ui: http://127.0.0.1:{port} (Ctrl+C stops it)")

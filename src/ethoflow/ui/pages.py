@@ -134,10 +134,11 @@ def show_labelled(labelled: results.Labelled, settings: Settings, *, key: str) -
     st.image(str(labelled.ethogram), caption="Ethogram: probabilities and labelled bouts")
     bouts = results.bouts_of(labelled)
     left, right = st.columns(2)
+    # Small tables as static HTML: readable at a glance, and in a browser test.
     left.markdown("**Bouts**")
-    left.dataframe(bouts, hide_index=True, key=f"{key}-bouts")
+    left.table(bouts.set_index("behaviour"))
     right.markdown("**Labelled by**")
-    right.dataframe(results.models_table(labelled.summary), hide_index=True)
+    right.table(results.models_table(labelled.summary).set_index("behaviour"))
     table = labelled.table
     if labelled.video.is_file():
         background, side_px = _arena(str(labelled.video), _stamp(labelled.video))
@@ -246,7 +247,7 @@ def manual(settings: Settings, params: Path, data: Path) -> None:
     table, heads, fps = recording.table, recording.heads, recording.fps
     if heads:
         st.markdown("**Bouts**")
-        st.dataframe(rec.bout_table(summary), hide_index=True)
+        st.table(rec.bout_table(summary).set_index("behaviour"))
         st.dataframe(rec.bout_list(table, heads, fps), hide_index=True, height=200)
         title = f"{recording.video.name}: labels"
         st.pyplot(plot_ethogram(table, heads, fps, title), width="stretch")

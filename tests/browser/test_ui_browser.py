@@ -1,0 +1,231 @@
+"""The web app in a real browser: ``ethoflow ui`` serving on a free port, Debian's chromium
+driven headless by Playwright (the system browser: nothing downloaded), real synthetic
+recordings and the fault suite's tiny champions.
+
+``ETHOFLOW_SCREENSHOTS=DIR`` saves a screenshot of each page in DIR (the README's come from here).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import test_faults
+from ethoflow.config import load_settings
+from ethoflow.io.labels import read_labels
+from ethoflow.labelling import write_batch_report
+from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.ui import results
+from test_faults import HEADS, write_params
+from test_ui import GROOMING, REARING, set_thresholds
+
+project = test_faults.project  # the fault suite's champions, reused
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+TIMEOUT_MS = 90_000  # the first labelling loads TensorFlow and the models in the server
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """The champions fixture asks for Prefect's test API; the app labels without Prefect."""
+    yield
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare(project, params: Path) -> dict:
+    """A recording with hand-made labels, and a nightly outbox with one labelled video."""
+    root, settings = params.parent, load_settings(params)
+    video, labels = root / "rec" / "m1.mp4", root / "rec" / "m1.csv"
+    frames = write_recording(
+        video, labels, root / "rec" / "m1.truth.csv", condition=CONDITIONS[0], seconds=6, seed=5
+    )
+    hand = np.zeros((frames, 2), int)
+    hand[slice(*GROOMING), 0] = 1
+    hand[slice(*REARING), 1] = 1
+    pd.DataFrame(hand, columns=["Grooming", "Rearing"]).to_csv(labels, index=False)
+    # Thresholds inside the untrained champions' range, so the review queue has work.
+    labeller = results.load_labeller(settings)
+    scratch = results.label(labeller, project.good, root / "scratch")
+    probabilities = pd.read_csv(scratch.outputs / "labels.csv")
+    set_thresholds(project, {h: probabilities[f"{h}_probability"].median() for h in HEADS})
+    outcome = results.label(results.load_labeller(settings), project.good, settings.paths.outbox)
+    write_batch_report([outcome], "inbox", settings.paths.outbox)
+    notes = root / "notes.txt"
+    notes.write_text("not a video")
+    return {"params": params, "video": video, "labels": labels, "notes": notes}
+
+
+@pytest.fixture(scope="module")
+def lab(project, tmp_path_factory):
+    """``ethoflow ui`` on a free port over a prepared project (prepared while the server
+    starts); its whole process group is stopped afterwards."""
+    root = tmp_path_factory.mktemp("browser")
+    params = write_params(root, project.tracking_uri, ui={"data": "appdata", "max_upload_mb": 5})
+    port = _free_port()
+    log = root / "ui.log"
+    command = [sys.executable, "-m", "ethoflow.cli", "ui", "--params", str(params)]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        prepared = _prepare(project, params)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"ethoflow ui did not start:\n{log.read_text()}")
+            time.sleep(0.3)
+        yield prepared | {"url": url}
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"no chromium at {CHROMIUM}: `make browser-deps` installs Debian's")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser):
+    """One browser context for the module: the app's scripts are loaded once, then cached."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context, lab):
+    """A new tab on the app: a new Streamlit session."""
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(lab["url"])
+    page.get_by_test_id("stSidebar").get_by_text("Automatic labelling").wait_for()
+    yield page
+    page.close()
+
+
+def _open(page, name: str) -> None:
+    page.get_by_test_id("stSidebar").get_by_text(name).click()
+    page.get_by_role("heading", name=name).wait_for()
+
+
+def _screenshot(page, name: str) -> None:
+    folder = os.environ.get("ETHOFLOW_SCREENSHOTS")
+    if folder:
+        page.wait_for_timeout(500)  # images finish drawing
+        page.screenshot(path=str(Path(folder) / f"ui_{name}.png"), full_page=True)
+
+
+def _image(page, caption: str):
+    """The picture shown with ``caption``."""
+    return page.get_by_test_id("stImage").filter(has_text=caption).get_by_role("img")
+
+
+def _uploads(page):
+    return page.get_by_test_id("stFileUploader").locator("input[type=file]")
+
+
+def test_automatic_mode_labels_an_upload_and_downloads_its_labels(page, lab):
+    from playwright.sync_api import expect
+
+    _uploads(page).first.set_input_files(lab["video"])
+    page.get_by_text("m1.mp4").first.wait_for()
+    page.get_by_role("button", name="Label", exact=True).click()
+    expect(page.get_by_text("m1.mp4: labelled")).to_be_visible()
+    expect(_image(page, "Ethogram: probabilities and labelled bouts")).to_be_visible()
+    bouts = page.get_by_test_id("stTable").first
+    expect(bouts).to_contain_text("grooming")
+    expect(bouts).to_contain_text("mean_duration_s")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Per-frame labels (CSV)").click()
+    table = pd.read_csv(download.value.path())
+    assert len(table) == 60  # 6 s at 10 fps: one row per frame
+    assert {"frame", "time_s", "grooming", "rearing"} <= set(table.columns)
+    _screenshot(page, "automatic")
+
+
+def test_bad_upload_shows_its_message(page, lab):
+    from playwright.sync_api import expect
+
+    _uploads(page).first.set_input_files(lab["notes"])
+    page.get_by_text("notes.txt").first.wait_for()
+    page.get_by_role("button", name="Label", exact=True).click()
+    expect(page.get_by_text("notes.txt is not a video")).to_be_visible()
+
+
+def test_manual_mode_shows_the_overlay_and_jumps_to_a_bout(page, lab):
+    from playwright.sync_api import expect
+
+    _open(page, "Manual viewer")
+    _uploads(page).nth(0).set_input_files(lab["video"])
+    _uploads(page).nth(1).set_input_files(lab["labels"])
+    expect(page.get_by_text(re.compile(r"^frame 0 · 0\.00 s"))).to_be_visible()
+    page.get_by_role("button", name="Next bout").click()
+    expect(page.get_by_text(f"frame {GROOMING[0]} · 1.20 s · grooming")).to_be_visible()
+    expect(_image(page, "Trajectory")).to_be_visible()
+    _screenshot(page, "manual")
+
+
+def test_nightly_results_list_the_outbox(page):
+    from playwright.sync_api import expect
+
+    _open(page, "Nightly results")
+    expect(_image(page, "Ethogram: probabilities and labelled bouts")).to_be_visible()
+    expect(page.get_by_role("button", name="Summary (JSON)")).to_be_visible()
+    _screenshot(page, "nightly")
+
+
+def test_review_queue_saves_a_correction_that_reads_back(page, lab):
+    from playwright.sync_api import expect
+
+    _open(page, "Review queue")
+    expect(_image(page, "The stretch, looping")).to_be_visible()
+    page.get_by_role("button", name=re.compile(r"^No (grooming|rearing)$")).click()
+    expect(page.get_by_text("Saved the corrected labels")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Corrected label file (CSV)").click()
+    corrected = Path(download.value.path()).with_suffix(".csv")
+    shutil.copy(download.value.path(), corrected)
+    assert len(read_labels(corrected)) == 30  # good.mp4: 3 s at 10 fps
+    data = lab["params"].parent / "appdata"
+    assert [p.name for p in (data / "review").rglob("*.csv")] == ["good.csv"]
+    _screenshot(page, "review")
