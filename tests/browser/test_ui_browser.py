@@ -151,8 +151,12 @@ def _open(page, name: str) -> None:
 def _screenshot(page, name: str) -> None:
     folder = os.environ.get("ETHOFLOW_SCREENSHOTS")
     if folder:
-        page.wait_for_timeout(500)  # images finish drawing
-        page.screenshot(path=str(Path(folder) / f"ui_{name}.png"), full_page=True)
+        page.get_by_test_id("stStatusWidget").wait_for(state="hidden")  # the script has finished
+        # The app scrolls inside its main section: a window as tall as it shows the whole page.
+        height = page.get_by_test_id("stMain").evaluate("main => main.scrollHeight")
+        page.set_viewport_size({"width": 1400, "height": min(height, 4000)})
+        page.wait_for_timeout(1000)  # charts and images redraw at the new size
+        page.screenshot(path=str(Path(folder) / f"ui_{name}.png"))
 
 
 def _image(page, caption: str):
