@@ -55,14 +55,16 @@ def app(project, tmp_path_factory) -> App:
     root = tmp_path_factory.mktemp("ui")
     params = write_params(root, project.tracking_uri, ui={"data": "appdata", "max_upload_mb": 1})
     settings = load_settings(params)
-    video, labels = root / "rec" / "m1.mp4", root / "rec" / "m1.csv"
+    # The lab's recordings (paths.raw): a video and its label file in the old format.
+    video = settings.paths.raw / "condition_1" / "m1.mp4"
+    labels = video.with_suffix(".csv")
     frames = write_recording(
-        video, labels, root / "rec" / "m1.truth.csv", condition=CONDITIONS[0], seconds=6, seed=5
+        video, labels, root / "truth" / "m1.csv", condition=CONDITIONS[0], seconds=6, seed=5
     )
     hand = np.zeros((frames, 2), int)
     hand[slice(*GROOMING), 0] = 1
     hand[slice(*REARING), 1] = 1
-    hand_labels = root / "rec" / "hand.csv"
+    hand_labels = root / "hand.csv"
     pd.DataFrame(hand, columns=["Grooming", "Rearing"]).to_csv(hand_labels, index=False)
     # Untrained champions are sure of everything at threshold 0.5 (probabilities ~0.9): give them
     # the thresholds an evaluation would, inside their range, so some frames are unsure.
@@ -443,6 +445,18 @@ def test_manual_page_overlay_and_bout_filter(app, at):
     assert at.slider(key="manual_frame").value == REARING[0]
     captions = [c for image in at.image for c in image.captions]
     assert any(f"frame {REARING[0]}" in c and "rearing" in c for c in captions), captions
+
+
+def test_manual_page_opens_the_labs_recordings(app, at):
+    at.run()
+    at.sidebar.radio(key="page").set_value("Manual viewer").run()
+    at.radio(key="manual_source").set_value("From the lab's recordings").run()
+    assert not at.exception and not at.error, _texts(at.error)
+    assert at.selectbox(key="manual_raw").value == app.video
+    expected = read_labels(app.labels)
+    shown = _table(at, "mean_duration_s").set_index("behaviour")
+    for head in ("grooming", "rearing"):
+        assert shown.loc[head, "bouts"] == len(bouts(expected[head].to_numpy()))
 
 
 def test_manual_page_explains_labels_of_another_video(app, at, tmp_path):

@@ -12,6 +12,7 @@ each one the corrected labels are exported as a label CSV in the project's forma
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import asdict, dataclass
@@ -130,8 +131,11 @@ def stretches_table(stretches: list[Stretch]) -> pd.DataFrame:
 
 
 def review_folder(data: Path, labelled: Labelled) -> Path:
-    """Where a video's review lives: ``<app data>/review/<video id>/``."""
-    return Path(data) / "review" / labelled.folder.name
+    """Where a video's review lives: ``<app data>/review/<labels folder>-<8 hex digits>/``, the
+    digits from the labels folder's path (the outbox and the app's own labels may both hold a
+    ``m1``)."""
+    tag = hashlib.sha256(str(labelled.folder.resolve()).encode()).hexdigest()[:8]
+    return Path(data) / "review" / f"{labelled.folder.name}-{tag}"
 
 
 def read_decisions(folder: Path) -> list[dict]:
