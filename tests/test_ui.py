@@ -318,6 +318,8 @@ def test_review_finds_unsure_smoothed_and_short_stretches_and_ranks_them():
     assert [s.label for s in stretches] == [0, 1, 1]
     clip = review.clip_rows(by_start[20], _labelled(probability, labels), context_s=0.2)
     assert clip == list(range(18, 26))
+    long = review.clip_rows(by_start[20], _labelled(probability, labels), 2.0, max_rows=10)
+    assert len(long) == 10 and long[0] == 0 and long[-1] == 43
 
 
 def test_review_queue_of_a_labelled_video(app):

@@ -156,6 +156,7 @@ def show_labelled(labelled: results.Labelled, settings: Settings, *, key: str) -
         table.to_csv(index=False),
         file_name=f"{labelled.video_id}-labels.csv",
         mime="text/csv",
+        on_click="ignore",  # a download needs no re-run of the page
         key=f"{key}-labels",
     )
     buttons[1].download_button(
@@ -163,6 +164,7 @@ def show_labelled(labelled: results.Labelled, settings: Settings, *, key: str) -
         bouts.to_csv(index=False),
         file_name=f"{labelled.video_id}-bouts.csv",
         mime="text/csv",
+        on_click="ignore",
         key=f"{key}-bouts-csv",
     )
     buttons[2].download_button(
@@ -170,6 +172,7 @@ def show_labelled(labelled: results.Labelled, settings: Settings, *, key: str) -
         json.dumps(labelled.summary, indent=2),
         file_name=f"{labelled.video_id}-summary.json",
         mime="application/json",
+        on_click="ignore",
         key=f"{key}-summary",
     )
 
@@ -388,5 +391,6 @@ def review_queue(settings: Settings, params: Path, data: Path) -> None:
             Path(saved).read_bytes(),
             file_name=Path(saved).name,
             mime="text/csv",
+            on_click="ignore",
             key="review_download",
         )

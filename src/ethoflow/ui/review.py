@@ -107,12 +107,18 @@ def review_stretches(
     return stretches[:limit]
 
 
-def clip_rows(stretch: Stretch, labelled: Labelled, context_s: float = 0.5) -> list[int]:
-    """The rows to show for ``stretch``: itself with ``context_s`` before and after."""
+def clip_rows(
+    stretch: Stretch, labelled: Labelled, context_s: float = 0.5, max_rows: int = 150
+) -> list[int]:
+    """The rows to show for ``stretch``: itself with ``context_s`` before and after, at most
+    ``max_rows`` of them spread evenly (a long stretch plays faster rather than take long to
+    draw)."""
     context = round(context_s * labelled.fps)
-    return list(
-        range(max(0, stretch.start - context), min(len(labelled.table), stretch.stop + context))
-    )
+    start = max(0, stretch.start - context)
+    stop = min(len(labelled.table), stretch.stop + context)
+    if stop - start <= max_rows:
+        return list(range(start, stop))
+    return sorted({round(r) for r in np.linspace(start, stop - 1, max_rows)})
 
 
 def _close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:
