@@ -242,7 +242,15 @@ def no_champion(tmp_path_factory) -> Path:
 
 def test_no_champion_says_what_to_run(no_champion):
     with pytest.raises(files.UserError, match=r"No models to label with yet.*ethoflow retrain"):
-        results.champion_versions(load_settings(no_champion))
+        results.champion_key(load_settings(no_champion))
+
+
+def test_champion_key_follows_the_registry(app):
+    key = results.champion_key(app.settings)
+    assert [(head, version) for head, version, *_ in key] == [("grooming", "1"), ("rearing", "1")]
+    assert [threshold for _, _, threshold, *_ in key] == [
+        app.labeller.heads[h].threshold for h in HEADS
+    ]
 
 
 def test_labelling_an_upload_gives_the_label_flows_outputs(app, tmp_path):

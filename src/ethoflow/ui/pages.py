@@ -48,9 +48,9 @@ def main() -> None:
 # --- cached loaders: the expensive steps, once per input ------------------------------------
 
 
-@st.cache_resource(show_spinner="Loading the champion models…")
-def _labeller(params: str, versions: tuple[tuple[str, str], ...]) -> results.Labeller:
-    # Keyed on the champion versions: a promotion while the app runs loads the new models.
+@st.cache_resource(show_spinner="Loading the champion models…", max_entries=2)
+def _labeller(params: str, champions: tuple) -> results.Labeller:
+    # Keyed on the champions' tags (results.champion_key): a promotion loads the new models.
     return results.load_labeller(load_settings(params))
 
 
@@ -102,11 +102,11 @@ def automatic(settings: Settings, params: Path, data: Path) -> None:
     )
     if st.button("Label", key="auto_label", type="primary", disabled=not uploads):
         try:
-            versions = results.champion_versions(settings)
+            champions = results.champion_key(settings)
         except UserError as error:
             st.error(str(error))
             return
-        labeller = _labeller(str(params), tuple(sorted(versions.items())))
+        labeller = _labeller(str(params), champions)
         done = []
         for upload in uploads:
             bar = st.progress(0.0, text=f"{upload.name}: checking the file")

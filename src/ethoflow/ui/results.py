@@ -39,11 +39,13 @@ class Labeller:
     extractor: object | None  # ethoflow.features.FeatureExtractor
 
 
-def champion_versions(settings: Settings) -> dict[str, str]:
-    """Each head's champion version, read from the registry's tags only (a fraction of a
-    second), or :class:`UserError` saying what to run when there is none."""
+def champion_key(settings: Settings) -> tuple[tuple[str, str, float, int, str], ...]:
+    """What identifies the champions (per head: version, threshold, window, featurisation),
+    read from the registry's tags only (a fraction of a second), or :class:`UserError` saying
+    what to run when there is none. Loaded models are kept under this key: a promotion, or a
+    new threshold from an evaluation, loads them again."""
     heads = _champions(settings, models=False)
-    return {head: model.version for head, model in heads.items()}
+    return tuple((h, m.version, m.threshold, m.window, m.featurization) for h, m in heads.items())
 
 
 def load_labeller(settings: Settings) -> Labeller:
