@@ -10,17 +10,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from ui_serving import CHROMIUM, ethoflow_ui, screenshot
 
 import test_faults
 from ethoflow.config import load_settings
@@ -32,7 +27,6 @@ from test_faults import HEADS, write_params
 from test_ui import GROOMING, REARING, set_thresholds
 
 project = test_faults.project  # the fault suite's champions, reused
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TIMEOUT_MS = 90_000  # the first labelling loads TensorFlow and the models in the server
 
 
@@ -40,12 +34,6 @@ TIMEOUT_MS = 90_000  # the first labelling loads TensorFlow and the models in th
 def prefect_harness():
     """The champions fixture asks for Prefect's test API; the app labels without Prefect."""
     yield
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _prepare(project, params: Path) -> dict:
@@ -73,42 +61,14 @@ def _prepare(project, params: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def lab(project, tmp_path_factory):
-    """``ethoflow ui`` on a free port over a prepared project (prepared while the server
-    starts); its whole process group is stopped afterwards."""
+    """``ethoflow ui`` on a free port over a prepared project (prepared while it starts)."""
     root = tmp_path_factory.mktemp("browser")
     params = write_params(root, project.tracking_uri, ui={"data": "appdata", "max_upload_mb": 5})
-    port = _free_port()
-    log = root / "ui.log"
-    command = [sys.executable, "-m", "ethoflow.cli", "ui", "--params", str(params)]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        prepared = _prepare(project, params)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"ethoflow ui did not start:\n{log.read_text()}")
-            time.sleep(0.3)
+    prepared = {}
+    with ethoflow_ui(
+        params, root / "ui.log", ready=lambda: prepared.update(_prepare(project, params))
+    ) as url:
         yield prepared | {"url": url}
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -151,12 +111,7 @@ def _open(page, name: str) -> None:
 def _screenshot(page, name: str) -> None:
     folder = os.environ.get("ETHOFLOW_SCREENSHOTS")
     if folder:
-        page.get_by_test_id("stStatusWidget").wait_for(state="hidden")  # the script has finished
-        # The app scrolls inside its main section: a window as tall as it shows the whole page.
-        height = page.get_by_test_id("stMain").evaluate("main => main.scrollHeight")
-        page.set_viewport_size({"width": 1400, "height": min(height, 4000)})
-        page.wait_for_timeout(1000)  # charts and images redraw at the new size
-        page.screenshot(path=str(Path(folder) / f"ui_{name}.png"))
+        screenshot(page, Path(folder) / f"ui_{name}.png")
 
 
 def _image(page, caption: str):
