@@ -119,7 +119,8 @@ def test_upload_names_are_sanitised(name, safe):
         ("notes.txt", 10, "video", r"notes.txt is not a video: upload a .mp4, .avi, .mov or .mkv"),
         ("m1.mp4", 10, "labels", r"m1.mp4 is not a label table: upload a .csv file"),
         ("m1.mp4", 0, "video", r"m1.mp4 is empty \(0 bytes\)"),
-        ("m1.mp4", 3 * files.MB, "video", r"m1.mp4 is 3 MB, more than the limit of 1 MB"),
+        ("m1.mp4", 3 * files.MB, "video", r"m1.mp4 is 3.0 MB, more than the limit of 1 MB"),
+        ("m1.mp4", 30 * files.MB, "video", r"m1.mp4 is 30 MB, more than the limit of 1 MB"),
     ],
 )
 def test_bad_uploads_are_refused_with_a_message(name, size, kind, message):
@@ -418,13 +419,17 @@ def _table(at, column: str) -> pd.DataFrame:
     return next(t.reset_index() for t in tables if column in t.reset_index())
 
 
-def test_automatic_page_explains_a_bad_upload(at):
+def test_automatic_page_explains_bad_uploads(at):
     at.run()
-    at.file_uploader(key="auto_videos").set_value(("notes.txt", b"hello", "text/plain"))
+    big = b"\0" * (3 * files.MB // 2)  # the app's limit is 1 MB here
+    uploads = [("notes.txt", b"hello", "text/plain"), ("big.mp4", big, "video/mp4")]
+    at.file_uploader(key="auto_videos").set_value(uploads)
     at.run()
     at.button(key="auto_label").click().run()
     assert not at.exception
     assert "notes.txt is not a video" in _texts(at.error)
+    assert "big.mp4 is 1.5 MB, more than the limit of 1 MB (ui.max_upload_mb" in _texts(at.error)
+    assert not at.progress  # nothing labelled
 
 
 def test_automatic_page_without_champion_says_what_to_run(app, no_champion, monkeypatch):

@@ -54,8 +54,9 @@ def check_upload(name: str, size: int, *, kind: str, max_mb: float) -> str:
     if size == 0:
         raise UserError(f"{name} is empty (0 bytes): upload the file again.")
     if size > max_mb * MB:
+        shown = f"{size / MB:.1f}" if size < 10 * MB else f"{size / MB:.0f}"
         raise UserError(
-            f"{name} is {size / MB:.0f} MB, more than the limit of {max_mb:g} MB "
+            f"{name} is {shown} MB, more than the limit of {max_mb:g} MB "
             "(ui.max_upload_mb in params.yaml). Cut the recording, or raise the limit."
         )
     return safe

@@ -219,6 +219,8 @@ def manual(settings: Settings, params: Path, data: Path) -> None:
         )
         labels = video.with_suffix(".csv") if video.with_suffix(".csv").is_file() else None
     if video is None:
+        if source == "Upload":
+            st.info("Upload a video, and its label file to see the labelled behaviour.")
         return
     try:
         recording = _recording(
