@@ -3,9 +3,9 @@
     .venv/bin/python tests/browser/screenshots.py --params params.yaml --out docs
 
 after ``make demo``: starts ``ethoflow ui``, labels the first inbox video in automatic mode,
-opens the first recording of ``paths.raw`` in the manual viewer at its first grooming bout, the
-first nightly result and the review queue, and saves ``ui_<page>.png`` in ``--out``. Like any use
-of the app, it writes only in the app's folder (``ui.data``).
+opens the first recording of ``paths.raw`` in the manual viewer at its first grooming (or
+rearing) bout, the first nightly result and the review queue, and saves ``ui_<page>.png`` in
+``--out``. Like any use of the app, it writes only in the app's folder (``ui.data``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
-from ui_serving import CHROMIUM, ethoflow_ui, screenshot
+from ui_serving import CHROMIUM, ethoflow_ui, screenshot, settled
 
 from ethoflow.config import load_settings
 from ethoflow.labelling import VIDEO_SUFFIXES
@@ -52,6 +52,12 @@ def main() -> None:
         sidebar.get_by_text("Manual viewer").click()
         page.get_by_text("From the lab's recordings").click()
         page.get_by_role("button", name="Next bout").click()
+        settled(page)
+        if page.get_by_text("No grooming bout").is_visible():  # show a rearing bout instead
+            page.get_by_test_id("stSelectbox").filter(has_text="Behaviour").click()
+            page.get_by_role("option", name="rearing").click()
+            settled(page)
+            page.get_by_role("button", name="Next bout").click()
         screenshot(page, args.out / "ui_manual.png")
 
         for name in ("Nightly results", "Review queue"):

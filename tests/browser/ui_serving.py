@@ -65,11 +65,20 @@ def ethoflow_ui(params: Path, log: Path, *, ready=None) -> Iterator[str]:
             process.wait()
 
 
+def settled(page) -> None:
+    """Wait until the app's script has finished its run."""
+    page.wait_for_timeout(300)  # the run may not have started yet
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+
+
 def screenshot(page, path: Path) -> None:
     """The whole page at ``path``, once the app's script has finished."""
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
-    # The app scrolls inside its main section: a window as tall as it shows the whole page.
-    height = page.get_by_test_id("stMain").evaluate("main => main.scrollHeight")
-    page.set_viewport_size({"width": 1400, "height": min(height, 4000)})
-    page.wait_for_timeout(1000)  # charts and images redraw at the new size
+    settled(page)
+    # The app scrolls inside its main section: a window as tall as it shows the whole page. The
+    # pictures below the first window load only then, and change the height once more.
+    for _ in range(2):
+        height = page.get_by_test_id("stMain").evaluate("main => main.scrollHeight")
+        page.set_viewport_size({"width": 1400, "height": min(height, 4000)})
+        page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth)")
+        page.wait_for_timeout(1000)  # charts redraw at the new size
     page.screenshot(path=str(path))
