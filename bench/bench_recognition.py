@@ -53,9 +53,12 @@ from ethoflow.config import Settings, load_settings
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 FEATURE_SETS = {
-    # name → features.* overrides; posture stays on in both (the README's two candidates)
-    "posture": {"cnn": False, "posture": True},
-    "resnet+posture": {"cnn": True, "posture": True},
+    # name → features.* overrides. The silhouette alone (the blob's area, length, width,
+    # elongation and speed) is the baseline a lab would try first; the default adds motion inside
+    # the body; the design's ResNet50 crops (random weights offline) on top of both.
+    "silhouette": {"cnn": False, "posture": True, "motion": False},
+    "silhouette+motion": {"cnn": False, "posture": True, "motion": True},
+    "resnet+silhouette+motion": {"cnn": True, "posture": True, "motion": True},
 }
 ARCHITECTURE = "tcn"  # the only architecture promotion considers (promote.architecture)
 LOG_SCALE = {"units", "learning_rate"}  # as suggest_hp draws them
@@ -114,7 +117,8 @@ def fixed_hp(settings: Settings) -> dict[str, Any]:
 def make_lab(
     settings: Settings, workdir: Path, videos: int, minutes: float, seed: int
 ) -> pd.DataFrame:
-    """All four camera conditions into ``workdir/raw``; reused when made with the same set-up."""
+    """Every camera condition of the lab into ``workdir/raw``; reused when made with the same
+    set-up."""
     from ethoflow.synth import CONDITIONS, HELD_OUT_CONDITION, synthesize_lab
 
     conditions = (*CONDITIONS, HELD_OUT_CONDITION)

@@ -2,6 +2,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from ethoflow.cli import app
+from ethoflow.synth import CONDITIONS
 
 runner = CliRunner()
 
@@ -12,8 +13,8 @@ def test_synth_command_writes_the_lab(tmp_path):
     result = runner.invoke(app, ["synth", "--params", str(params), "--seed", "4"])
     assert result.exit_code == 0, result.output
     inventory = pd.read_csv(tmp_path / "data" / "truth" / "lab.csv")
-    assert len(inventory) == 3
-    assert "wrote 3 recordings" in result.output
+    assert len(inventory) == len(CONDITIONS)
+    assert f"wrote {len(CONDITIONS)} recordings" in result.output
 
 
 def test_bad_params_exit_with_the_key_named(tmp_path):

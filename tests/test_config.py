@@ -67,8 +67,8 @@ def test_missing_file(tmp_path):
         load_settings(tmp_path / "nope.yaml")
 
 
-def test_features_need_cnn_or_posture(tmp_path):
+def test_features_need_cnn_posture_or_motion(tmp_path):
     params = tmp_path / "params.yaml"
-    params.write_text("features: {cnn: false, posture: false}\n")
+    params.write_text("features: {cnn: false, posture: false, motion: false}\n")
     with pytest.raises(ConfigError, match="no features left"):
         load_settings(params)

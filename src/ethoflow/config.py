@@ -60,13 +60,14 @@ class FeaturesConfig(_Section):
     layer: str = "conv3_block4_out"
     weights: str | None = None
     batch_size: PositiveInt = 8
-    cnn: bool = True  # ResNet50 features
+    cnn: bool = False  # ResNet50 features (the design's path; off: they transfer worse, bench/)
     posture: bool = True  # the mouse blob's shape and speed
+    motion: bool = True  # change inside the body, frame to frame (grooming's strokes)
 
     @model_validator(mode="after")
     def _some_features(self) -> FeaturesConfig:
-        if not (self.cnn or self.posture):
-            raise ValueError("cnn and posture are both off: no features left")
+        if not (self.cnn or self.posture or self.motion):
+            raise ValueError("cnn, posture and motion are all off: no features left")
         return self
 
 

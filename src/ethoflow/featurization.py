@@ -24,6 +24,7 @@ from ethoflow.io.video import VideoReader
 from ethoflow.preprocess.augment import AugmentSetting, augment_frame
 from ethoflow.preprocess.crop import crop_around
 from ethoflow.preprocess.fps import standardize_fps
+from ethoflow.preprocess.motion import MOTION_FEATURES, BodyMotion, motion_features
 from ethoflow.preprocess.posture import POSTURE_FEATURES, posture_features
 from ethoflow.preprocess.track import (
     TRACK_COLUMNS,
@@ -60,6 +61,7 @@ class Featurization:
     seed: int
     cnn: bool
     posture: bool
+    motion: bool
     batch_size: int
 
     @classmethod
@@ -73,6 +75,7 @@ class Featurization:
             seed=settings.seed,
             cnn=f.cnn,
             posture=f.posture,
+            motion=f.motion,
             batch_size=f.batch_size,
         )
 
@@ -87,12 +90,15 @@ class Featurization:
     def id(self) -> str:
         """Everything that shapes a frame's features: a model only fits features of its id."""
         posture = "+posture" if self.posture else ""
+        motion = "+motion" if self.motion else ""
         fps = f"{self.target_fps:g}fps"
-        return f"{self.extractor_id or 'no-cnn'}-{fps}{posture}-tracker-{TRACKER_VERSION}"
+        return f"{self.extractor_id or 'no-cnn'}-{fps}{posture}{motion}-tracker-{TRACKER_VERSION}"
 
     def content_key(self, augment: AugmentSetting | None) -> list[object]:
         """What besides the input bytes decides the features, for the content keys of outputs."""
-        return [self.id, self.posture and POSTURE_FEATURES, augment and asdict(augment)]
+        posture = self.posture and POSTURE_FEATURES
+        motion = self.motion and MOTION_FEATURES
+        return [self.id, posture, motion, augment and asdict(augment)]
 
     def build_extractor(self) -> FeatureExtractor | None:
         """The ResNet50 extractor (seconds, ~100 MB); None without CNN features."""
@@ -128,8 +134,11 @@ class Featurization:
         self.check_extractor(extractor)
         reader = VideoReader(video)
         rows: list[tuple] = []
+        motion: list[tuple[float, float, float]] = []
         tracker = MouseTracker.for_recording(reader)
-        tracked = _tracked_frames(reader, self.target_fps, tracker, rows)
+        tracked = _tracked_frames(
+            reader, self.target_fps, tracker, rows, motion if self.motion else None
+        )
         augmented = None
         if extractor is None:
             # Without CNN features there is nothing to crop: tracking alone gives the posture.
@@ -150,24 +159,36 @@ class Featurization:
             if augment is not None:
                 features, augmented = features[0::2], features[1::2]
         track = pd.DataFrame(rows, columns=["frame", *TRACK_COLUMNS])
-        if self.posture:
-            # Posture ratios do not change under the per-video augmentation: both copies share them.
-            extra = posture_features(track, self.target_fps)
-            features = np.hstack([features, extra])
+        # Posture ratios and motion in contrast units do not change under the per-video
+        # augmentation: both copies share them.
+        extra = [
+            *([posture_features(track, self.target_fps)] if self.posture else []),
+            *([motion_features(np.array(motion))] if self.motion else []),
+        ]
+        if extra:
+            features = np.hstack([features, *extra])
             if augmented is not None:
-                augmented = np.hstack([augmented, extra])
+                augmented = np.hstack([augmented, *extra])
         return VideoFeatures(
             reader.fps, reader.frame_count, track, tracker.arena_side, features, augmented
         )
 
 
 def _tracked_frames(
-    reader: VideoReader, target_fps: float, tracker: MouseTracker, rows: list[tuple]
+    reader: VideoReader,
+    target_fps: float,
+    tracker: MouseTracker,
+    rows: list[tuple],
+    motion: list[tuple[float, float, float]] | None = None,
 ) -> Iterator[tuple[np.ndarray, float, float]]:
-    """Kept frames with where to crop them; appends each frame's track row to ``rows``."""
+    """Kept frames with where to crop them; appends each frame's track row to ``rows`` and,
+    when ``motion`` is a list, its :class:`BodyMotion` measures to it."""
+    body_motion = BodyMotion()
     for index, frame in standardize_fps(reader, reader.fps, target_fps):
         d = tracker(frame)
         rows.append((index, d.x, d.y, d.found, d.confidence, d.area, d.length, d.width, d.angle))
+        if motion is not None:
+            motion.append(body_motion(frame, d.x, d.y, d.length, d.width, d.angle))
         yield frame, *tracker.crop_position(frame.shape)
 
 

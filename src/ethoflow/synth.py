@@ -1,15 +1,19 @@
 """A synthetic lab: top-view mouse recordings with per-frame labels and ground-truth centres.
 
-Three recording conditions mirror the lab's cameras (frame rate, frame size, arena placement,
-clutter, lighting, label format). A mouse walks along the walls and across the open field, pauses,
-grooms (in-place body contraction with head and paw motion) and rears (the body foreshortens as it
-rises, in the open and against the walls). Everything is drawn from one seeded generator per video,
-so the same seed gives the same frames.
+Four recording conditions mirror the lab's cameras (frame rate, frame size, arena shape and
+placement, clutter, lighting, label format, lens and compression), and a fifth is held out of
+training. A mouse walks along the walls and across the open field, pauses to sniff, rests, grooms
+and rears (unsupported in the open, supported against a wall). Resting and grooming share one
+hunched silhouette: grooming differs only by its strokes, head and forepaws moving while the body
+stays still (paw licking, face washing, body licking, in the grooming chain's order), which is
+what makes grooming hard to see on real mice. Every recording of 20 s or more shows both
+behaviours. Everything is drawn from seeded generators per video, so the same seed gives the same
+bytes and the truth (centre, behaviour, activity) is exact.
 
 The real-like conditions add what makes real footage hard to track: inner wall faces seen in
 perspective, round arenas in a dark ring, dark surrounds, the mouse's shadow and its reflection on
 the walls, long sits in corners, bedding under infrared light. Their looks draw from a second
-generator seeded from the video seed, so they never change the walk or the plain conditions' frames.
+generator seeded from the video seed, so they never change the walk.
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ class Condition:
     reflection: float = 0.0  # opacity of the mouse's mirror image on a wall it is near, 0..1
     body_fraction: float = _BODY_FRACTION  # body length as a share of the arena side
     wall_sitting: float = 0.0  # long sits per second of walking pressed along a wall
+    # The camera's own faults.
+    flicker: float = 0.0  # amplitude of the lamp's brightness beat (mains flicker), 0..1
+    lens: float = 0.0  # radial lens distortion k1 over the half-diagonal (< 0: barrel)
+    jpeg_quality: int | None = None  # each frame through JPEG first (an MJPEG camera)
+    frame_drops: float = 0.0  # share of frames the camera skips
 
 
 CONDITIONS: tuple[Condition, ...] = (
@@ -113,6 +122,36 @@ CONDITIONS: tuple[Condition, ...] = (
         noise_sigma=5,
         blur_kernel=5,
         old_label_format=False,
+    ),
+    # A round arena under infrared light, filmed by a cheap MJPEG camera through a wide lens:
+    # grey image, mains flicker, barrel distortion, compression and the odd dropped frame.
+    Condition(
+        name="condition_5",
+        fps=15,
+        frame_size=(480, 480),
+        arena_center=(240, 240),
+        arena_side=420,
+        arena_angle_deg=0,
+        light_gradient=0.15,
+        vignette=0.3,
+        tint=(1.0, 1.0, 1.0),
+        clutter=False,
+        floor_lines=False,
+        noise_sigma=6,
+        blur_kernel=3,
+        old_label_format=False,
+        arena_shape="round",
+        wall_fraction=0.04,
+        wall_faces=True,
+        floor_level=120,
+        wall_level=70,
+        surround_level=30,
+        shadow=0.1,
+        body_fraction=0.15,
+        flicker=0.04,
+        lens=-0.15,
+        jpeg_quality=50,
+        frame_drops=0.01,
     ),
 )
 
@@ -239,14 +278,37 @@ def condition_by_name(name: str) -> Condition:
 
 
 def _condition_number(condition: Condition) -> int:
-    """``condition_<n>`` → n; the real-like conditions are numbered on from the held-out one."""
-    names = [c.name for c in _ALL_CONDITIONS]
-    if condition.name in names:
-        return names.index(condition.name) + 1
-    return int(condition.name.removeprefix("condition_"))
+    """``condition_<n>`` → n; the real-like conditions are numbered on from the lab's."""
+    if condition.name.startswith("condition_"):
+        return int(condition.name.removeprefix("condition_"))
+    names = [c.name for c in REAL_LIKE_CONDITIONS]
+    return len(CONDITIONS) + 2 + names.index(condition.name)
 
 
 # --- behaviour timeline -------------------------------------------------------------------------
+
+# What the mouse is doing, drawn: each activity belongs to one labelled behaviour.
+ACTIVITIES = {
+    "walking": "neutral",
+    "sniffing": "neutral",  # a pause: the head sweeps side to side
+    "resting": "neutral",  # hunched and still: grooming's silhouette without its strokes
+    "paw_licking": "grooming",
+    "face_washing": "grooming",
+    "body_licking": "grooming",
+    "mid_rearing": "mid_rearing",  # unsupported, in the open
+    "wall_rearing": "wall_rearing",  # supported against a wall
+}
+_HUNCHED = ("resting", "paw_licking", "face_washing", "body_licking")
+# Grooming runs head to tail (the cephalocaudal chain): paws, then face, then the flanks.
+_GROOMING_CHAIN = ("paw_licking", "face_washing", "body_licking")
+
+
+@dataclass(frozen=True)
+class _Bout:
+    kind: Literal["neutral", "resting", "grooming", "rearing"]
+    seconds: float
+    phases: tuple[tuple[str, float], ...] = ()  # grooming: (activity, end within the bout, s)
+    side: float = 1.0  # body licking: which flank (+1 left, -1 right)
 
 
 def _behaviour_timeline(rng: np.random.Generator, seconds: float) -> list[tuple[str, float]]:
@@ -270,6 +332,53 @@ def _behaviour_timeline(rng: np.random.Generator, seconds: float) -> list[tuple[
     return bouts
 
 
+def _lab_timeline(
+    rng: np.random.Generator, acts: np.random.Generator, seconds: float
+) -> list[_Bout]:
+    """:func:`_behaviour_timeline` made like a real session: every recording of 20 s or more
+    holds both behaviours, neutral bouts often contain a rest (hunched and still, as grooming
+    looks in silhouette), next to a grooming or rearing bout as often as not, and each grooming
+    bout runs through the grooming chain in phases of 1.5-4 s."""
+    plan = _behaviour_timeline(rng, seconds)
+    for needed, shortest in (("grooming", 3.0), ("rearing", 2.0)):
+        starts = np.cumsum([0.0] + [seconds for _, seconds in plan[:-1]])
+        shown = [kind for (kind, _), start in zip(plan, starts, strict=True) if start < seconds - 4]
+        if needed in shown:
+            continue
+        # Into the longest neutral bout that starts early enough, without moving later bouts.
+        room = [
+            i
+            for i, ((kind, n), start) in enumerate(zip(plan, starts, strict=True))
+            if kind == "neutral" and n >= shortest + 2 and start + 1 < seconds - 4
+        ]
+        if room:
+            i = max(room, key=lambda j: plan[j][1])
+            n = plan[i][1]
+            length = min(2 * shortest, n - 2)
+            plan[i : i + 1] = [("neutral", 1.0), (needed, length), ("neutral", n - 1 - length)]
+    bouts: list[_Bout] = []
+    for kind, length in plan:
+        if kind == "neutral" and length > 4 and acts.random() < 0.45:
+            rest = min(0.7 * length, float(acts.uniform(3.0, 12.0)))
+            walk = _Bout("neutral", length - rest)
+            pair = (
+                [_Bout("resting", rest), walk]
+                if acts.random() < 0.5
+                else [walk, _Bout("resting", rest)]
+            )
+            bouts += pair
+        elif kind == "grooming":
+            phases, end, step = [], 0.0, int(acts.integers(len(_GROOMING_CHAIN)))
+            while end < length:
+                end = min(length, end + float(acts.uniform(1.5, 4.0)))
+                phases.append((_GROOMING_CHAIN[step % len(_GROOMING_CHAIN)], end))
+                step += 1
+            bouts.append(_Bout("grooming", length, tuple(phases), float(acts.choice([-1.0, 1.0]))))
+        else:
+            bouts.append(_Bout(kind, length))  # type: ignore[arg-type]
+    return bouts
+
+
 # --- the mouse ----------------------------------------------------------------------------------
 
 
@@ -279,6 +388,8 @@ class _Mouse:
     y: float
     heading: float  # radians, 0 = +x in arena coordinates
     body: float  # body length in pixels
+    stroke_hz: float = 3.5  # grooming strokes per second: each mouse its own
+    lick_side: float = 1.0  # body licking: +1 the left flank, -1 the right
 
 
 def _ramp(t: float, length: float, rise: float) -> float:
@@ -287,38 +398,68 @@ def _ramp(t: float, length: float, rise: float) -> float:
 
 
 def _mouse_parts(
-    mouse: _Mouse, behaviour: str, blend: float, t: float
+    mouse: _Mouse, activity: str, blend: float, t: float
 ) -> list[tuple[tuple[float, float], tuple[float, float], float, str]]:
-    """Ellipses ``(centre, half-axes, angle, part)`` of the mouse in arena coordinates."""
+    """Ellipses ``(centre, half-axes, angle, part)`` of the mouse in arena coordinates.
+
+    Resting and grooming share one hunched silhouette; grooming alone moves the head and
+    forepaws in strokes, so only motion inside the body tells them apart, as on real mice.
+    """
     L = mouse.body
     c, s = math.cos(mouse.heading), math.sin(mouse.heading)
 
     def at(forward: float, side: float = 0.0) -> tuple[float, float]:
         return (mouse.x + forward * c - side * s, mouse.y + forward * s + side * c)
 
-    # Neutral posture, then the behaviour's posture blended in.
-    half_len, half_wid, head_fwd, head_scale = 0.5 * L, 0.24 * L, 0.52 * L, 1.0
+    # Walking posture, then the activity's posture blended in.
+    half_len, half_wid, head_fwd, head_side, head_scale = 0.5 * L, 0.24 * L, 0.52 * L, 0.0, 1.0
+    yaw = 0.0  # the head swung about the neck, radians
+    twist = 0.0  # the head turned in place (towards a flank), radians
+    stroke = math.sin(2 * math.pi * mouse.stroke_hz * t)
     paws: list[tuple[float, float]] = []
-    if behaviour == "grooming":
-        wobble = math.sin(2 * math.pi * 3.5 * t)
-        half_len += blend * (-0.15 * L + 0.02 * L * wobble)
+    if activity in _HUNCHED:
+        half_len += blend * -0.15 * L
         half_wid += blend * 0.06 * L
-        head_fwd += blend * (-0.2 * L + 0.05 * L * math.sin(2 * math.pi * 1.7 * t))
-        paw_fwd = head_fwd + 0.12 * L
-        paws = [(paw_fwd + 0.07 * L * wobble, 0.09 * L), (paw_fwd - 0.07 * L * wobble, -0.09 * L)]
-    elif behaviour in ("mid_rearing", "wall_rearing"):
+        head_fwd += blend * -0.2 * L
+    if activity == "resting":
+        half_wid += blend * 0.006 * L * math.sin(2 * math.pi * 2.5 * t)  # breathing
+    elif activity == "face_washing":
+        # The paws stroke over the face while the head nods towards the camera: the strokes stay
+        # inside the outline, so the silhouette barely changes.
+        head_scale += blend * 0.05 * math.sin(math.pi * mouse.stroke_hz * t)
+        paws = [(head_fwd + 0.05 * L + 0.07 * L * stroke, 0.07 * L)]
+        paws.append((head_fwd + 0.05 * L - 0.07 * L * stroke, -0.07 * L))
+    elif activity == "paw_licking":
+        paws = [(head_fwd + 0.1 * L + 0.05 * L * stroke, side) for side in (0.04 * L, -0.04 * L)]
+    elif activity == "body_licking":
+        sweep = math.sin(math.pi * mouse.stroke_hz * t)
+        head_fwd += blend * (-0.12 * L + 0.04 * L * sweep)
+        head_side = blend * mouse.lick_side * 0.12 * L
+        twist = blend * mouse.lick_side * math.radians(60 + 10 * sweep)
+    elif activity == "sniffing":
+        yaw = blend * math.radians(25) * math.sin(2 * math.pi * 1.3 * t)
+    elif activity in ("mid_rearing", "wall_rearing"):
         bob = 0.015 * L * math.sin(2 * math.pi * 0.8 * t)
         half_len += blend * (-0.22 * L + bob)
         half_wid += blend * 0.03 * L
         head_fwd += blend * -0.24 * L
         head_scale += blend * 0.18  # the head is nearer the camera
         paws = [(head_fwd + 0.16 * L, 0.12 * L), (head_fwd + 0.16 * L, -0.12 * L)]
+    neck = 0.3 * L
+    ct, st = math.cos(yaw), math.sin(yaw)
+
+    def on_head(forward: float, side: float) -> tuple[float, float]:
+        """A point given relative to the head's centre, swung with the head about the neck."""
+        f, sd = head_fwd - neck + forward, head_side + side
+        return at(neck + f * ct - sd * st, f * st + sd * ct)
+
     angle = math.degrees(mouse.heading)
+    head_angle = math.degrees(mouse.heading + yaw + twist)
     parts = [
         (at(0.0), (half_len, half_wid), angle, "body"),
-        (at(head_fwd), (0.2 * L * head_scale, 0.14 * L * head_scale), angle, "head"),
-        (at(head_fwd - 0.08 * L, 0.11 * L), (0.05 * L, 0.05 * L), 0.0, "ear"),
-        (at(head_fwd - 0.08 * L, -0.11 * L), (0.05 * L, 0.05 * L), 0.0, "ear"),
+        (on_head(0.0, 0.0), (0.2 * L * head_scale, 0.14 * L * head_scale), head_angle, "head"),
+        (on_head(-0.08 * L, 0.11 * L), (0.05 * L, 0.05 * L), 0.0, "ear"),
+        (on_head(-0.08 * L, -0.11 * L), (0.05 * L, 0.05 * L), 0.0, "ear"),
     ]
     if blend > 0.3:
         parts += [(at(f, side), (0.045 * L, 0.045 * L), 0.0, "paw") for f, side in paws]
@@ -419,6 +560,17 @@ class _Scene:
         self.lighting = (side_lamp * vignette * rng.uniform(0.85, 1.08)).astype(np.float32)
         self.tint = np.array(condition.tint, np.float32)
         self.shadow_direction = look.uniform(-math.pi, math.pi)  # away from the lamp
+        self.lens_maps, self.lens_model = None, None
+        if condition.lens:
+            # Frame pixel u shows the drawn scene at distort(u): a drawn point p lands on
+            # undistort(p), which is exact for the truth (cv2.undistortPoints).
+            focal = math.hypot(w, h) / 2
+            camera = np.array([[focal, 0, w / 2], [0, focal, h / 2], [0, 0, 1]], np.float64)
+            distortion = np.array([condition.lens, 0, 0, 0], np.float64)
+            self.lens_model = (camera, distortion)
+            self.lens_maps = cv2.initUndistortRectifyMap(
+                camera, distortion, None, camera, (w, h), cv2.CV_32FC1
+            )
 
     def to_image(self, point: tuple[float, float]) -> tuple[int, int]:
         x, y = self.matrix @ np.array([point[0], point[1], 1.0])
@@ -518,18 +670,20 @@ class _Scene:
     def render(
         self,
         mouse: _Mouse,
-        behaviour: str,
+        activity: str,
         blend: float,
         t: float,
         rng: np.random.Generator,
         noise_sigma: float,
+        gain: float = 1.0,
     ) -> tuple[np.ndarray, float, float]:
         """Draw one frame; return it (BGR uint8) and the mouse's area centroid (tail excluded).
 
         Shadow and reflection are drawn on the background only: the centroid is the body's.
+        ``gain`` scales the light (flicker).
         """
         canvas = self.background.copy()
-        parts = _mouse_parts(mouse, behaviour, blend, t)
+        parts = _mouse_parts(mouse, activity, blend, t)
         if self.condition.shadow:
             self._cast_shadow(canvas, mouse, parts)
         if self.condition.reflection:
@@ -546,12 +700,19 @@ class _Scene:
         moments = cv2.moments(mask, binaryImage=True)
         cx, cy = moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]
 
-        image = canvas * self.lighting
+        image = canvas * (self.lighting * gain if gain != 1.0 else self.lighting)
         image += rng.normal(0.0, noise_sigma, size=image.shape).astype(np.float32)
         k = self.condition.blur_kernel
         image = cv2.GaussianBlur(image, (k, k), 0)
         bgr = np.clip(image[..., None] * self.tint, 0, 255).astype(np.uint8)
-        return bgr, cx, cy
+        if self.lens_maps is not None:
+            bgr = cv2.remap(bgr, *self.lens_maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            point = np.array([[[cx, cy]]], np.float64)
+            cx, cy = cv2.undistortPoints(point, *self.lens_model, P=self.lens_model[0])[0, 0]
+        if self.condition.jpeg_quality is not None:
+            quality = [cv2.IMWRITE_JPEG_QUALITY, self.condition.jpeg_quality]
+            bgr = cv2.imdecode(cv2.imencode(".jpg", bgr, quality)[1], cv2.IMREAD_COLOR)
+        return bgr, float(cx), float(cy)
 
 
 # --- one recording ------------------------------------------------------------------------------
@@ -563,17 +724,24 @@ class TruthFrame:
     x: float
     y: float
     behaviour: str
+    activity: str  # what was drawn, finer than the label: see ACTIVITIES
 
 
 def render_recording(
     condition: Condition, *, seconds: float, seed: int, polarity: Polarity = "dark_on_light"
 ) -> Iterator[tuple[np.ndarray, TruthFrame]]:
-    """Yield ``(frame, truth)`` for each frame of one synthetic recording, one at a time."""
+    """Yield ``(frame, truth)`` for each frame of one synthetic recording, one at a time.
+
+    A dropped frame (``condition.frame_drops``) is drawn but not yielded, as a camera that
+    skips one: the frames and their truth stay in step.
+    """
     if seconds <= 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
     if polarity not in ("dark_on_light", "light_on_dark"):
         raise ValueError(f"polarity must be 'dark_on_light' or 'light_on_dark', got {polarity!r}")
     rng = np.random.default_rng(seed)
+    # The activities' details and the camera's faults draw from their own stream.
+    acts = np.random.default_rng([seed, 2])
     scene = _Scene(condition, polarity, rng, np.random.default_rng([seed, 1]))
     side = condition.arena_side
     wall = condition.wall_fraction * side
@@ -586,7 +754,9 @@ def render_recording(
         y=rng.uniform(margin, side - margin),
         heading=rng.uniform(-math.pi, math.pi),
         body=body,
+        stroke_hz=float(acts.uniform(2.8, 4.5)),
     )
+    flicker_hz, flicker_phase = acts.uniform(0.3, 2.0), acts.uniform(0, 2 * math.pi)
     if condition.arena_shape == "round":
         keep_inside, next_waypoint, along_wall = _keep_inside_ring, _ring_waypoint, _along_ring
     else:
@@ -594,18 +764,19 @@ def render_recording(
 
     dt = 1.0 / condition.fps
     n_frames = int(round(seconds * condition.fps))
-    timeline = _behaviour_timeline(rng, seconds)
+    timeline = _lab_timeline(rng, acts, seconds)
     bout_index, bout_start = 0, 0.0
     target: tuple[float, float] | None = None
     following = False  # the target lies further along the wall the mouse walked into
-    pause_left = 0.0
+    pause_left, pause_length = 0.0, 0.0
     current = "neutral"
+    written = 0
     for i in range(n_frames):
         t = i * dt
-        while t >= bout_start + timeline[bout_index][1]:
-            bout_start += timeline[bout_index][1]
+        while t >= bout_start + timeline[bout_index].seconds:
+            bout_start += timeline[bout_index].seconds
             bout_index += 1
-            current = timeline[bout_index][0]
+            current = timeline[bout_index].kind
             if current == "rearing":
                 # A rear next to a wall is a wall rear: the mouse turns to face the wall.
                 facing, distance = _nearest_wall(mouse, condition)
@@ -614,9 +785,11 @@ def render_recording(
                     mouse.heading = facing + rng.normal(0, 0.15)
                 else:
                     current = "mid_rearing"
-        kind, length = timeline[bout_index]
+            elif current == "grooming":
+                mouse.lick_side = timeline[bout_index].side
+        bout = timeline[bout_index]
         t_bout = t - bout_start
-        if kind == "neutral":
+        if bout.kind == "neutral":
             if pause_left > 0:
                 pause_left -= dt
                 # Settled in a long sit (ordinary pauses last 3 s at most), a mouse barely turns.
@@ -626,9 +799,12 @@ def render_recording(
                     target, following = next_waypoint(rng, side, wall, body), False
                 dx, dy = target[0] - mouse.x, target[1] - mouse.y
                 distance = math.hypot(dx, dy)
-                if distance < speed * dt:
+                # Within reach: the turning circle (speed / 4 rad/s ≤ 0.35 body) fits inside
+                # it, so a mouse never orbits a waypoint it cannot turn tightly enough to reach.
+                if distance < max(speed * dt, 0.4 * body):
                     target = None
                     pause_left = rng.uniform(0.3, 3.0) if rng.random() < 0.5 else 0.0
+                    pause_length = pause_left
                 else:
                     turn = math.atan2(
                         math.sin(math.atan2(dy, dx) - mouse.heading),
@@ -638,18 +814,44 @@ def render_recording(
                     step = speed * dt * max(0.2, math.cos(turn))
                     mouse.x += step * math.cos(mouse.heading)
                     mouse.y += step * math.sin(mouse.heading)
-        blend = 0.0 if kind == "neutral" else _ramp(t_bout, length, 0.3)
-        if keep_inside(mouse, _mouse_parts(mouse, current, blend, t), wall, side) and target:
+        activity, blend = _activity(bout, current, t_bout, pause_left, pause_length)
+        if keep_inside(mouse, _mouse_parts(mouse, activity, blend, t), wall, side) and target:
             # Walked into a wall: mostly it follows the wall from here (thigmotaxis). One that
             # was following a wall is pressed flank to it or into a corner, and may sit there
             # (drawn only for conditions with sits, so the others keep their walks).
             if following and condition.wall_sitting and rng.random() < condition.wall_sitting * dt:
                 target, pause_left = None, rng.uniform(5.0, 20.0)
+                pause_length = pause_left
             else:
                 target = along_wall(mouse, rng, side, wall, body) if rng.random() < 0.8 else None
             following = target is not None
-        frame, cx, cy = scene.render(mouse, current, blend, t, rng, noise_sigma)
-        yield frame, TruthFrame(frame=i, x=cx, y=cy, behaviour=current)
+        gain = 1.0 + condition.flicker * (
+            math.sin(2 * math.pi * flicker_hz * t + flicker_phase) + acts.normal(0.0, 0.3)
+        )
+        frame, cx, cy = scene.render(mouse, activity, blend, t, rng, noise_sigma, gain)
+        if acts.random() < condition.frame_drops:
+            continue
+        truth = TruthFrame(written, cx, cy, ACTIVITIES[activity], activity)
+        written += 1
+        yield frame, truth
+
+
+def _activity(
+    bout: _Bout, behaviour: str, t_bout: float, pause_left: float, pause_length: float
+) -> tuple[str, float]:
+    """What the mouse does this frame and how far its posture is blended in (0..1)."""
+    if bout.kind == "grooming":
+        phase = next((a for a, end in bout.phases if t_bout < end), bout.phases[-1][0])
+        return phase, _ramp(t_bout, bout.seconds, 0.3)
+    if bout.kind == "resting":
+        return "resting", _ramp(t_bout, bout.seconds, 0.4)
+    if bout.kind == "neutral":
+        if pause_left <= 0:
+            return "walking", 0.0
+        # Long sits (wall_sitting) are rests; ordinary pauses are spent sniffing.
+        activity = "resting" if pause_length > 3.0 else "sniffing"
+        return activity, _ramp(pause_length - pause_left, pause_length, 0.3)
+    return behaviour, _ramp(t_bout, bout.seconds, 0.3)
 
 
 def _nearest_wall(mouse: _Mouse, condition: Condition) -> tuple[float, float]:
