@@ -155,9 +155,11 @@ def test_manual_mode_shows_the_overlay_and_jumps_to_a_bout(page, lab):
     from playwright.sync_api import expect
 
     _open(page, "Manual viewer")
+    # One upload at a time: each re-runs the page, which may redraw the other uploader.
     _uploads(page).nth(0).set_input_files(lab["video"])
-    _uploads(page).nth(1).set_input_files(lab["labels"])
+    expect(page.get_by_text("No label file")).to_be_visible()
     expect(page.get_by_text(re.compile(r"^frame 0 · 0\.00 s"))).to_be_visible()
+    _uploads(page).nth(1).set_input_files(lab["labels"])
     page.get_by_role("button", name="Next bout").click()
     expect(page.get_by_text(f"frame {GROOMING[0]} · 1.20 s · grooming")).to_be_visible()
     expect(_image(page, "Trajectory")).to_be_visible()
