@@ -43,14 +43,13 @@ def _measure(video: Path, outbox: Path) -> dict:
     from ethoflow.featurization import Featurization
     from ethoflow.labelling import SUMMARY_FILE, HeadModel, label_video
     from ethoflow.models import build_model
-    from ethoflow.preprocess.posture import POSTURE_FEATURES
     from ethoflow.training.fit import with_standardization
 
     settings = Settings()
     featurization = Featurization.from_settings(settings)
     setup_start = time.perf_counter()
     extractor = featurization.build_extractor()
-    n_features = extractor.n_features + (len(POSTURE_FEATURES) if settings.features.posture else 0)
+    n_features = featurization.feature_count(extractor)
     sample = np.random.default_rng(0).normal(size=(256, n_features)).astype(np.float32)
     heads = {
         head: HeadModel(

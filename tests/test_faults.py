@@ -110,7 +110,6 @@ def project(tmp_path_factory, prefect_harness) -> Project:
     import mlflow
 
     from ethoflow.models import build_model
-    from ethoflow.preprocess.posture import POSTURE_FEATURES
     from ethoflow.registry import (
         configure_tracking,
         local_tracking_uri,
@@ -123,8 +122,9 @@ def project(tmp_path_factory, prefect_harness) -> Project:
     params = write_params(root, tracking_uri)
     settings = load_settings(params)
     featurization = Featurization.from_settings(settings).id
-    assert featurization.startswith("no-cnn-10fps+posture")
-    example = np.zeros((1, WINDOW, len(POSTURE_FEATURES)), np.float32)
+    assert featurization.startswith("no-cnn-10fps+posture+motion")
+    n_features = Featurization.from_settings(settings).feature_count(None)
+    example = np.zeros((1, WINDOW, n_features), np.float32)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)  # nothing of MLflow's lands in the repository
         configure_tracking(tracking_uri, EXPERIMENT)
@@ -132,7 +132,7 @@ def project(tmp_path_factory, prefect_harness) -> Project:
         with mlflow.start_run():
             for seed, head in enumerate(HEADS):
                 keras.utils.set_random_seed(seed)
-                model = build_model("tcn", HP, len(POSTURE_FEATURES))
+                model = build_model("tcn", HP, n_features)
                 tags = {"window": str(WINDOW), "featurization": featurization, "threshold": "0.5"}
                 version = log_keras_model(
                     model,

@@ -18,6 +18,7 @@ import pytest
 from ethoflow.config import load_settings
 from ethoflow.featurization import Featurization
 from ethoflow.ingest import discover_recordings, featurize_recording
+from ethoflow.preprocess.motion import MOTION_FEATURES
 from ethoflow.preprocess.posture import POSTURE_FEATURES
 from ethoflow.synth import CONDITIONS, synthesize_lab, write_recording
 
@@ -25,7 +26,7 @@ PARAMS = """
 seed: 5
 synth: {videos_per_condition: 2, minutes: 0.1, light_mouse_fraction: 0.5}
 ingest: {crop_size: 64}
-features: {batch_size: 16}
+features: {batch_size: 16, cnn: true}
 """
 
 
@@ -127,9 +128,8 @@ def test_manifest_features_and_labels_line_up(ingested):
     for row in manifest.itertuples():
         matrix = np.load(features / "videos" / row.features)
         labels = pd.read_csv(features / "videos" / row.labels)
-        assert (
-            matrix.shape == (row.frames, 512 + len(POSTURE_FEATURES)) and matrix.dtype == np.float32
-        )
+        width = 512 + len(POSTURE_FEATURES) + len(MOTION_FEATURES)
+        assert matrix.shape == (row.frames, width) and matrix.dtype == np.float32
         assert len(labels) == row.frames
         assert np.isfinite(matrix).all()
         assert set(labels.columns) >= {"frame", "time_s", "x", "y", "grooming", "rearing"}
@@ -255,5 +255,6 @@ def test_posture_only_ingest_skips_the_cnn(tmp_path):
     )
     features = np.load(tmp_path / "out" / f"{recording.video_id}.npy")
     augmented = np.load(tmp_path / "out" / f"{recording.video_id}__aug.npy")
-    assert features.shape == (record["frames"], len(POSTURE_FEATURES))
-    np.testing.assert_array_equal(features, augmented)  # posture ratios ignore the augmentation
+    assert features.shape == (record["frames"], len(POSTURE_FEATURES) + len(MOTION_FEATURES))
+    # Posture ratios and motion in contrast units ignore the augmentation.
+    np.testing.assert_array_equal(features, augmented)

@@ -28,7 +28,6 @@ from ethoflow.labelling import (
     write_batch_report,
 )
 from ethoflow.preprocess.fps import kept_frame_indices
-from ethoflow.preprocess.posture import POSTURE_FEATURES
 from ethoflow.registry import (
     NoChampionError,
     configure_tracking,
@@ -91,7 +90,7 @@ def lab(tmp_path_factory) -> Lab:
     from ethoflow.models import build_model
 
     settings = Settings.model_validate(
-        {"seed": 1, "ingest": {"crop_size": 64}, "features": {"batch_size": 16}}
+        {"seed": 1, "ingest": {"crop_size": 64}, "features": {"batch_size": 16, "cnn": True}}
     )
     extractor = build_extractor(settings)
     root = tmp_path_factory.mktemp("lab")
@@ -102,7 +101,7 @@ def lab(tmp_path_factory) -> Lab:
         write_recording(
             videos[video_id], labels, truth, condition=condition, seconds=seconds, seed=3
         )
-    n_features = extractor.n_features + len(POSTURE_FEATURES)
+    n_features = Featurization.from_settings(settings).feature_count(extractor)
     heads = {}
     for seed, head in enumerate(HEADS):
         keras.utils.set_random_seed(seed)
@@ -432,7 +431,7 @@ def test_inbox_files_still_being_copied_wait_for_the_next_run(tmp_path):
 
 
 def test_posture_only_labelling_needs_no_cnn(lab, tmp_path):
-    """``features.cnn: false``: no ResNet, 5 posture features per frame, the same outputs."""
+    """``features.cnn: false``: no ResNet, 7 posture and motion features per frame, the same outputs."""
     from ethoflow.models import build_model
 
     settings = lab.settings.model_copy(
@@ -441,7 +440,7 @@ def test_posture_only_labelling_needs_no_cnn(lab, tmp_path):
     assert build_extractor(settings) is None
     featurization = featurization_id(settings)
     assert featurization.startswith("no-cnn-") and featurization != featurization_id(lab.settings)
-    model = build_model("tcn", HP, len(POSTURE_FEATURES))
+    model = build_model("tcn", HP, Featurization.from_settings(settings).feature_count(None))
     heads = {h: HeadModel(h, model_name(h), "1", model, 0.5, WINDOW, featurization) for h in HEADS}
     outcome = lab.label(lab.videos["c1"], tmp_path, heads=heads, extractor=None, settings=settings)
     assert outcome.status == "labelled", outcome.reason

@@ -100,6 +100,11 @@ class Featurization:
         motion = self.motion and MOTION_FEATURES
         return [self.id, posture, motion, augment and asdict(augment)]
 
+    def feature_count(self, extractor: FeatureExtractor | None) -> int:
+        """How many features a frame gets: the CNN's, then posture's, then motion's."""
+        cnn = extractor.n_features if extractor is not None else 0
+        return cnn + len(POSTURE_FEATURES) * self.posture + len(MOTION_FEATURES) * self.motion
+
     def build_extractor(self) -> FeatureExtractor | None:
         """The ResNet50 extractor (seconds, ~100 MB); None without CNN features."""
         from ethoflow.features import FeatureExtractor
