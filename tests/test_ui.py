@@ -503,7 +503,7 @@ def test_review_page_saves_a_correction(app, at):
     assert not at.exception and not at.error, _texts(at.error)
     at.button(key="review_no").click().run()
     assert not at.exception
-    saved = Path(at.session_state["review_saved"])
+    (saved,) = map(Path, at.session_state["review_saved"].values())
     assert saved.is_relative_to(app.data) and "Saved the corrected labels" in _texts(at.success)
     assert len(read_labels(saved)) == 30
     table = _table(at, "answer")

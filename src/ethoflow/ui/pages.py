@@ -380,9 +380,10 @@ def review_queue(settings: Settings, params: Path, data: Path) -> None:
         answer = 0
     if answer is not None:
         path = review.decide(labelled, stretch, answer, data)
-        st.session_state["review_saved"] = str(path)
+        st.session_state["review_saved"] = {str(where): str(path)}
         st.rerun()
-    if saved := st.session_state.get("review_saved"):
+    # Shown for the video it was saved for, not after switching to another one.
+    if saved := st.session_state.get("review_saved", {}).get(str(where)):
         st.success(
             f"Saved the corrected labels: {saved}. Put it and the video beside it in "
             "data/raw/<condition>/ and version them with DVC (`dvc add data/raw`) so the next "
