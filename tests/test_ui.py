@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -68,11 +68,10 @@ def app(project, tmp_path_factory) -> App:
     pd.DataFrame(hand, columns=["Grooming", "Rearing"]).to_csv(hand_labels, index=False)
     # Untrained champions are sure of everything at threshold 0.5 (probabilities ~0.9): give them
     # the thresholds an evaluation would, inside their range, so some frames are unsure.
-    scratch = results.label(results.load_labeller(settings), project.good, root / "scratch")
-    probabilities = pd.read_csv(scratch.outputs / "labels.csv")
-    set_thresholds(project, {h: probabilities[f"{h}_probability"].median() for h in HEADS})
-    # The nightly outbox: one video labelled, one quarantined, as the label flow leaves them.
     labeller = results.load_labeller(settings)
+    scratch = results.label(labeller, project.good, root / "scratch")
+    labeller = set_thresholds(project, labeller, pd.read_csv(scratch.outputs / "labels.csv"))
+    # The nightly outbox: one video labelled, one quarantined, as the label flow leaves them.
     broken = root / "inbox" / "broken.mp4"
     broken.parent.mkdir()
     broken.write_text("not a video")
@@ -85,14 +84,20 @@ def app(project, tmp_path_factory) -> App:
     return App(params, settings, data, video, labels, hand_labels, labeller)
 
 
-def set_thresholds(project, thresholds: dict[str, float]) -> None:
+def set_thresholds(project, labeller: results.Labeller, labels: pd.DataFrame) -> results.Labeller:
+    """Give the champions the median probability of ``labels`` as threshold, in the registry
+    (as an evaluation would) and in ``labeller`` (the same models: no second download)."""
     import mlflow
 
     from ethoflow.registry import model_name
 
     client = mlflow.MlflowClient(project.tracking_uri)
-    for head, threshold in thresholds.items():
-        client.set_model_version_tag(model_name(head), "1", "threshold", f"{threshold:.6f}")
+    heads = {}
+    for head, model in labeller.heads.items():
+        threshold = round(float(labels[f"{head}_probability"].median()), 6)
+        client.set_model_version_tag(model_name(head), model.version, "threshold", str(threshold))
+        heads[head] = replace(model, threshold=threshold)
+    return replace(labeller, heads=heads)
 
 
 # --- uploads -----------------------------------------------------------------------------------

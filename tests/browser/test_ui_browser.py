@@ -23,7 +23,7 @@ from ethoflow.io.labels import read_labels
 from ethoflow.labelling import write_batch_report
 from ethoflow.synth import CONDITIONS, write_recording
 from ethoflow.ui import results
-from test_faults import HEADS, write_params
+from test_faults import write_params
 from test_ui import GROOMING, REARING, set_thresholds
 
 project = test_faults.project  # the fault suite's champions, reused
@@ -50,9 +50,8 @@ def _prepare(project, params: Path) -> dict:
     # Thresholds inside the untrained champions' range, so the review queue has work.
     labeller = results.load_labeller(settings)
     scratch = results.label(labeller, project.good, root / "scratch")
-    probabilities = pd.read_csv(scratch.outputs / "labels.csv")
-    set_thresholds(project, {h: probabilities[f"{h}_probability"].median() for h in HEADS})
-    outcome = results.label(results.load_labeller(settings), project.good, settings.paths.outbox)
+    labeller = set_thresholds(project, labeller, pd.read_csv(scratch.outputs / "labels.csv"))
+    outcome = results.label(labeller, project.good, settings.paths.outbox)
     write_batch_report([outcome], "inbox", settings.paths.outbox)
     notes = root / "notes.txt"
     notes.write_text("not a video")
