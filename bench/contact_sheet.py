@@ -4,7 +4,7 @@ whole frame, then the mouse walking, sniffing, resting, grooming (three sub-type
 Each close-up is the middle frame of the activity's longest run in a seeded recording, so the
 posture is fully blended in; the label under it is the truth's activity.
 
-    .venv/bin/python bench/contact_sheet.py            # writes docs/synthetic_lab.png
+    .venv/bin/python bench/contact_sheet.py            # writes docs/synthetic_lab.jpg
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "synthetic_lab.png")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "synthetic_lab.jpg")
     args = parser.parse_args()
     rows = [condition_row(c, args.seconds, args.seed) for c in (*CONDITIONS, HELD_OUT_CONDITION)]
     args.out.parent.mkdir(parents=True, exist_ok=True)

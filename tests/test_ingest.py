@@ -96,7 +96,7 @@ def test_flow_completes_and_quarantines_the_bad_recordings(ingested):
     params, state = ingested
     assert state.is_completed()
     summary = state.result()
-    assert summary["ingested"] == 7
+    assert summary["ingested"] == 2 * len(CONDITIONS) + 1  # the lab's, and the slow camera's
     reasons = summary["quarantined"]
     assert set(reasons) == {"corrupt", "short", "twin", "black", "one"}
     assert "cannot be opened as a video" in reasons["corrupt"]
@@ -115,11 +115,9 @@ def test_manifest_features_and_labels_line_up(ingested):
     features = params.parent / "data" / "features"
     manifest = pd.read_csv(features / "manifest.csv")
     originals = manifest[~manifest.augmented]
-    assert len(originals) == 7
+    assert len(originals) == 2 * len(CONDITIONS) + 1
     assert set(originals[originals.split == "validation"].condition) == {
-        "condition_1",
-        "condition_2",
-        "condition_3",
+        c.name for c in CONDITIONS
     }
     # Augmented copies exist for training videos only, with the same labels.
     augmented = manifest[manifest.augmented]
@@ -154,7 +152,7 @@ def test_rerun_reuses_everything_and_changes_nothing(ingested):
     # Every file: features, manifest, summary, quarantine list and the GE reports.
     mtimes = {p: p.stat().st_mtime_ns for p in features.rglob("*") if p.is_file()}
     summary = ingest_flow(params=str(params))
-    assert summary["reused"] == summary["ingested"] == 7
+    assert summary["reused"] == summary["ingested"] == 2 * len(CONDITIONS) + 1
     assert _outputs(features) == before
     assert {p: p.stat().st_mtime_ns for p in features.rglob("*") if p.is_file()} == mtimes
 
@@ -225,14 +223,14 @@ def test_crash_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path):
     os.killpg(process.pid, signal.SIGKILL)  # as a power cut would: no clean-up runs
     process.wait()
     finished = {p.stem for p in (features / "videos").glob("*.json")}
-    assert 1 <= len(finished) < 6
+    assert 1 <= len(finished) < 2 * len(CONDITIONS)
 
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "unchanged, reused" in result.stdout
     manifest = pd.read_csv(features / "manifest.csv")
     assert manifest.video_id.is_unique
-    assert len(manifest[~manifest.augmented]) == 6
+    assert len(manifest[~manifest.augmented]) == 2 * len(CONDITIONS)
     for row in manifest.itertuples():
         assert len(np.load(features / "videos" / row.features)) == row.frames
 

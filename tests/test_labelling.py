@@ -431,7 +431,7 @@ def test_inbox_files_still_being_copied_wait_for_the_next_run(tmp_path):
 
 
 def test_posture_only_labelling_needs_no_cnn(lab, tmp_path):
-    """``features.cnn: false``: no ResNet, 7 posture and motion features per frame, the same outputs."""
+    """``features.cnn: false``: no ResNet, 7 posture and motion features per frame, same outputs."""
     from ethoflow.models import build_model
 
     settings = lab.settings.model_copy(
