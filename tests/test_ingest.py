@@ -116,9 +116,7 @@ def test_manifest_features_and_labels_line_up(ingested):
     manifest = pd.read_csv(features / "manifest.csv")
     originals = manifest[~manifest.augmented]
     assert len(originals) == 2 * len(CONDITIONS) + 1
-    assert set(originals[originals.split == "validation"].condition) == {
-        c.name for c in CONDITIONS
-    }
+    assert set(originals[originals.split == "validation"].condition) == {c.name for c in CONDITIONS}
     # Augmented copies exist for training videos only, with the same labels.
     augmented = manifest[manifest.augmented]
     assert set(augmented.source_video) == set(originals[originals.split == "train"].video_id)
