@@ -16,7 +16,7 @@ import pytest
 
 from ethoflow.config import load_settings
 from ethoflow.evaluation import label_agreement
-from ethoflow.synth import HELD_OUT_CONDITION, synthesize_lab, truth_labels
+from ethoflow.synth import CONDITIONS, HELD_OUT_CONDITION, synthesize_lab, truth_labels
 
 PARAMS = """
 seed: 3
@@ -59,7 +59,7 @@ def project(tmp_path_factory, prefect_harness):
 
 def test_retrain_promotes_a_champion_per_head(project):
     _, result = project
-    assert result["ingest"]["ingested"] == 9
+    assert result["ingest"]["ingested"] == 3 * len(CONDITIONS)
     assert {(r["head"], r["architecture"]) for r in result["train"]} == {
         ("grooming", "tcn"),
         ("rearing", "tcn"),
