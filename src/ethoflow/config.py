@@ -138,6 +138,28 @@ class LabelConfig(_Section):
     settle_seconds: Annotated[float, Field(ge=0)] = 60.0
 
 
+class LabelsConfig(_Section):
+    """Label files from other tools (:mod:`ethoflow.io.interchange`): which of their behaviour
+    names mean ours, and which rater's rows to read from a file that holds several."""
+
+    # Our behaviour -> the names other tools give it, compared by letters and digits only; a
+    # behaviour's own name always maps to it. Names mapping to no behaviour are ignored.
+    mapping: dict[Head, list[str]] = {
+        "grooming": ["Grooming", "Face grooming", "Body grooming", "Paw licking"],
+        "rearing": ["Rearing", "Supported", "Unsupported", "Mid Rearing", "Wall Rearing"],
+    }
+    rater_column: str | None = None  # e.g. Experimenter: the column telling raters apart
+    rater: str | None = None  # the value of rater_column whose rows are read
+
+    @model_validator(mode="after")
+    def _rater_pair(self) -> LabelsConfig:
+        # A name mapped to two behaviours is refused where names are compared
+        # (ethoflow.io.interchange.name_lookup), which normalises them as io/labels.py does.
+        if (self.rater_column is None) != (self.rater is None):
+            raise ValueError("rater_column and rater go together: set both or neither")
+        return self
+
+
 class UIConfig(_Section):
     """The researchers' web app (``ethoflow ui``)."""
 
@@ -160,6 +182,7 @@ class Settings(_Section):
     postprocess: PostProcessing = PostProcessing()
     promote: PromoteConfig = PromoteConfig()
     label: LabelConfig = LabelConfig()
+    labels: LabelsConfig = LabelsConfig()
     ui: UIConfig = UIConfig()
 
     @property
