@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MLFLOW_PORT ?= 5000
 
-.PHONY: setup demo test lint repro mlflow-ui browser-deps clean
+.PHONY: setup demo test lint repro mlflow-ui browser-deps postgres-deps clean
 
 setup: $(VENV)/.installed
 
@@ -32,11 +32,18 @@ browser-deps:
 		$$SUDO apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
+# tests/test_servers.py runs MLflow and Optuna on a throwaway cluster of Debian's PostgreSQL.
+postgres-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint browser-deps
+test: lint browser-deps postgres-deps
 	$(BIN)/python -m pytest
 
 clean:
