@@ -72,3 +72,48 @@ def test_features_need_cnn_posture_or_motion(tmp_path):
     params.write_text("features: {cnn: false, posture: false, motion: false}\n")
     with pytest.raises(ConfigError, match="no features left"):
         load_settings(params)
+
+
+def test_environment_variables_fill_string_values(tmp_path, monkeypatch):
+    monkeypatch.setenv("ETHOFLOW_TRACKING_URI", "http://mlflow:5000")
+    monkeypatch.setenv("OPTUNA_HOST", "postgres")
+    monkeypatch.delenv("ETHOFLOW_EXPERIMENT", raising=False)
+    params = _write(
+        tmp_path,
+        "train:\n"
+        "  tracking_uri: ${ETHOFLOW_TRACKING_URI}\n"
+        "  optuna_storage: postgresql://ethoflow@${OPTUNA_HOST}:5432/optuna\n"
+        "  experiment: ${ETHOFLOW_EXPERIMENT:-lab}\n"
+        "  heads: ['${HEAD:-grooming}']\n",
+    )
+    train = load_settings(params).train
+    assert train.tracking_uri == "http://mlflow:5000"
+    assert train.optuna_storage == "postgresql://ethoflow@postgres:5432/optuna"
+    assert train.experiment == "lab"
+    assert train.heads == ["grooming"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", "embedded"), ("8502", "8502")])
+def test_a_default_stands_in_for_an_unset_or_empty_variable(tmp_path, monkeypatch, value, expected):
+    monkeypatch.setenv("EXPERIMENT", value)
+    params = _write(tmp_path, "train:\n  experiment: ${EXPERIMENT:-embedded}\n")
+    assert load_settings(params).train.experiment == expected
+
+
+def test_expanded_values_are_validated(tmp_path, monkeypatch):
+    monkeypatch.setenv("UI_PORT", "eighty")
+    with pytest.raises(ConfigError, match=r"ui\.port: Input should be a valid integer"):
+        load_settings(_write(tmp_path, "ui:\n  port: ${UI_PORT}\n"))
+    monkeypatch.setenv("UI_PORT", "8502")
+    assert load_settings(_write(tmp_path, "ui:\n  port: ${UI_PORT}\n")).ui.port == 8502
+
+
+def test_an_unset_variable_without_default_names_the_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("ETHOFLOW_TRACKING_URI", raising=False)
+    params = _write(tmp_path, "train:\n  tracking_uri: ${ETHOFLOW_TRACKING_URI}\n")
+    with pytest.raises(
+        ConfigError,
+        match=r"params\.yaml: train\.tracking_uri: environment variable ETHOFLOW_TRACKING_URI "
+        r"is not set",
+    ):
+        load_settings(params)

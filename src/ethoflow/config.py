@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -204,8 +206,42 @@ def _format_errors(path: Path, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+# ${NAME} or ${NAME:-default}, as in a shell: the default also stands in for an empty variable.
+_ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+def _expand_env(value: object, key: str) -> object:
+    """``value`` with ``${NAME}`` and ``${NAME:-default}`` in its strings taken from the
+    environment; ConfigError naming ``key`` for a variable that is unset and has no default."""
+    if isinstance(value, dict):
+        return {
+            name: _expand_env(item, f"{key}.{name}" if key else str(name))
+            for name, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_expand_env(item, f"{key}.{index}") for index, item in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match["name"], match["default"]
+        if default is not None:
+            return os.environ.get(name) or default
+        if name not in os.environ:
+            raise ConfigError(
+                f"{key}: environment variable {name} is not set "
+                f"(${{{name}:-default}} would give a default)"
+            )
+        return os.environ[name]
+
+    return _ENV_REFERENCE.sub(substitute, value)
+
+
 def load_settings(path: str | Path = "params.yaml") -> Settings:
-    """Read ``path`` into :class:`Settings`; relative paths in it resolve against its folder."""
+    """Read ``path`` into :class:`Settings`; relative paths in it resolve against its folder.
+
+    String values may name environment variables: ``${NAME}`` or ``${NAME:-default}``.
+    """
     path = Path(path).resolve()
     try:
         raw = yaml.safe_load(path.read_text()) or {}
@@ -215,6 +251,10 @@ def load_settings(path: str | Path = "params.yaml") -> Settings:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        raw = _expand_env(raw, "")
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
