@@ -345,22 +345,25 @@ def serve(
 def ui(
     params: ParamsOption = Path("params.yaml"),
     port: Annotated[int | None, typer.Option(help="Port (default: ui.port).")] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to serve on; 0.0.0.0 in a container, to reach it.")
+    ] = "127.0.0.1",
 ) -> None:
-    """The researchers' web app (Streamlit) on http://127.0.0.1:PORT: label, view, review."""
+    """The researchers' web app (Streamlit) on http://HOST:PORT: label, view, review."""
     import sys
 
     settings = _settings(params)
     port = port or settings.ui.port
     script = Path(__file__).parent / "ui" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(script)]
-    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+    command += ["--server.address", host, "--server.port", str(port)]
     # Headless: no browser opened, no e-mail prompt; no usage statistics sent anywhere.
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     command += ["--server.maxUploadSize", str(settings.ui.max_upload_mb)]
     command += ["--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]
     os.environ["ETHOFLOW_PARAMS"] = str(params.resolve())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    typer.echo(f"ethoflow ui: http://127.0.0.1:{port} (Ctrl+C stops it)")
+    typer.echo(f"ethoflow ui: http://{host}:{port} (Ctrl+C stops it)")
     # Replaced by Streamlit's process: stopping this one stops the server, no orphan left.
     os.execv(sys.executable, command)
 
