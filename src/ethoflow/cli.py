@@ -376,5 +376,115 @@ def demo(params: ParamsOption = Path("params.yaml")) -> None:
     run_demo(_flow_settings(params), params, echo=typer.echo)
 
 
+labels_app = typer.Typer(
+    help="Label files of other tools (BORIS, bout tables, SimBA, DeepEthogram): convert, agree.",
+    no_args_is_help=True,
+)
+app.add_typer(labels_app, name="labels")
+FormatHelp = "ethoflow, boris, boris-aggregated, bouts, simba or deepethogram"
+FpsOption = Annotated[float | None, typer.Option(help="The video's fps (or --video).")]
+FramesOption = Annotated[int | None, typer.Option(help="The video's frame count (or --video).")]
+VideoOption = Annotated[Path | None, typer.Option(help="The video, for its fps and frame count.")]
+RaterColumnOption = Annotated[
+    str | None, typer.Option(help="Column telling raters apart (default: labels.rater_column).")
+]
+
+
+def _fps_and_frames(
+    fps: float | None, frames: int | None, video: Path | None
+) -> tuple[float | None, int | None]:
+    """The video's fps and frame count: as given, else read from ``video``."""
+    if video is None:
+        return fps, frames
+    from ethoflow.io.video import probe_video
+
+    info = probe_video(video)
+    return fps or info.fps, frames or info.frame_count
+
+
+@labels_app.command("convert")
+def labels_convert(
+    source: Annotated[Path, typer.Argument(help="Label file to read.")],
+    to: Annotated[str, typer.Option("--to", help=f"Format to write: {FormatHelp}.")],
+    out: Annotated[Path, typer.Option(help="File to write (.tsv: tab-separated).")],
+    from_format: Annotated[
+        str | None, typer.Option("--from", help="Format of SOURCE (default: <video>.<format>.csv).")
+    ] = None,
+    fps: FpsOption = None,
+    frames: FramesOption = None,
+    video: VideoOption = None,
+    rater_column: RaterColumnOption = None,
+    rater: Annotated[str | None, typer.Option(help="Rater whose rows are read.")] = None,
+    params: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Convert a label file between formats (bouts need the video's fps and frame count)."""
+    from ethoflow.io.interchange import read_label_file, write_label_file
+
+    labels = _settings(params).labels
+    try:
+        fps, frames = _fps_and_frames(fps, frames, video)
+        table = read_label_file(
+            source,
+            from_format,
+            mapping=labels.mapping,
+            fps=fps,
+            frame_count=frames,
+            rater_column=rater_column or labels.rater_column,
+            rater=rater or labels.rater,
+        )
+        write_label_file(table, out, to, fps=fps)
+    except (ValueError, OSError) as exc:  # InputError is a ValueError
+        _fail(exc)
+    marked = ", ".join(f"{name} {int(table[name].sum())}" for name in table.columns)
+    typer.echo(f"wrote {out} ({to}): {len(table)} frames; frames marked: {marked}")
+
+
+@labels_app.command("agree")
+def labels_agree(
+    a: Annotated[Path, typer.Argument(help="Reference label file (e.g. a person).")],
+    b: Annotated[Path, typer.Argument(help="Label file compared with it (a rater or a model).")],
+    from_a: Annotated[str | None, typer.Option(help=f"Format of A: {FormatHelp}.")] = None,
+    from_b: Annotated[str | None, typer.Option(help="Format of B (default: its name).")] = None,
+    fps: FpsOption = None,
+    frames: FramesOption = None,
+    video: VideoOption = None,
+    rater_column: RaterColumnOption = None,
+    rater_a: Annotated[str | None, typer.Option(help="Rater whose rows A holds.")] = None,
+    rater_b: Annotated[str | None, typer.Option(help="Rater whose rows B holds.")] = None,
+    min_iou: Annotated[
+        float, typer.Option(help="A bout of B matches one of A from this IoU (0: any overlap).")
+    ] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    params: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Per-frame and per-bout precision, recall, F1 and Cohen's kappa of B against A."""
+    from functools import partial
+
+    from ethoflow.agreement import agreement
+    from ethoflow.io.interchange import read_label_file
+
+    labels = _settings(params).labels
+    try:
+        fps, frames = _fps_and_frames(fps, frames, video)
+        read = partial(
+            read_label_file,
+            mapping=labels.mapping,
+            fps=fps,
+            frame_count=frames,
+            rater_column=rater_column or labels.rater_column,
+        )
+        table = agreement(
+            read(a, from_a, rater=rater_a or labels.rater),
+            read(b, from_b, rater=rater_b or labels.rater),
+            min_iou=min_iou,
+        )
+    except (ValueError, OSError) as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(table.to_json(orient="records", indent=2))
+    else:
+        typer.echo(table.round(3).to_string(index=False))
+
+
 if __name__ == "__main__":
     app()

@@ -150,15 +150,15 @@ class LabelsConfig(_Section):
         "grooming": ["Grooming", "Face grooming", "Body grooming", "Paw licking"],
         "rearing": ["Rearing", "Supported", "Unsupported", "Mid Rearing", "Wall Rearing"],
     }
+    # A name mapped to two behaviours is refused where names are compared
+    # (ethoflow.io.interchange.name_lookup), which normalises them as io/labels.py does.
     rater_column: str | None = None  # e.g. Experimenter: the column telling raters apart
-    rater: str | None = None  # the value of rater_column whose rows are read
+    rater: str | None = None  # read only the rows whose rater_column holds this; null: all rows
 
     @model_validator(mode="after")
-    def _rater_pair(self) -> LabelsConfig:
-        # A name mapped to two behaviours is refused where names are compared
-        # (ethoflow.io.interchange.name_lookup), which normalises them as io/labels.py does.
-        if (self.rater_column is None) != (self.rater is None):
-            raise ValueError("rater_column and rater go together: set both or neither")
+    def _rater_needs_column(self) -> LabelsConfig:
+        if self.rater is not None and self.rater_column is None:
+            raise ValueError("rater needs rater_column, the column that holds it")
         return self
 
 

@@ -1,0 +1,104 @@
+"""Agreement between two per-frame label tables: two raters, or a model and a person.
+
+Table A is the reference. Per behaviour, per frame: precision (share of B's frames that A marks
+too), recall (share of A's frames that B marks too), F1 and Cohen's kappa (agreement beyond
+chance; scikit-learn's ``cohen_kappa_score``), with the conventions of
+:func:`ethoflow.evaluation.binary_metrics` for empty denominators: 1.0 when neither table marks a
+frame, 0.0 when only one does. Kappa is undefined (NaN) when both tables mark every frame alike,
+all 0 or all 1: chance alone would agree as well.
+
+Per bout (a run of marked frames): a bout of B *matches* a bout of A when they share at least one
+frame and their intersection over union (in frames) is at least ``min_iou`` (default 0: any
+overlap counts). Bout precision is the share of B's bouts that match a bout of A, bout recall the
+share of A's bouts matched by a bout of B, F1 their harmonic mean. Matching is not one-to-one:
+one long bout of B spanning two of A's matches both.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from ethoflow.evaluation import _ratio, binary_metrics, bouts
+from ethoflow.io.labels import BEHAVIOURS
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One behaviour's agreement of table B with reference table A."""
+
+    behaviour: str
+    frames: int
+    frames_a: int  # frames A marks
+    frames_b: int
+    precision: float
+    recall: float
+    f1: float
+    kappa: float
+    bouts_a: int
+    bouts_b: int
+    bout_precision: float
+    bout_recall: float
+    bout_f1: float
+
+
+def agreement(a: pd.DataFrame, b: pd.DataFrame, *, min_iou: float = 0.0) -> pd.DataFrame:
+    """One row of :class:`Agreement` per behaviour of two ``grooming``/``rearing`` tables of the
+    same video (same number of frames). Raises ``ValueError`` for tables of different lengths or a
+    ``min_iou`` outside [0, 1]."""
+    if not 0 <= min_iou <= 1:
+        raise ValueError(f"min_iou must be in [0, 1], got {min_iou}")
+    if len(a) != len(b):
+        raise ValueError(f"A has {len(a)} frames, B has {len(b)}: label the same video in both")
+    if len(a) == 0:
+        raise ValueError("no frames to compare")
+    rows = [
+        asdict(behaviour_agreement(a[name].to_numpy(), b[name].to_numpy(), name, min_iou=min_iou))
+        for name in BEHAVIOURS
+    ]
+    return pd.DataFrame(rows)
+
+
+def behaviour_agreement(
+    a: np.ndarray, b: np.ndarray, behaviour: str, *, min_iou: float = 0.0
+) -> Agreement:
+    """Frame and bout agreement of 0/1 arrays ``b`` with reference ``a`` (see the module)."""
+    from sklearn.exceptions import UndefinedMetricWarning
+    from sklearn.metrics import cohen_kappa_score
+
+    frame = binary_metrics(a, b, b)
+    with warnings.catch_warnings():
+        # Both tables constant and alike: kappa is undefined, reported as NaN.
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        kappa = cohen_kappa_score(a, b, labels=[0, 1], replace_undefined_by=np.nan)
+    bouts_a, bouts_b = bouts(a), bouts(b)
+    matched_b = sum(any(_matches(x, y, min_iou) for x in bouts_a) for y in bouts_b)
+    matched_a = sum(any(_matches(x, y, min_iou) for y in bouts_b) for x in bouts_a)
+    perfect = matched_a == len(bouts_a) and matched_b == len(bouts_b)
+    bout_precision = _ratio(matched_b, len(bouts_b), perfect)
+    bout_recall = _ratio(matched_a, len(bouts_a), perfect)
+    both = bout_precision + bout_recall
+    return Agreement(
+        behaviour=behaviour,
+        frames=frame.n_frames,
+        frames_a=frame.tp + frame.fn,
+        frames_b=frame.tp + frame.fp,
+        precision=frame.precision,
+        recall=frame.recall,
+        f1=frame.f1,
+        kappa=float(kappa),
+        bouts_a=len(bouts_a),
+        bouts_b=len(bouts_b),
+        bout_precision=bout_precision,
+        bout_recall=bout_recall,
+        bout_f1=2 * bout_precision * bout_recall / both if both else 0.0,
+    )
+
+
+def _matches(x: tuple[int, int], y: tuple[int, int], min_iou: float) -> bool:
+    shared = min(x[1], y[1]) - max(x[0], y[0])
+    union = max(x[1], y[1]) - min(x[0], y[0])
+    return shared > 0 and shared / union >= min_iou
