@@ -1,0 +1,62 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ethoflow.agreement import agreement, behaviour_agreement
+
+
+def _frames(n: int, *runs: tuple[int, int]) -> np.ndarray:
+    marked = np.zeros(n, np.int8)
+    for start, stop in runs:
+        marked[start:stop] = 1
+    return marked
+
+
+def test_known_overlaps_give_the_numbers_worked_out_by_hand():
+    # 20 frames. A grooms in [2, 6), [10, 14), [17, 19): 10 frames, 3 bouts; B in [4, 8) and
+    # [15, 16): 5 frames, 2 bouts. Neither marks rearing.
+    a = pd.DataFrame({"grooming": _frames(20, (2, 6), (10, 14), (17, 19)), "rearing": 0})
+    b = pd.DataFrame({"grooming": _frames(20, (4, 8), (15, 16)), "rearing": 0})
+    table = agreement(a, b).set_index("behaviour")
+    grooming = table.loc["grooming"]
+    # Frames both mark: 4, 5 (tp 2); B only: 6, 7, 15 (fp 3); A only: 8 frames (fn); tn 7.
+    assert (grooming.frames, grooming.frames_a, grooming.frames_b) == (20, 10, 5)
+    assert grooming.precision == pytest.approx(2 / 5)
+    assert grooming.recall == pytest.approx(2 / 10)
+    assert grooming.f1 == pytest.approx(2 * 2 / (2 * 2 + 3 + 8))
+    # Observed agreement (2 + 7) / 20; by chance 0.5 · 0.25 + 0.5 · 0.75 = 0.5.
+    assert grooming.kappa == pytest.approx((9 / 20 - 0.5) / (1 - 0.5))
+    # B's [4, 8) overlaps A's [2, 6) (IoU 2/6); B's [15, 16) overlaps nothing.
+    assert (grooming.bouts_a, grooming.bouts_b) == (3, 2)
+    assert grooming.bout_precision == pytest.approx(1 / 2)
+    assert grooming.bout_recall == pytest.approx(1 / 3)
+    assert grooming.bout_f1 == pytest.approx(2 * (1 / 2) * (1 / 3) / (1 / 2 + 1 / 3))
+    # Neither marks a rearing frame: perfect agreement, but kappa is undefined.
+    rearing = table.loc["rearing"]
+    assert rearing[["precision", "recall", "f1", "bout_precision", "bout_f1"]].tolist() == [1] * 5
+    assert math.isnan(rearing.kappa)
+    # Asking for IoU ≥ 0.5, the one overlap (IoU 1/3) no longer matches.
+    strict = agreement(a, b, min_iou=0.5).set_index("behaviour").loc["grooming"]
+    assert (strict.bout_precision, strict.bout_recall, strict.bout_f1) == (0, 0, 0)
+    assert strict.f1 == grooming.f1  # frame scores do not depend on it
+
+
+def test_one_long_bout_matches_every_bout_it_spans():
+    result = behaviour_agreement(_frames(10, (0, 3), (5, 8)), _frames(10, (1, 7)), "rearing")
+    assert (result.bout_precision, result.bout_recall, result.bout_f1) == (1, 1, 1)
+
+
+def test_a_silent_rater_scores_zero_not_perfect():
+    result = behaviour_agreement(_frames(8, (2, 5)), _frames(8), "grooming")
+    assert (result.precision, result.recall, result.f1, result.kappa) == (0, 0, 0, 0)
+    assert (result.bout_precision, result.bout_recall, result.bout_f1) == (0, 0, 0)
+
+
+def test_tables_of_different_videos_are_refused():
+    a = pd.DataFrame({"grooming": _frames(5), "rearing": _frames(5)})
+    with pytest.raises(ValueError, match="A has 5 frames, B has 4"):
+        agreement(a, a.iloc[:4])
+    with pytest.raises(ValueError, match=r"min_iou must be in \[0, 1\]"):
+        agreement(a, a, min_iou=1.5)
