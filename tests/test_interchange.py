@@ -138,6 +138,9 @@ def test_bout_table_selects_a_rater_and_ignores_start_end_rows(tmp_path):
     assert np.flatnonzero(ben.grooming).tolist() == list(range(8)) and not ben.rearing.any()
     with pytest.raises(InputError, match=r"no rows with Experimenter = 'Cleo'; found: Anna, Ben"):
         _read(path, fps=4, frame_count=16, rater_column="Experimenter", rater="Cleo")
+    path.write_text(BOUTS + "3.0,2.5,Rearing,Ben\n")  # row 7 of the file, row 2 of Ben's
+    with pytest.raises(InputError, match=r"row 7: 'Rearing' ends at 2.5 s, before its start"):
+        _read(path, fps=4, frame_count=16, rater_column="Experimenter", rater="Ben")
 
 
 def test_several_names_map_to_one_behaviour():

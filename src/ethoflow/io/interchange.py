@@ -268,7 +268,7 @@ def _table_bouts(table: pd.DataFrame, first_row: int, path: Path) -> list[_Bout]
             _number(cells[stop], stop, first_row + i, path),
             first_row + i,
         )
-        for i, (_, cells) in enumerate(table.iterrows())
+        for i, cells in table.iterrows()
     ]
 
 
@@ -287,15 +287,15 @@ def _boris_bouts(table: pd.DataFrame, first_row: int, path: Path) -> list[_Bout]
                 else _number(cells[stop], stop, first_row + i, path),
                 first_row + i,
             )
-            for i, (_, cells) in enumerate(table.iterrows())
+            for i, cells in table.iterrows()
         ]
     status_key = next((key for key in _BORIS_STATUS if key in keys), "status")
     behaviour, time, status = _columns(table, ["behavior", "time", status_key], path)
     subject = next((name for name in table.columns if header_key(name) == "subject"), None)
     bouts: list[_Bout] = []
     open_starts: dict[tuple[str, str], tuple[float, int]] = {}
-    for i, (_, cells) in enumerate(table.iterrows()):
-        row = first_row + i
+    for i, cells in table.iterrows():
+        row = first_row + i  # the table keeps the file's row order as its index, rater or not
         name = str(cells[behaviour])
         # BORIS pairs a STOP with the START of the same behaviour of the same subject.
         key = (str(cells[subject]) if subject else "", name)
