@@ -3,8 +3,17 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 MLFLOW_PORT ?= 5000
+# The lab server's services on loopback (docker/README.md): SQLite under runs/ and mlflow/ by
+# default, PostgreSQL when given a URL, e.g. make mlflow-server MLFLOW_BACKEND=postgresql://…/mlflow
+PREFECT_PORT ?= 4200
+PREFECT_HOME ?= $(CURDIR)/runs/prefect
+PREFECT_DATABASE ?=
+PREFECT_API_URL ?= http://127.0.0.1:$(PREFECT_PORT)/api
+MLFLOW_BACKEND ?= sqlite:///mlflow/mlflow.db
+MLFLOW_ARTIFACTS ?= $(CURDIR)/mlflow/artifacts
 
 .PHONY: setup demo test lint repro mlflow-ui browser-deps postgres-deps clean
+.PHONY: prefect-server prefect-worker mlflow-server compose-deps
 
 setup: $(VENV)/.installed
 
@@ -24,6 +33,30 @@ repro: setup
 mlflow-ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow/mlflow.db --host 127.0.0.1 --port $(MLFLOW_PORT)
 
+# Prefect's server (UI and API) on PREFECT_DATABASE, a postgresql+asyncpg:// URL, or SQLite in
+# PREFECT_HOME. Commands and flows use it when PREFECT_API_URL is exported.
+prefect-server: setup
+	mkdir -p $(PREFECT_HOME)
+	PREFECT_HOME=$(PREFECT_HOME) PREFECT_SERVER_ANALYTICS_ENABLED=false \
+		$(if $(PREFECT_DATABASE),PREFECT_API_DATABASE_CONNECTION_URL='$(PREFECT_DATABASE)') \
+		$(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+
+# A worker on the process work pool `ethoflow`, running prefect.yaml's deployments (nightly label,
+# on-demand retrain) from this folder against the server at PREFECT_API_URL.
+prefect-worker: setup
+	export PREFECT_HOME=$(PREFECT_HOME) PREFECT_API_URL=$(PREFECT_API_URL) ETHOFLOW_HOME=$(CURDIR); \
+	{ $(BIN)/prefect work-pool inspect ethoflow >/dev/null 2>&1 || \
+		$(BIN)/prefect work-pool create ethoflow --type process; } && \
+	$(BIN)/prefect --no-prompt deploy --all && \
+	exec $(BIN)/prefect worker start --pool ethoflow --type process
+
+# MLflow's tracking server, serving its artifacts; params.yaml then names it:
+# train.tracking_uri: http://127.0.0.1:$(MLFLOW_PORT)
+mlflow-server: setup
+	$(BIN)/mlflow server --backend-store-uri '$(MLFLOW_BACKEND)' \
+		--artifacts-destination $(MLFLOW_ARTIFACTS) --serve-artifacts \
+		--host 127.0.0.1 --port $(MLFLOW_PORT)
+
 # The browser tests (tests/browser) drive Debian's chromium through Playwright, which is pinned in
 # the dev extras and pointed at /usr/bin/chromium: `playwright install` would download a browser.
 browser-deps:
@@ -39,11 +72,18 @@ postgres-deps:
 		$$SUDO apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }
 
+# tests/test_docker.py validates docker/compose.yaml with Debian's docker-compose (no daemon needed).
+compose-deps:
+	@command -v docker-compose >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q docker-compose; }
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint browser-deps postgres-deps
+test: lint browser-deps postgres-deps compose-deps
 	$(BIN)/python -m pytest
 
 clean:
