@@ -12,7 +12,7 @@ PREFECT_API_URL ?= http://127.0.0.1:$(PREFECT_PORT)/api
 MLFLOW_BACKEND ?= sqlite:///mlflow/mlflow.db
 MLFLOW_ARTIFACTS ?= $(CURDIR)/mlflow/artifacts
 
-.PHONY: setup demo test lint repro mlflow-ui browser-deps postgres-deps clean
+.PHONY: setup demo test test-servers lint repro mlflow-ui browser-deps postgres-deps clean
 .PHONY: prefect-server prefect-worker mlflow-server compose-deps
 
 setup: $(VENV)/.installed
@@ -85,6 +85,11 @@ lint: setup
 
 test: lint browser-deps postgres-deps compose-deps
 	$(BIN)/python -m pytest
+
+# Retrain and label on real Prefect and MLflow servers (pytest marker `servers`, left out of
+# `make test`: minutes of training; docs/servers.md).
+test-servers: setup
+	$(BIN)/python -m pytest -m servers tests/test_servers.py
 
 clean:
 	rm -rf $(VENV) runs .dvcstore mlflow/mlflow.db mlflow/artifacts reports
