@@ -1,11 +1,15 @@
-"""What the benchmarks share: a synthetic recording, a measured child process, peak memory."""
+"""What the benchmarks share: a synthetic recording, a measured child process, peak memory and
+the machine they ran on."""
 
 from __future__ import annotations
 
 import json
+import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def peak_rss_mb() -> float:
@@ -35,3 +39,22 @@ def measure_in_child(script: str, *arguments: str) -> dict:
     command = [sys.executable, script, "--child", *arguments]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores usable by this process, AVX-512 and load: what the timings depend on."""
+    model, flags = platform.processor() or "unknown", ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model in ("unknown", "", platform.machine()):
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = value
+    return {
+        "cpu": model,
+        "cores": len(os.sched_getaffinity(0)),
+        "avx512": "avx512f" in flags.split(),
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+    }

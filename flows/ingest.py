@@ -7,13 +7,14 @@ import pandas as pd
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import unmapped
 
 from ethoflow import ingest as steps
 from ethoflow.config import Settings, load_settings
 from ethoflow.errors import InputError
 from ethoflow.features import FeatureExtractor
 from ethoflow.featurization import Featurization
-from ethoflow.flows.tasks import build_extractor
+from ethoflow.flows.tasks import build_extractor, video_runner
 from ethoflow.validation import ValidationReport, save_report, validate_recording
 
 
@@ -104,12 +105,22 @@ def ingest_flow(params: str = "params.yaml") -> dict:
     quarantined += copies
     splits = split(valid, reports, settings)
     extractor = build_extractor(featurization)
+    with video_runner(settings) as runner:
+        futures = runner.map(
+            featurize,
+            {
+                "recording": valid,
+                "split": [splits[recording.video_id] for recording in valid],
+                "featurization": unmapped(featurization),
+                "extractor": unmapped(extractor),
+                "settings": unmapped(settings),
+            },
+        )
+        futures.wait()  # leaving the runner cancels what is unfinished
     records = []
-    for recording in valid:
+    for recording, future in zip(valid, futures, strict=True):
         try:
-            records.append(
-                featurize(recording, splits[recording.video_id], featurization, extractor, settings)
-            )
+            records.append(future.result())
         except InputError as exc:
             quarantined.append(steps.quarantine(recording, exc.problem))
         except (ValueError, OSError, cv2.error) as exc:  # one bad file must not stop the rest

@@ -15,12 +15,18 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import unmapped
 
 from ethoflow import labelling, registry
 from ethoflow.config import Settings, load_settings
 from ethoflow.features import FeatureExtractor
 from ethoflow.featurization import Featurization
-from ethoflow.flows.tasks import build_extractor, registry_unreachable, start_tracking
+from ethoflow.flows.tasks import (
+    build_extractor,
+    registry_unreachable,
+    start_tracking,
+    video_runner,
+)
 from ethoflow.io.atomic import check_writable
 
 
@@ -94,10 +100,19 @@ def label_flow(
         start_tracking(settings, create=False)
         heads = load_champions(settings, featurization)
         extractor = build_extractor(featurization)
-        outcomes += [
-            label(video_id, video, outbox_dir, heads, featurization, extractor, settings)
-            for video_id, video in found
-        ]
+        with video_runner(settings) as runner:  # leaving it cancels what is unfinished
+            outcomes += runner.map(
+                label,
+                {
+                    "video_id": [video_id for video_id, _ in found],
+                    "video": [video for _, video in found],
+                    "outbox": unmapped(outbox_dir),
+                    "heads": unmapped(heads),
+                    "featurization": unmapped(featurization),
+                    "extractor": unmapped(extractor),
+                    "settings": unmapped(settings),
+                },
+            ).result()
     # The report goes to the Prefect UI as an artifact and to report.csv; not logged a second time.
     report(outcomes, ", ".join(map(str, sources)), outbox_dir)
     return {

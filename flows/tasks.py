@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from ethoflow import registry
 from ethoflow.config import Settings
@@ -36,3 +37,13 @@ def load(settings: Settings, split: str) -> Split:
 @task(cache_policy=NO_CACHE)
 def build_extractor(featurization: Featurization) -> FeatureExtractor | None:
     return featurization.build_extractor()
+
+
+def video_runner(settings: Settings) -> ThreadPoolTaskRunner:
+    """The task runner of per-video tasks: ``parallel.video_workers`` videos at once.
+
+    Threads, not processes: OpenCV's decoding and tracking and TensorFlow release the GIL for most
+    of a video's time, and the threads share one feature extractor and one set of models
+    (measured against processes in bench/results/parallel.md).
+    """
+    return ThreadPoolTaskRunner(max_workers=settings.parallel.video_workers)

@@ -42,6 +42,7 @@ def search(
         storage=settings.optuna_storage_uri,
         budget=Budget(t.max_epochs, t.patience, t.stride_fraction, settings.seed),
         lineage=tags,
+        workers=settings.parallel.trial_workers,
     )
     return asdict(result)
 

@@ -108,6 +108,17 @@ class TrainConfig(_Section):
     search_space: SearchSpace = SearchSpace()
 
 
+class ParallelConfig(_Section):
+    """How much runs at once (docs/scaling.md). Ingest and labelling make the same outputs with
+    any number of workers; parallel trials see each other's results in an order set by timing."""
+
+    # Videos featurised at once in ingest and labelling, on threads: OpenCV's decoding and
+    # tracking and TensorFlow release the GIL for most of a video (bench/bench_parallel.py).
+    video_workers: PositiveInt = 1
+    # Processes running one Optuna study's trials at once; they share train.optuna_storage.
+    trial_workers: PositiveInt = 1
+
+
 class PostProcessing(_Section):
     """Smoothing of thresholded per-frame predictions, applied per video."""
 
@@ -181,6 +192,7 @@ class Settings(_Section):
     ingest: IngestConfig = IngestConfig()
     features: FeaturesConfig = FeaturesConfig()
     train: TrainConfig = TrainConfig()
+    parallel: ParallelConfig = ParallelConfig()
     postprocess: PostProcessing = PostProcessing()
     promote: PromoteConfig = PromoteConfig()
     label: LabelConfig = LabelConfig()

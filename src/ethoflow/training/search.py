@@ -1,15 +1,18 @@
 """Bayesian hyper-parameter search per (behaviour head, architecture) with Optuna, in MLflow.
 
 Each study uses the TPE sampler and a median pruner and lives in an RDB storage (SQLite by default),
-so an interrupted search resumes where it stopped and several workers can share one. Each trial is
-a nested MLflow run with its parameters, per-epoch metrics and duration; the study's best
-configuration is then refitted and logged, with the search's parent run, as a registered model.
+so an interrupted search resumes where it stopped and several processes can run its trials at once
+(``workers``; on more machines, a PostgreSQL storage they all reach). Each trial is a nested MLflow
+run with its parameters, per-epoch metrics and duration; the study's best configuration is then
+refitted and logged, with the search's parent run, as a registered model.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -60,45 +63,69 @@ class SearchResult:
     run_id: str
 
 
-def run_search(
-    head: str,
-    architecture: str,
-    train: Split,
-    test: Split,
-    *,
-    space: SearchSpace,
-    n_trials: int,
-    storage: str,
-    study_name: str,
-    budget: Budget,
-):
-    """Run the study until it holds ``n_trials`` finished trials; return it.
+@dataclass(frozen=True)
+class StudyJob:
+    """One study's trials and where they are recorded: all a trial-running process needs (it is
+    pickled to each spawned worker)."""
 
-    Trials already in the storage (from an earlier, interrupted run) count, so a re-run continues
-    the search instead of restarting it. Must be called inside an active MLflow run, which becomes
-    the trials' parent.
-    """
-    import mlflow
+    head: str
+    architecture: str
+    train: Split
+    test: Split
+    space: SearchSpace
+    storage: str  # Optuna's RDB storage URL
+    study_name: str
+    budget: Budget
+    tracking_uri: str  # MLflow's, with the experiment and the parent run of the trials' runs
+    experiment_id: str
+    parent_run_id: str
+
+
+# How long a process waits for a SQLite database another process is writing, instead of failing.
+_SQLITE_LOCK_TIMEOUT_S = 60
+
+
+def _load_study(job: StudyJob, worker: int):
+    """The job's study (created if new) with a TPE sampler seeded per worker: workers with one
+    seed would propose the same first configurations."""
     import optuna
 
-    if storage.startswith("sqlite:///"):  # SQLite creates the database but not its folder
-        Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    study = optuna.create_study(
-        study_name=study_name,
+    storage: str | optuna.storages.RDBStorage = job.storage
+    if job.storage.startswith("sqlite:///"):  # SQLite creates the database but not its folder
+        Path(job.storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        storage = optuna.storages.RDBStorage(
+            job.storage, engine_kwargs={"connect_args": {"timeout": _SQLITE_LOCK_TIMEOUT_S}}
+        )
+    return optuna.create_study(
+        study_name=job.study_name,
         storage=storage,
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=budget.seed),
+        sampler=optuna.samplers.TPESampler(seed=job.budget.seed + worker),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2),
         load_if_exists=True,
     )
-    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+def run_trials(job: StudyJob, worker: int, n_trials: int) -> None:
+    """Run ``n_trials`` trials of the job's study in this process, each a run nested under the
+    job's parent run. ``worker`` (0, 1, …) seeds this process's sampler."""
+    import mlflow
+    import optuna
+
+    mlflow.set_tracking_uri(job.tracking_uri)
+    study = _load_study(job, worker)
 
     def objective(trial: optuna.Trial) -> float:
-        hp = suggest_hp(trial, architecture, space)
+        hp = suggest_hp(trial, job.architecture, job.space)
         started = time.perf_counter()
-        with mlflow.start_run(run_name=f"trial-{trial.number}", nested=True):
+        with mlflow.start_run(
+            run_name=f"trial-{trial.number}",
+            experiment_id=job.experiment_id,
+            parent_run_id=job.parent_run_id,
+            nested=True,
+        ):
             mlflow.log_params(
-                {**hp, "architecture": architecture, "head": head, "trial": trial.number}
+                {**hp, "architecture": job.architecture, "head": job.head, "trial": trial.number}
             )
 
             def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
@@ -110,12 +137,12 @@ def run_search(
 
             try:
                 _, score, epoch = train_head(
-                    architecture,
+                    job.architecture,
                     hp,
-                    train,
-                    test,
-                    head,
-                    replace(budget, seed=budget.seed + trial.number),
+                    job.train,
+                    job.test,
+                    job.head,
+                    replace(job.budget, seed=job.budget.seed + trial.number),
                     on_epoch=on_epoch,
                 )
             finally:
@@ -125,9 +152,67 @@ def run_search(
         trial.set_user_attr("best_epoch", epoch)
         return score
 
+    study.optimize(objective, n_trials=n_trials, catch=())
+
+
+def run_search(
+    head: str,
+    architecture: str,
+    train: Split,
+    test: Split,
+    *,
+    space: SearchSpace,
+    n_trials: int,
+    storage: str,
+    study_name: str,
+    budget: Budget,
+    workers: int = 1,
+):
+    """Run the study until it holds ``n_trials`` finished trials; return it.
+
+    Trials already in the storage (from an earlier, interrupted run) count, so a re-run continues
+    the search instead of restarting it. With ``workers`` > 1, that many spawned processes run
+    the remaining trials at once (each a share of them), reading and writing the one study in
+    ``storage``. Must be called inside an active MLflow run, which becomes the trials' parent.
+    """
+    import mlflow
+    import optuna
+
+    parent = mlflow.active_run()
+    if parent is None:
+        raise RuntimeError("run_search needs an active MLflow run: the trials' runs nest under it")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    job = StudyJob(
+        head,
+        architecture,
+        train,
+        test,
+        space,
+        storage,
+        study_name,
+        budget,
+        mlflow.get_tracking_uri(),
+        parent.info.experiment_id,
+        parent.info.run_id,
+    )
+    study = _load_study(job, worker=0)
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     remaining = n_trials - sum(t.state in finished for t in study.trials)
-    if remaining > 0:
-        study.optimize(objective, n_trials=remaining, catch=())
+    # Each worker gets its share up front: the study ends with exactly n_trials, with no race
+    # between workers over whether one more trial is needed.
+    shares = [remaining // workers + (w < remaining % workers) for w in range(workers)]
+    shares = [share for share in shares if share > 0]
+    if len(shares) == 1:
+        # In this process, as without workers: a spawned one spends seconds importing TensorFlow.
+        run_trials(job, 0, shares[0])
+    elif shares:
+        # Spawned, not forked: a fork of a process running TensorFlow's threads can deadlock.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(len(shares), mp_context=context) as pool:
+            running = [pool.submit(run_trials, job, w, share) for w, share in enumerate(shares)]
+            for trials in running:
+                trials.result()  # a worker's failure fails the search, as a trial's does
     return study
 
 
@@ -142,12 +227,14 @@ def search_and_register(
     storage: str,
     budget: Budget,
     lineage: dict[str, str],
+    workers: int = 1,
 ) -> SearchResult:
     """Search, refit the best configuration and register it as a version of ``ethoflow-<head>``.
 
     ``lineage`` (data version, git commit, feature extractor, …) is set as tags on the run and on
     the model version. The study is named after the head, architecture, features version and search
     set-up, so new data or a new search space starts a new study while an interrupted one resumes.
+    ``workers`` processes run its trials at once (see :func:`run_search`).
     """
     import mlflow
 
@@ -173,6 +260,7 @@ def search_and_register(
             storage=storage,
             study_name=study_name,
             budget=budget,
+            workers=workers,
         )
         best = study.best_trial
         hp = dict(best.params)
