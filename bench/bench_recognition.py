@@ -33,7 +33,6 @@ import json
 import logging
 import math
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -47,6 +46,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 import pandas as pd
+from benchlib import machine
 
 from ethoflow.config import Settings, load_settings
 
@@ -68,25 +68,6 @@ QUICK = {"videos_per_condition": 2, "minutes": 0.5, "max_epochs": 5, "patience":
 def say(message: str) -> None:
     """Progress on stderr, so stdout holds only the results."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def machine() -> dict[str, Any]:
-    """CPU model, cores usable by this process, AVX-512 and load: what the timings depend on."""
-    model, flags = platform.processor() or "unknown", ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model in ("unknown", "", platform.machine()):
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = value
-    return {
-        "cpu": model,
-        "cores": len(os.sched_getaffinity(0)),
-        "avx512": "avx512f" in flags.split(),
-        "load_before": [round(x, 2) for x in os.getloadavg()],
-    }
 
 
 def fixed_hp(settings: Settings) -> dict[str, Any]:
