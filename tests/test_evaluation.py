@@ -127,6 +127,30 @@ def test_threshold_maximises_f1():
     assert f1 > binary_metrics(targets, scores, scores >= 0.5).f1
 
 
+def test_threshold_with_groups_suits_the_worst_group():
+    # Set-up "a" (20 frames) scores its positives 0.9 and its negatives 0.5; "b" (4 frames)
+    # scores its positives 0.45 and 0.4. Pooled, "a" decides: a cut at 0.9 misses all of b.
+    targets = np.r_[np.ones(10), np.zeros(10), [1, 1, 0, 0]]
+    scores = np.r_[np.full(10, 0.9), np.full(10, 0.5), [0.45, 0.4, 0.3, 0.05]]
+    groups = np.array(["a"] * 20 + ["b"] * 4)
+    assert choose_threshold(targets, scores) == pytest.approx(0.9)
+    # Cuts 0.3 to 0.45 all give a F1 2/3 (its negatives let in); 0.4 has b's F1 1 and the best
+    # F1 over all frames (24/34).
+    threshold = choose_threshold(targets, scores, groups)
+    assert threshold == pytest.approx(0.4)
+    b = groups == "b"
+    assert binary_metrics(targets[b], scores[b], scores[b] >= threshold).f1 == 1.0
+
+
+def test_threshold_with_groups_ignores_groups_without_positives_and_breaks_ties_by_pooled_f1():
+    targets = np.array([1, 0, 1, 0, 0, 0])
+    scores = np.array([0.9, 0.5, 0.8, 0.3, 0.6, 0.7])
+    groups = np.array(["a", "a", "b", "b", "none", "none"])
+    # Both a and b are perfect from cut 0.6 to 0.8 ("none" has no positives to be judged on);
+    # over all frames 0.6 and 0.7 let in none's 0.6 and 0.7, so 0.8 wins, not the lowest cut.
+    assert choose_threshold(targets, scores, groups) == pytest.approx(0.8)
+
+
 def test_threshold_reproduces_its_predictions_on_float32_scores():
     targets = np.array([0, 1, 1, 0, 1])
     scores = np.array([0.1, 0.3, 0.7, 0.2, 0.35], dtype=np.float32)
