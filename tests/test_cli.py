@@ -17,6 +17,20 @@ def test_synth_command_writes_the_lab(tmp_path):
     assert f"wrote {len(CONDITIONS)} recordings" in result.output
 
 
+def test_synth_command_records_only_the_named_set_ups(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("synth:\n  videos_per_condition: 2\n  minutes: 0.02\n")
+    args = ["synth", "--params", str(params), "--condition", "condition_3"]
+    result = runner.invoke(app, [*args, "--condition", "condition_4"])
+    assert result.exit_code == 0, result.output
+    inventory = pd.read_csv(tmp_path / "data" / "truth" / "lab.csv")
+    assert sorted(inventory.condition) == ["condition_3"] * 2 + ["condition_4"] * 2
+
+    result = runner.invoke(app, ["synth", "--params", str(params), "--condition", "condition_9"])
+    assert result.exit_code == 2
+    assert "unknown recording condition 'condition_9'; known: condition_1" in result.output
+
+
 def test_bad_params_exit_with_the_key_named(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("synth:\n  minuts: 1\n")
@@ -59,3 +73,22 @@ def test_track_command_writes_track_summary_and_trajectory(tmp_path):
     assert sorted(report.status) == ["quarantined", "tracked", "tracked"]
     again = runner.invoke(app, ["track", *paths[:2], "--out", str(out)])
     assert again.exit_code == 0 and again.output.count("skipped") == 2
+
+
+def test_help_imports_none_of_the_heavy_libraries():
+    """`ethoflow --help` stays fast (bench/: under 1 s) because the commands import pandas,
+    TensorFlow, MLflow, Prefect and OpenCV only when they run."""
+    import subprocess
+    import sys
+
+    heavy = ("pandas", "tensorflow", "keras", "mlflow", "prefect", "cv2", "streamlit")
+    probe = (
+        "import sys; from typer.testing import CliRunner; from ethoflow.cli import app; "
+        "assert CliRunner().invoke(app, ['--help']).exit_code == 0; "
+        "assert CliRunner().invoke(app, ['label', '--help']).exit_code == 0; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -14,7 +14,6 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from ethoflow import reports
 from ethoflow.config import ConfigError, Settings, load_settings
 
 app = typer.Typer(
@@ -56,6 +55,13 @@ ArchitecturesOption = Annotated[
 TrialsOption = Annotated[
     int | None, typer.Option(help="Trials per study (default: train.n_trials).")
 ]
+
+
+def _reports():
+    # pandas costs most of a second to import; `--help` must not pay for it.
+    from ethoflow import reports
+
+    return reports
 
 
 def _settings(params: Path) -> Settings:
@@ -115,14 +121,25 @@ def synth(
         float | None, typer.Option(help="Mean recording length (default: params.yaml).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: params.yaml).")] = None,
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(help="Camera set-up(s) to record, e.g. condition_1 (default: the trained)."),
+    ] = None,
 ) -> None:
-    """Write the synthetic lab: recordings, label CSVs and ground truth for 3 conditions."""
+    """Write the synthetic lab: recordings, label CSVs and ground truth per camera set-up."""
     from ethoflow.demo import write_lab
 
     settings = _settings(params)
-    inventory = write_lab(
-        settings, videos_per_condition=videos_per_condition, minutes=minutes, seed=seed
-    )
+    try:
+        inventory = write_lab(
+            settings,
+            videos_per_condition=videos_per_condition,
+            minutes=minutes,
+            seed=seed,
+            conditions=condition,
+        )
+    except ValueError as exc:
+        _fail(exc)
     typer.echo(inventory.to_string(index=False))
     typer.echo(f"wrote {len(inventory)} recordings to {settings.paths.raw}")
 
@@ -155,7 +172,7 @@ def train(
     results = train_flow(
         params=str(params.resolve()), heads=head, architectures=architecture, n_trials=trials
     )
-    typer.echo(reports.retrain_text({"train": results}))
+    typer.echo(_reports().retrain_text({"train": results}))
 
 
 @app.command()
@@ -171,7 +188,7 @@ def evaluate(
     from ethoflow.flows.evaluate import evaluate_flow
 
     rows = evaluate_flow(params=str(params.resolve()), heads=head, versions=version)
-    typer.echo(reports.evaluation_text(rows))
+    typer.echo(_reports().evaluation_text(rows))
 
 
 @app.command()
@@ -181,7 +198,7 @@ def promote(params: ParamsOption = Path("params.yaml"), head: HeadsOption = None
     from ethoflow.flows.promote import promote_flow
 
     decisions = promote_flow(params=str(params.resolve()), heads=head)
-    typer.echo(reports.retrain_text({"promote": decisions}))
+    typer.echo(_reports().retrain_text({"promote": decisions}))
 
 
 @app.command()
@@ -238,7 +255,7 @@ def retrain(
     result = retrain_flow(
         params=str(params.resolve()), heads=head, architectures=architecture, n_trials=trials
     )
-    typer.echo(reports.retrain_text(result))
+    typer.echo(_reports().retrain_text(result))
 
 
 @app.command()

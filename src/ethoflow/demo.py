@@ -21,10 +21,16 @@ def write_lab(
     videos_per_condition: int | None = None,
     minutes: float | None = None,
     seed: int | None = None,
+    conditions: list[str] | None = None,
 ) -> pd.DataFrame:
-    """The synthetic lab in ``paths.raw`` (truth in ``paths.truth``); returns its inventory."""
-    from ethoflow.synth import synthesize_lab
+    """The synthetic lab in ``paths.raw`` (truth in ``paths.truth``); returns its inventory.
 
+    ``conditions`` names the camera set-ups to record (default: the lab's trained ones);
+    ValueError names the known ones for an unknown name.
+    """
+    from ethoflow.synth import CONDITIONS, condition_by_name, synthesize_lab
+
+    chosen = tuple(map(condition_by_name, conditions)) if conditions else CONDITIONS
     return synthesize_lab(
         settings.paths.raw,
         settings.paths.truth,
@@ -32,6 +38,7 @@ def write_lab(
         minutes=minutes or settings.synth.minutes,
         seed=settings.seed if seed is None else seed,
         light_mouse_fraction=settings.synth.light_mouse_fraction,
+        conditions=chosen,
     )
 
 
