@@ -32,6 +32,9 @@ train:
 postprocess: {median_frames: 3, min_bout_frames: 2}
 label: {arena_side_cm: 40, settle_seconds: 0}  # the test writes the inbox just before
 """
+# Two of the lab's set-ups, both 10 fps and small frames, keep the retraining short; the labels
+# are then asked of a third, held out.
+LAB_CONDITIONS = (CONDITIONS[0], CONDITIONS[2])
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,14 @@ def project(tmp_path_factory, prefect_harness):
     params.write_text(PARAMS)
     s = load_settings(params)
     # Seed 2 puts both behaviours in the training and the test videos (training needs both).
-    synthesize_lab(s.paths.raw, s.paths.truth, videos_per_condition=3, minutes=0.5, seed=2)
+    synthesize_lab(
+        s.paths.raw,
+        s.paths.truth,
+        videos_per_condition=3,
+        minutes=0.5,
+        seed=2,
+        conditions=LAB_CONDITIONS,
+    )
     result = retrain_flow(params=str(params))
     synthesize_lab(
         s.paths.inbox,
@@ -59,7 +69,7 @@ def project(tmp_path_factory, prefect_harness):
 
 def test_retrain_promotes_a_champion_per_head(project):
     _, result = project
-    assert result["ingest"]["ingested"] == 3 * len(CONDITIONS)
+    assert result["ingest"]["ingested"] == 3 * len(LAB_CONDITIONS)
     assert {(r["head"], r["architecture"]) for r in result["train"]} == {
         ("grooming", "tcn"),
         ("rearing", "tcn"),
