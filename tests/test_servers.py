@@ -38,6 +38,7 @@ import yaml
 
 from ethoflow.config import load_settings
 from ethoflow.synth import HELD_OUT_CONDITION, synthesize_lab
+from test_label_flow import LAB_CONDITIONS
 from test_label_flow import PARAMS as LAB_PARAMS
 from test_train import write_features
 
@@ -214,6 +215,7 @@ def synthesis(tmp_path_factory) -> Iterator[Synthesis]:
     # Seed 2 puts both behaviours in the training and the test videos (training needs both).
     command = [sys.executable, "-m", "ethoflow.cli", "synth", "--params", str(params)]
     command += ["--videos-per-condition", "3", "--minutes", "0.5", "--seed", "2"]
+    command += [arg for c in LAB_CONDITIONS for arg in ("--condition", c.name)]
     process = start(command, log, child_env(), root)
     try:
         yield Synthesis(params, process, log)
