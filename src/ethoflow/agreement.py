@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from ethoflow.evaluation import _ratio, binary_metrics, bouts
+from ethoflow.evaluation import binary_metrics, bouts, ratio_or_perfect
 from ethoflow.io.labels import BEHAVIOURS
 
 
@@ -78,8 +78,8 @@ def behaviour_agreement(
     matched_b = sum(any(_matches(x, y, min_iou) for x in bouts_a) for y in bouts_b)
     matched_a = sum(any(_matches(x, y, min_iou) for y in bouts_b) for x in bouts_a)
     perfect = matched_a == len(bouts_a) and matched_b == len(bouts_b)
-    bout_precision = _ratio(matched_b, len(bouts_b), perfect)
-    bout_recall = _ratio(matched_a, len(bouts_a), perfect)
+    bout_precision = ratio_or_perfect(matched_b, len(bouts_b), perfect)
+    bout_recall = ratio_or_perfect(matched_a, len(bouts_a), perfect)
     both = bout_precision + bout_recall
     return Agreement(
         behaviour=behaviour,

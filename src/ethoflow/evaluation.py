@@ -73,7 +73,8 @@ def _same_length(where: str, **arrays: np.ndarray) -> None:
         raise ValueError(f"{where}mismatched lengths: {lengths}")
 
 
-def _ratio(numerator: int, denominator: int, perfect: bool) -> float:
+def ratio_or_perfect(numerator: int, denominator: int, perfect: bool) -> float:
+    """``numerator / denominator``; with nothing to count, 1 when ``perfect`` else 0."""
     if denominator == 0:
         return 1.0 if perfect else 0.0
     return numerator / denominator
@@ -100,9 +101,9 @@ def binary_metrics(targets: np.ndarray, scores: np.ndarray, predicted: np.ndarra
         n_frames=len(targets),
         n_positive=tp + fn,
         accuracy=(tp + tn) / len(targets),
-        precision=_ratio(tp, tp + fp, perfect),
-        recall=_ratio(tp, tp + fn, perfect),
-        f1=_ratio(2 * tp, 2 * tp + fp + fn, perfect),
+        precision=ratio_or_perfect(tp, tp + fp, perfect),
+        recall=ratio_or_perfect(tp, tp + fn, perfect),
+        f1=ratio_or_perfect(2 * tp, 2 * tp + fp + fn, perfect),
         pr_auc=pr_auc(targets, scores),
         tp=tp,
         fp=fp,

@@ -51,7 +51,7 @@ import pandas as pd
 from ethoflow.errors import InputError
 from ethoflow.evaluation import bouts
 from ethoflow.io.atomic import atomic_path
-from ethoflow.io.labels import BEHAVIOURS, COLUMN_NAMES, _binary_column, header_key, read_labels
+from ethoflow.io.labels import BEHAVIOURS, COLUMN_NAMES, binary_column, header_key, read_labels
 
 FORMATS = ("ethoflow", "boris", "boris-aggregated", "bouts", "simba", "deepethogram")
 # Formats that hold times, not frames: they need the video's fps (and frame count to read).
@@ -381,7 +381,7 @@ def _per_frame_columns(table: pd.DataFrame, lookup: dict[str, str], path: Path) 
         )
     result = {}
     for behaviour, names in sources.items():
-        columns = [_binary_column(table[name].str.strip(), path) for name in names]
+        columns = [binary_column(table[name].str.strip(), path) for name in names]
         result[behaviour] = np.bitwise_or.reduce([c.to_numpy() for c in columns])
     return pd.DataFrame(result).astype(np.int8)
 

@@ -71,8 +71,7 @@ def normalize_labels(table: pd.DataFrame, *, source: str | Path = "<table>") -> 
         raise InputError(source, f"missing label column(s) {', '.join(missing)}; found: {found}")
 
     checked = {
-        key: _binary_column(table[columns[key][0]], source)
-        for key in ("grooming", *rearing_sources)
+        key: binary_column(table[columns[key][0]], source) for key in ("grooming", *rearing_sources)
     }
     rearing = checked[rearing_sources[0]]
     for key in rearing_sources[1:]:
@@ -82,7 +81,8 @@ def normalize_labels(table: pd.DataFrame, *, source: str | Path = "<table>") -> 
     )
 
 
-def _binary_column(column: pd.Series, source: str | Path) -> pd.Series:
+def binary_column(column: pd.Series, source: str | Path) -> pd.Series:
+    """``column`` as int8 0/1; InputError naming ``source``, the column and rows otherwise."""
     values = pd.to_numeric(column, errors="coerce")
     empty = column.isna()
     if empty.any():
