@@ -12,8 +12,8 @@ PREFECT_API_URL ?= http://127.0.0.1:$(PREFECT_PORT)/api
 MLFLOW_BACKEND ?= sqlite:///mlflow/mlflow.db
 MLFLOW_ARTIFACTS ?= $(CURDIR)/mlflow/artifacts
 
-.PHONY: setup demo test test-servers lint repro mlflow-ui browser-deps postgres-deps clean
-.PHONY: prefect-server prefect-worker mlflow-server compose-deps
+.PHONY: setup demo test test-servers lint repro mlflow-ui system-deps clean
+.PHONY: prefect-server prefect-worker mlflow-server
 
 setup: $(VENV)/.installed
 
@@ -51,39 +51,33 @@ prefect-worker: setup
 	exec $(BIN)/prefect worker start --pool ethoflow --type process
 
 # MLflow's tracking server, serving its artifacts; params.yaml then names it:
-# train.tracking_uri: http://127.0.0.1:$(MLFLOW_PORT)
+# train.tracking_uri: http://127.0.0.1:$(MLFLOW_PORT). Without MLflow's GenAI job runners (eight
+# processes ethoflow never uses) and with one web worker, it leaves the cores to training.
 mlflow-server: setup
-	$(BIN)/mlflow server --backend-store-uri '$(MLFLOW_BACKEND)' \
-		--artifacts-destination $(MLFLOW_ARTIFACTS) --serve-artifacts \
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow server \
+		--backend-store-uri '$(MLFLOW_BACKEND)' \
+		--artifacts-destination $(MLFLOW_ARTIFACTS) --serve-artifacts --workers 1 \
 		--host 127.0.0.1 --port $(MLFLOW_PORT)
 
-# The browser tests (tests/browser) drive Debian's chromium through Playwright, which is pinned in
-# the dev extras and pointed at /usr/bin/chromium: `playwright install` would download a browser.
-browser-deps:
-	@command -v chromium >/dev/null || { \
+# Debian packages the tests drive, installed in one apt-get run when missing: chromium for the
+# browser tests (through Playwright, pinned in the dev extras: `playwright install` would download
+# a browser), postgresql for tests/test_servers.py's throwaway cluster, docker-compose to validate
+# docker/compose.yaml (tests/test_docker.py; no Docker engine needed).
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	[ -z "$$missing" ] || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
-
-# tests/test_servers.py runs MLflow and Optuna on a throwaway cluster of Debian's PostgreSQL.
-postgres-deps:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }
-
-# tests/test_docker.py validates docker/compose.yaml with Debian's docker-compose (no daemon needed).
-compose-deps:
-	@command -v docker-compose >/dev/null || { \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q docker-compose; }
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; }
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint browser-deps postgres-deps compose-deps
+test: lint system-deps
 	$(BIN)/python -m pytest
 
 # Retrain and label on real Prefect and MLflow servers (pytest marker `servers`, left out of

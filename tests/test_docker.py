@@ -1,6 +1,6 @@
 """The lab server's files (docker/): the compose file as Compose reads it, the image's sources and
 extras, and the settings the containers load. No Docker engine needed: `docker-compose config`
-only parses and interpolates (`make compose-deps` installs Debian's docker-compose)."""
+only parses and interpolates (`make system-deps` installs Debian's docker-compose)."""
 
 import re
 import shutil
@@ -27,7 +27,7 @@ SERVERS = {
 
 def _compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
     if shutil.which("docker-compose") is None:
-        pytest.fail("no docker-compose: `make compose-deps` installs Debian's")
+        pytest.fail("no docker-compose: `make system-deps` installs Debian's")
     command = ["docker-compose", "-f", str(DOCKER / "compose.yaml"), "--env-file", str(env_file)]
     # Only the env file's settings: a variable exported in this shell would override it.
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(Path.home())}

@@ -363,7 +363,7 @@ def postgres(request) -> Iterator[str]:
 
     bin_dir = postgres_bin()
     if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed: `make postgres-deps` installs Debian's")
+        pytest.skip("PostgreSQL is not installed: `make system-deps` installs Debian's")
     # PostgreSQL refuses to run as root: there, the cluster belongs to the `postgres` user, in a
     # folder it owns (pytest's tmp folders are private to root).
     as_owner = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []

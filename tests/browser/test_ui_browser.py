@@ -76,7 +76,7 @@ def browser():
 
     expect.set_options(timeout=TIMEOUT_MS)
     if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no chromium at {CHROMIUM}: `make browser-deps` installs Debian's")
+        pytest.fail(f"no chromium at {CHROMIUM}: `make system-deps` installs Debian's")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield browser
