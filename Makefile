@@ -82,7 +82,7 @@ test: lint system-deps
 
 # Retrain and label on real Prefect and MLflow servers (pytest marker `servers`, left out of
 # `make test`: minutes of training; docs/servers.md).
-test-servers: setup
+test-servers: setup system-deps
 	$(BIN)/python -m pytest -m servers tests/test_servers.py
 
 clean:

@@ -1,4 +1,4 @@
-"""The lab-server set-up with real servers on loopback, checked through their HTTP APIs.
+"""The lab-server set-up with real servers on loopback, checked through their HTTP APIs and UIs.
 
 1. A real ``prefect server`` (SQLite, its own home) and a real ``mlflow server`` (SQLite,
    ``--serve-artifacts`` into a folder here): ``ethoflow retrain`` runs against them, ``ethoflow
@@ -9,6 +9,10 @@
 2. A throwaway cluster of Debian's PostgreSQL: two processes share one Optuna study in it while
    logging their trials to an ``mlflow server`` whose backend store is PostgreSQL; a registered
    version gets the ``champion`` alias and it is read back.
+3. The UIs of the servers of 1. in Debian's chromium (Playwright, headless): Prefect's shows the
+   ``retrain/on-demand`` deployment, its parameters and its "Custom run" form; MLflow's shows the
+   ``champion`` alias on ``ethoflow-grooming`` and the experiment's runs. Marked ``servers``:
+   they need 1.'s lab. ``ETHOFLOW_SCREENSHOTS=DIR`` saves the pages shown in docs/.
 
 Every process started here is stopped in teardown, whatever happened. Commands and timings:
 ``docs/servers.md``.
@@ -149,12 +153,16 @@ def servers(tmp_path_factory, request) -> Iterator[Servers]:
     root = tmp_path_factory.mktemp("servers")
     prefect_port, mlflow_port = free_port(), free_port()
     prefect_log, mlflow_log = root / "prefect-server.log", root / "mlflow-server.log"
+    prefect_api = f"http://127.0.0.1:{prefect_port}/api"
     prefect_env = child_env(
         PREFECT_HOME=str(root / "prefect-home"),  # its SQLite database and profiles
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        # The UI (section 3) asks the server where the API is; without this it answers port 4200.
+        PREFECT_UI_API_URL=prefect_api,
+        # No "Upgrade" banners linking out of a lab's network (and out of the screenshots).
+        PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT="false",
     )
-    # No UI: nothing here looks at it, and building it costs seconds.
-    prefect_command = [sys.executable, "-m", "prefect", "server", "start", "--no-ui"]
+    prefect_command = [sys.executable, "-m", "prefect", "server", "start"]
     prefect_command += ["--host", "127.0.0.1", "--port", str(prefect_port)]
     backend = f"sqlite:///{root / 'mlflow.db'}"
     artifacts = root / "mlflow-artifacts"
@@ -164,7 +172,6 @@ def servers(tmp_path_factory, request) -> Iterator[Servers]:
         processes.append(start(prefect_command, prefect_log, prefect_env, root))
         mlflow_command = mlflow_server_command(backend, artifacts, mlflow_port)
         processes.append(start(mlflow_command, mlflow_log, child_env(**MLFLOW_SERVER_ENV), root))
-        prefect_api = f"http://127.0.0.1:{prefect_port}/api"
         mlflow = f"http://127.0.0.1:{mlflow_port}"
         wait_healthy(f"{prefect_api}/health", processes[0], prefect_log)
         wait_healthy(f"{mlflow}/health", processes[1], mlflow_log)
@@ -533,3 +540,114 @@ def test_mlflow_registry_on_postgres_sets_and_reads_an_alias(shared_search):
         assert aliases.fetchall() == [("champion", 2)]
         runs = connection.execute("SELECT count(*) FROM runs").fetchone()[0]
         assert runs == 4  # per worker: a search run and its trial
+
+
+# --- 3. The Prefect and MLflow UIs in a browser --------------------------------------------------
+
+# Debian's chromium, driven by Playwright as in tests/browser (`playwright install` would download
+# a browser).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BROWSER_TIMEOUT_MS = 90_000  # both UIs are single-page apps, slow to load on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"no chromium at {CHROMIUM}: `make system-deps` installs Debian's")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A tab in a fresh context: no UI preference of another test remembered."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+@contextlib.contextmanager
+def screenshot_on_failure(page, folder: Path) -> Iterator[None]:
+    """On an exception, what the browser showed, saved in ``folder`` and its path printed."""
+    try:
+        yield
+    except BaseException:
+        path = folder / "failure.png"
+        page.screenshot(path=str(path))
+        print(f"screenshot at failure: {path} ({page.url})")
+        raise
+
+
+def save_screenshot(page, name: str) -> None:
+    """``NAME.png`` in ``ETHOFLOW_SCREENSHOTS`` when set, as in tests/browser (docs/'s come from
+    here): a normal run leaves docs/ alone."""
+    folder = os.environ.get("ETHOFLOW_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
+@pytest.mark.servers
+def test_prefect_ui_shows_the_retrain_deployment_and_its_run_form(lab, servers, page, tmp_path):
+    from playwright.sync_api import expect
+
+    params = str(lab.params.resolve())
+    with screenshot_on_failure(page, tmp_path):
+        # The UI at the server's root, as a maintainer opens it, then its list of deployments.
+        page.goto(servers.prefect_api.removesuffix("/api"))
+        page.get_by_role("link", name="Deployments", exact=True).click()
+        retrain_row = page.get_by_role("row").filter(has_text="retrain")
+        retrain_row.get_by_role("link", name="on-demand").click()
+        expect(page.get_by_role("link", name="retrain", exact=True)).to_be_visible()  # its flow
+
+        page.get_by_role("tab", name="Parameters").click()
+        params_row = page.get_by_role("tabpanel").get_by_role("row").filter(has_text="params")
+        expect(params_row).to_contain_text(params)
+
+        # "Run" → "Custom run": the form a maintainer submits to retrain, with params filled in.
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Custom run").click()
+        expect(page.get_by_role("heading", name="Parameters")).to_be_visible()
+        expect(page.get_by_role("textbox", name="params (Optional)")).to_have_value(params)
+        for parameter in ("heads", "architectures", "n_trials"):
+            expect(page.get_by_text(f"{parameter} (Optional)")).to_be_visible()
+        expect(page.get_by_role("button", name="Submit")).to_be_enabled()
+        save_screenshot(page, "prefect_ui_retrain")
+
+
+@pytest.mark.servers
+def test_mlflow_ui_shows_the_champion_and_the_runs(lab, servers, page, tmp_path):
+    from playwright.sync_api import expect
+
+    api = f"{servers.mlflow}/api/2.0/mlflow"
+    champion = httpx.get(
+        f"{api}/registered-models/alias",
+        params={"name": "ethoflow-grooming", "alias": "champion"},
+        timeout=10,
+    ).json()["model_version"]
+    experiment_id = httpx.get(
+        f"{api}/experiments/get-by-name", params={"experiment_name": "ethoflow"}, timeout=10
+    ).json()["experiment"]["experiment_id"]
+    with screenshot_on_failure(page, tmp_path):
+        page.goto(f"{servers.mlflow}/#/models/ethoflow-grooming")
+        # MLflow 3.17 opens its assistant panel on a first visit and starts in its GenAI view.
+        page.get_by_role("button", name="Close").click()
+        page.get_by_role("button", name="Model training").click()
+        expect(page.get_by_role("heading", name="ethoflow-grooming")).to_be_visible()
+        champion_row = page.get_by_role("row").filter(
+            has=page.get_by_role("status", name="champion")
+        )
+        expect(champion_row).to_have_count(1)
+        expect(champion_row).to_contain_text(f"Version {champion['version']}")
+        save_screenshot(page, "mlflow_ui_champion")
+
+        page.goto(f"{servers.mlflow}/#/experiments/{experiment_id}/runs")
+        for run_name in ("search-grooming-tcn", "search-rearing-tcn"):
+            expect(page.get_by_role("link", name=run_name).first).to_be_visible()
+        save_screenshot(page, "mlflow_ui_runs")
