@@ -19,6 +19,7 @@ from prefect.utilities.annotations import unmapped
 
 from ethoflow import labelling, registry
 from ethoflow.config import Settings, load_settings
+from ethoflow.drift import DriftLimits
 from ethoflow.features import FeatureExtractor
 from ethoflow.featurization import Featurization
 from ethoflow.flows.tasks import (
@@ -64,6 +65,7 @@ def label(
             postprocessing=settings.postprocess,
             arena_side_cm=settings.label.arena_side_cm,
             max_missing_share=settings.label.max_missing_share,
+            drift_limits=DriftLimits.from_settings(settings),
             video_id=video_id,
         )
     except Exception as exc:  # noqa: BLE001 - one video's failure must not stop the batch

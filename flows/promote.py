@@ -8,6 +8,7 @@ from prefect.cache_policies import NO_CACHE
 
 from ethoflow import registry
 from ethoflow.config import Settings, load_settings
+from ethoflow.drift import DriftLimits
 from ethoflow.flows.tasks import start_tracking
 
 
@@ -20,12 +21,21 @@ def promote(head: str, settings: Settings) -> dict:
     return decision.as_dict()
 
 
+@task(cache_policy=NO_CACHE, task_run_name="model-card-{head}-v{version}")
+def model_card(head: str, version: str, settings: Settings) -> str:
+    return registry.write_model_card(head, version, DriftLimits.from_settings(settings))
+
+
 @flow(name="promote", log_prints=True)
 def promote_flow(params: str = "params.yaml", heads: list[str] | None = None) -> list[dict]:
-    """Compare each head's best evaluated candidate with its champion; record every decision."""
+    """Compare each head's best evaluated candidate with its champion; record every decision;
+    write each new champion's model card."""
     settings = load_settings(params)
     start_tracking(settings)
     decisions = [promote(head, settings) for head in heads or settings.train.heads]
+    for d in decisions:
+        if d["promoted"]:
+            model_card(d["head"], d["candidate_version"], settings)
     create_table_artifact(key="promotion", table=decisions, description="Promotion decisions")
     for d in decisions:
         get_run_logger().info("%s: %s", d["head"], d["reason"])

@@ -9,6 +9,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from ethoflow.config import Settings, load_settings
+from ethoflow.drift import training_profile
 from ethoflow.flows.tasks import load, start_tracking
 from ethoflow.reports import write_train_report
 from ethoflow.training.fit import Budget, Split
@@ -21,6 +22,11 @@ def lineage(settings: Settings) -> dict[str, str]:
     return training_lineage(settings)
 
 
+@task(cache_policy=NO_CACHE)
+def setup_profile(settings: Settings) -> dict:
+    return training_profile(settings.paths.features)
+
+
 @task(cache_policy=NO_CACHE, task_run_name="search-{head}-{architecture}")
 def search(
     head: str,
@@ -29,6 +35,7 @@ def search(
     test: Split,
     n_trials: int,
     tags: dict[str, str],
+    profile: dict,
     settings: Settings,
 ) -> dict:
     t = settings.train
@@ -42,6 +49,7 @@ def search(
         storage=settings.optuna_storage_uri,
         budget=Budget(t.max_epochs, t.patience, t.stride_fraction, settings.seed),
         lineage=tags,
+        profile=profile,
         workers=settings.parallel.trial_workers,
     )
     return asdict(result)
@@ -67,8 +75,18 @@ def train_flow(
     start_tracking(settings)
     train, test = load(settings, "train"), load(settings, "test")
     tags = lineage(settings)
+    profile = setup_profile(settings)
     results = [
-        search(head, architecture, train, test, n_trials or settings.train.n_trials, tags, settings)
+        search(
+            head,
+            architecture,
+            train,
+            test,
+            n_trials or settings.train.n_trials,
+            tags,
+            profile,
+            settings,
+        )
         for head in heads or settings.train.heads
         for architecture in architectures or settings.train.architectures
     ]

@@ -83,6 +83,16 @@ def test_retrain_promotes_a_champion_per_head(project):
     for head in ("grooming", "rearing"):
         champion = client.get_model_version_by_alias(f"ethoflow-{head}", "champion")
         assert champion.tags["architecture"] == "tcn" and champion.tags["evaluated"] == "true"
+        # The model card, written on promotion: the registry description and an artifact.
+        card = champion.description
+        assert card.startswith(f"# ethoflow-{head} v{champion.version}: {head}")
+        for section in ("## Data", "## Validation, per condition", "## Known limits"):
+            assert section in card
+        assert f"featurisation: `{champion.tags['featurization']}`" in card
+        assert f"threshold {champion.tags['threshold']}" in card
+        assert "6 recordings from condition_1, condition_3" in card
+        artifact = mlflow.artifacts.load_text(f"runs:/{champion.run_id}/model_card.md")
+        assert artifact == card
 
 
 def _outputs(outbox: Path) -> dict[str, bytes]:
@@ -159,3 +169,45 @@ def test_cli_label_killed_mid_batch_then_rerun_completes_once(project, tmp_path)
         assert (outbox / folder / "record.json").is_file()
         labels = pd.read_csv(outbox / folder / "labels.csv")
         assert labels.frame.is_unique and labels.frame.is_monotonic_increasing
+
+
+def test_the_held_out_set_up_is_flagged_for_drift_and_trained_set_ups_are_not(project, tmp_path):
+    from ethoflow.flows.label import label_flow
+
+    params, _ = project
+    s = load_settings(params)
+    # New recordings (another seed: other mice, lengths, lighting) of the two trained set-ups.
+    synthesize_lab(
+        tmp_path / "trained",
+        tmp_path / "truth",
+        videos_per_condition=1,
+        minutes=0.3,
+        seed=5,
+        conditions=LAB_CONDITIONS,
+    )
+    held_out = sorted(str(p) for p in s.paths.inbox.rglob("c4_*.mp4"))
+    outbox = tmp_path / "out"
+    result = label_flow(
+        params=str(params), videos=[str(tmp_path / "trained"), *held_out], outbox=str(outbox)
+    )
+    assert result["counts"] == {"labelled": 4}
+    flags = {o["video_id"]: o["drift_flagged"] for o in result["outcomes"]}
+    assert flags == {"c1_v00": False, "c3_v00": False, "c4_v00": True, "c4_v01": True}
+
+    for video_id in ("c4_v00", "c4_v01"):
+        drift = json.loads((outbox / video_id / "summary.json").read_text())["drift"]
+        assert drift["flagged"] and drift["score"] > 1
+        [camera] = [r for r in drift["reasons"] if r.startswith("camera set-up unlike any")]
+        # Trained at 10 fps on 320×320 and 384×288 frames; condition_4 films 400×400 at 25 fps.
+        assert "frame rate 2.50× higher than in condition_" in camera
+        assert "(25 vs 10 fps)" in camera
+        assert set(drift["heads"]) == {"grooming", "rearing"}
+        assert drift["setup"]["fps"] == 25.0
+        assert (outbox / video_id / "labels.csv").is_file()  # labels are still written
+    for video_id in ("c1_v00", "c3_v00"):
+        drift = json.loads((outbox / video_id / "summary.json").read_text())["drift"]
+        assert not drift["flagged"] and drift["reasons"] == [] and drift["score"] < 1
+
+    report = pd.read_csv(outbox / "report.csv").set_index("video_id")
+    assert report.drift_flagged.to_dict() == flags
+    assert "frame rate 2.50× higher" in report.loc["c4_v00", "drift_reasons"]

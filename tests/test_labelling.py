@@ -358,7 +358,15 @@ def test_batch_quarantines_bad_videos_and_labels_the_rest(lab, tmp_path):
     assert "{'quarantined': 3, 'labelled': 2}" in text
     assert "- still: quarantined — " in text
     written = pd.read_csv(outbox / "report.csv", keep_default_na=False)
-    assert list(written.columns) == ["video_id", "video", "status", "reason", "outputs"]
+    assert list(written.columns) == [
+        "video_id",
+        "video",
+        "status",
+        "reason",
+        "outputs",
+        "drift_flagged",
+        "drift_reasons",
+    ]
     assert written.video_id.tolist() == ["c1", "c2", "corrupt", "empty", "still"]
     assert written.outputs.tolist()[:2] == [str(outbox / "c1"), str(outbox / "c2")]
     quarantine = pd.read_csv(outbox / "quarantine.csv")

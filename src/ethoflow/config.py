@@ -151,6 +151,20 @@ class LabelConfig(_Section):
     settle_seconds: Annotated[float, Field(ge=0)] = 60.0
 
 
+class DriftConfig(_Section):
+    """When a recording to label is flagged as unlike the champions' training recordings
+    (:mod:`ethoflow.drift`). The defaults flag every recording of the synthetic lab's held-out
+    set-up and none of the trained set-ups' (docs/drift_and_model_cards.md)."""
+
+    # Frame rate, frame size and arena side against the nearest trained set-up: the product of
+    # the ratios outside its ranges.
+    max_camera_ratio: Annotated[float, Field(ge=1)] = 1.25
+    # Floor brightness and texture, mouse size and contrast against all training recordings.
+    max_look_ratio: Annotated[float, Field(ge=1)] = 1.5
+    # Mean |z| of the recording's mean features against the training recordings' means.
+    max_feature_sigma: PositiveFloat = 3.0
+
+
 class LabelsConfig(_Section):
     """Label files from other tools (:mod:`ethoflow.io.interchange`): which of their behaviour
     names mean ours, and which rater's rows to read from a file that holds several."""
@@ -196,6 +210,7 @@ class Settings(_Section):
     postprocess: PostProcessing = PostProcessing()
     promote: PromoteConfig = PromoteConfig()
     label: LabelConfig = LabelConfig()
+    drift: DriftConfig = DriftConfig()
     labels: LabelsConfig = LabelsConfig()
     ui: UIConfig = UIConfig()
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import Settings
+from ethoflow.drift import SETUP_MEASURES, measure_setup
 from ethoflow.features import extract_features, extractor_identity
 from ethoflow.io.video import VideoReader
 from ethoflow.preprocess.augment import AugmentSetting, augment_frame
@@ -48,6 +49,7 @@ class VideoFeatures:
     arena_side_px: float | None  # short side of the detected arena (None: no frame decoded)
     features: np.ndarray  # (frames, n) CNN features, then posture features when asked for
     augmented: np.ndarray | None  # the same for the augmented copy
+    setup: dict[str, float | None]  # the camera set-up's numbers (ethoflow.drift.measure_setup)
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class Featurization:
         """What besides the input bytes decides the features, for the content keys of outputs."""
         posture = self.posture and POSTURE_FEATURES
         motion = self.motion and MOTION_FEATURES
-        return [self.id, posture, motion, augment and asdict(augment)]
+        return [self.id, posture, motion, augment and asdict(augment), list(SETUP_MEASURES)]
 
     def feature_count(self, extractor: FeatureExtractor | None) -> int:
         """How many features a frame gets: the CNN's, then posture's, then motion's."""
@@ -141,9 +143,8 @@ class Featurization:
         rows: list[tuple] = []
         motion: list[tuple[float, float, float]] = []
         tracker = MouseTracker.for_recording(reader)
-        tracked = _tracked_frames(
-            reader, self.target_fps, tracker, rows, motion if self.motion else None
-        )
+        # Body motion is measured even without motion features: its contrast is a set-up number.
+        tracked = _tracked_frames(reader, self.target_fps, tracker, rows, motion)
         augmented = None
         if extractor is None:
             # Without CNN features there is nothing to crop: tracking alone gives the posture.
@@ -174,8 +175,16 @@ class Featurization:
             features = np.hstack([features, *extra])
             if augmented is not None:
                 augmented = np.hstack([augmented, *extra])
+        setup = measure_setup(
+            fps=reader.fps,
+            background=tracker.background,
+            arena=tracker.arena,
+            arena_side_px=tracker.arena_side,
+            track=track,
+            mouse_contrast=np.array(motion).reshape(-1, 3)[:, 2],
+        )
         return VideoFeatures(
-            reader.fps, reader.frame_count, track, tracker.arena_side, features, augmented
+            reader.fps, reader.frame_count, track, tracker.arena_side, features, augmented, setup
         )
 
 
@@ -184,16 +193,15 @@ def _tracked_frames(
     target_fps: float,
     tracker: MouseTracker,
     rows: list[tuple],
-    motion: list[tuple[float, float, float]] | None = None,
+    motion: list[tuple[float, float, float]],
 ) -> Iterator[tuple[np.ndarray, float, float]]:
-    """Kept frames with where to crop them; appends each frame's track row to ``rows`` and,
-    when ``motion`` is a list, its :class:`BodyMotion` measures to it."""
+    """Kept frames with where to crop them; appends each frame's track row to ``rows`` and its
+    :class:`BodyMotion` measures to ``motion``."""
     body_motion = BodyMotion()
     for index, frame in standardize_fps(reader, reader.fps, target_fps):
         d = tracker(frame)
         rows.append((index, d.x, d.y, d.found, d.confidence, d.area, d.length, d.width, d.angle))
-        if motion is not None:
-            motion.append(body_motion(frame, d.x, d.y, d.length, d.width, d.angle))
+        motion.append(body_motion(frame, d.x, d.y, d.length, d.width, d.angle))
         yield frame, *tracker.crop_position(frame.shape)
 
 

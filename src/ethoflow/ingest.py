@@ -235,6 +235,7 @@ def featurize_recording(
         decoded_frames=decoded,
         label_rows=len(labels),
         augmentation=augment and asdict(augment),
+        setup=result.setup,  # the set-up's numbers: models store them (ethoflow.drift)
     )
     log.info("%s: %d frames ingested", video_id, len(table))
     return record | {"cached": False}

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import PostProcessing
+from ethoflow.drift import DriftLimits, drift_summary
 from ethoflow.errors import InputError
 from ethoflow.evaluation import postprocess
 from ethoflow.featurization import Featurization
@@ -64,6 +65,7 @@ class HeadModel:
     threshold: float
     window: int
     featurization: str
+    profile: dict | None = None  # its training recordings' set-ups (ethoflow.drift); None: unknown
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class LabelOutcome:
     status: str
     reason: str
     outputs: Path | None
+    # Set-up drift of a labelled recording (ethoflow.drift): None when not labelled.
+    drift_flagged: bool | None = None
+    drift_reasons: str = ""
 
 
 def check_featurization(heads: dict[str, HeadModel], expected: str) -> None:
@@ -153,6 +158,7 @@ def label_video(
     postprocessing: PostProcessing,
     arena_side_cm: float | None,
     max_missing_share: float = 1.0,
+    drift_limits: DriftLimits | None = None,
     video_id: str | None = None,
 ) -> LabelOutcome:
     """Label ``video`` into ``<outbox>/<video_id>/`` (default id: the file's stem) unless its
@@ -163,6 +169,10 @@ def label_video(
     otherwise). A video that cannot be used (unreadable, truncated, black or frozen, no mouse in
     most frames) or whose outputs cannot be written is quarantined with the reason; outputs of an
     earlier run are moved aside (``<outbox>/.stale/``), never left next to the quarantine.
+
+    With ``drift_limits``, the recording is scored against the champions' training profiles
+    (:func:`ethoflow.drift.drift_summary`, ``drift`` in the summary and the outcome); a flagged
+    recording is labelled all the same.
     """
     expected = featurization.id
     check_featurization(heads, expected)
@@ -184,12 +194,16 @@ def label_video(
     except OSError as error:
         return quarantined(f"cannot read the file: {error.strerror or error}")
     models = sorted((h.head, h.version, h.threshold, h.window) for h in heads.values())
+    limits = drift_limits and asdict(drift_limits)
     key = file_digest(
-        [], source_sha256, expected, models, postprocessing.model_dump(), arena_side_cm
+        [], source_sha256, expected, models, postprocessing.model_dump(), arena_side_cm, limits
     )
     if current_record(record_path, key) is not None:
         log.info("%s: labelled before with the same models, skipped", video_id)
-        return LabelOutcome(video_id, video, "skipped", "unchanged since last labelled", out_dir)
+        drift = json.loads((out_dir / SUMMARY_FILE).read_text()).get("drift")
+        return LabelOutcome(
+            video_id, video, "skipped", "unchanged since last labelled", out_dir, *_flag(drift)
+        )
 
     try:
         result = featurization.featurize_video(video, extractor, progress_name=video_id)
@@ -244,6 +258,11 @@ def label_video(
         )
     if warnings:
         summary["warning"] = "; ".join(warnings)
+    drift = None
+    if drift_limits is not None:
+        profiles = {h.head: h.profile for h in heads.values()}
+        drift = drift_summary(result.setup, result.features, profiles, drift_limits)
+        summary["drift"] = drift
     figure = plot_ethogram(table, names, fps, f"{video_id}: {', '.join(names)}")
 
     try:
@@ -269,7 +288,14 @@ def label_video(
             None,
         )
     log.info("%s: %d frames labelled", video_id, len(table))
-    return LabelOutcome(video_id, video, "labelled", "", out_dir)
+    return LabelOutcome(video_id, video, "labelled", "", out_dir, *_flag(drift))
+
+
+def _flag(drift: dict | None) -> tuple[bool | None, str]:
+    """An outcome's drift fields from a summary's ``drift`` (None: not scored)."""
+    if drift is None:
+        return None, ""
+    return drift["flagged"], "; ".join(drift["reasons"])
 
 
 # The mouse must be found in at least this share of frames: else what was labelled is not a mouse.
@@ -394,7 +420,7 @@ def video_ids(paths: list[Path]) -> list[str]:
 def write_batch_report(outcomes: list[LabelOutcome], source: str, outbox: Path) -> str:
     """Write ``report.csv`` (every video of the batch) and ``quarantine.csv``; return a summary
     in Markdown (counts per status, and each quarantined video with its reason)."""
-    columns = ["video_id", "video", "status", "reason", "outputs"]
+    columns = ["video_id", "video", "status", "reason", "outputs", "drift_flagged", "drift_reasons"]
     report = pd.DataFrame([asdict(outcome) for outcome in outcomes], columns=columns)
     write_csv(report, Path(outbox) / "report.csv")
     quarantine = report.loc[report.status == "quarantined", ["video_id", "video", "reason"]]
@@ -402,4 +428,9 @@ def write_batch_report(outcomes: list[LabelOutcome], source: str, outbox: Path) 
     counts = report.status.value_counts().to_dict()
     lines = [f"Labelled batch from {source} into {outbox}: {counts or 'no videos'}."]
     lines += [f"- {row.video_id}: quarantined — {row.reason}" for row in quarantine.itertuples()]
+    flagged = [o for o in outcomes if o.drift_flagged]
+    lines += [
+        f"- {o.video_id}: **set-up drift**, labels less trustworthy — {o.drift_reasons}"
+        for o in flagged
+    ]
     return "\n".join(lines)

@@ -31,8 +31,10 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import PostProcessing, Settings
+from ethoflow.drift import DriftLimits
 from ethoflow.evaluation import Evaluation, evaluate_model, pr_curve_points
 from ethoflow.labelling import HeadModel
+from ethoflow.model_card import model_card, registry_description
 from ethoflow.promotion import DEFAULT_METRIC, Decision, Scored, decide, make_decision
 from ethoflow.training.fit import Split
 
@@ -55,6 +57,9 @@ _MODEL_DISTRIBUTIONS = ("keras", "tensorflow", "keras-tcn")
 
 
 UNMEASURABLE_TAG = "unmeasurable_conditions"
+# The training recordings' set-up profile in a model's run (ethoflow.drift.training_profile).
+PROFILE_ARTIFACT = "profile.json"
+MODEL_CARD_ARTIFACT = "model_card.md"  # in a model's run, written on promotion
 
 
 def local_tracking_uri(folder: Path) -> str:
@@ -314,7 +319,9 @@ def load_champions(
 
     ``client`` finds the champion; the model itself is downloaded through MLflow's current
     tracking/registry URI, so both must point at the same store. ``models=False`` reads the
-    tags only (``model`` None): a check in a fraction of a second, before any work.
+    tags only (``model`` None): a check in a fraction of a second, before any work. With the
+    models comes each version's training profile (:func:`training_profile`; None for a version
+    logged without one).
     """
     loaded = {}
     for head in heads:
@@ -329,9 +336,23 @@ def load_champions(
         threshold, window, featurization = _usable_tags(name, version, champion.tags)
         # By version, not alias: the alias may move between reading the tags and the download.
         model = load_keras_model(f"models:/{name}/{version}") if models else None
-        loaded[head] = HeadModel(head, name, version, model, threshold, window, featurization)
+        profile = training_profile(champion.run_id, client) if models else None
+        loaded[head] = HeadModel(
+            head, name, version, model, threshold, window, featurization, profile
+        )
         log.info("%s: champion version %s, threshold %.4g", name, version, threshold)
     return loaded
+
+
+def training_profile(run_id: str, client: MlflowClient | None = None) -> dict | None:
+    """The set-up profile of the training recordings logged with a model's run; None when the
+    run has none (trained before profiles were stored)."""
+    import mlflow
+
+    names = {artifact.path for artifact in _client(client).list_artifacts(run_id)}
+    if PROFILE_ARTIFACT not in names:
+        return None
+    return mlflow.artifacts.load_dict(f"runs:/{run_id}/{PROFILE_ARTIFACT}")
 
 
 # --- promotion ----------------------------------------------------------------------------------
@@ -437,6 +458,24 @@ def promote_if_better(
         min_improvement=str(min_improvement),
     )
     return decision
+
+
+def write_model_card(
+    head: str, version: str, limits: DriftLimits, *, client: MlflowClient | None = None
+) -> str:
+    """Write the model card of ``head``'s version ``version`` (:func:`ethoflow.model_card.
+    model_card`, with the drift ``limits`` labelling applies) as the version's description in
+    the registry and as ``model_card.md`` in its run; return the card."""
+    client = _client(client)
+    name = model_name(head)
+    model_version = client.get_model_version(name, version)
+    metrics = evaluation_table(name, version, client=client)
+    profile = training_profile(model_version.run_id, client)
+    card = model_card(head, name, version, model_version.tags, metrics, profile, limits)
+    client.log_text(model_version.run_id, card, MODEL_CARD_ARTIFACT)
+    where = f"{MODEL_CARD_ARTIFACT} in run {model_version.run_id}"
+    client.update_model_version(name, version, description=registry_description(card, where))
+    return card
 
 
 def rollback(head: str, *, client: MlflowClient | None = None) -> Decision:

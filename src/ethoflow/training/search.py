@@ -227,18 +227,22 @@ def search_and_register(
     storage: str,
     budget: Budget,
     lineage: dict[str, str],
+    profile: dict | None = None,
     workers: int = 1,
 ) -> SearchResult:
     """Search, refit the best configuration and register it as a version of ``ethoflow-<head>``.
 
     ``lineage`` (data version, git commit, feature extractor, …) is set as tags on the run and on
-    the model version. The study is named after the head, architecture, features version and search
-    set-up, so new data or a new search space starts a new study while an interrupted one resumes.
+    the model version; ``profile`` (:func:`ethoflow.drift.training_profile`), the training
+    recordings' set-up numbers and feature summaries, is logged as the run's ``profile.json``,
+    which labelling scores new recordings against. The study is named after the head,
+    architecture, features version and search set-up, so new data or a new search space starts a
+    new study while an interrupted one resumes.
     ``workers`` processes run its trials at once (see :func:`run_search`).
     """
     import mlflow
 
-    from ethoflow.registry import log_keras_model, model_name
+    from ethoflow.registry import PROFILE_ARTIFACT, log_keras_model, model_name
     from ethoflow.training.windows import make_windows
 
     # A changed search space or budget makes earlier trials incomparable: it starts a new study.
@@ -274,6 +278,8 @@ def search_and_register(
             replace(budget, seed=budget.seed + best.number),
         )
         mlflow.log_params(hp)
+        if profile is not None:
+            mlflow.log_dict(profile, PROFILE_ARTIFACT)
         mlflow.log_metrics(
             {
                 "test_pr_auc": score,

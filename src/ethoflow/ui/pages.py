@@ -131,6 +131,8 @@ def show_labelled(labelled: results.Labelled, settings: Settings, *, key: str) -
     st.subheader(labelled.video_id)
     if "warning" in labelled.summary:
         st.warning(labelled.summary["warning"])
+    if alert := results.drift_alert(labelled.summary):
+        st.warning(alert)
     st.image(str(labelled.ethogram), caption="Ethogram: probabilities and labelled bouts")
     bouts = results.bouts_of(labelled)
     left, right = st.columns(2)

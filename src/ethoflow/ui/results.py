@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ethoflow.config import Settings
+from ethoflow.drift import DriftLimits
 from ethoflow.featurization import Featurization
 from ethoflow.labelling import (
     ETHOGRAM_FILE,
@@ -90,6 +91,7 @@ def label(labeller: Labeller, video: Path, outbox: Path) -> LabelOutcome:
         postprocessing=settings.postprocess,
         arena_side_cm=settings.label.arena_side_cm,
         max_missing_share=settings.label.max_missing_share,
+        drift_limits=DriftLimits.from_settings(settings),
     )
 
 
@@ -126,6 +128,16 @@ class Labelled:
         return {head: float(m["threshold"]) for head, m in self.summary["models"].items()}
 
 
+def drift_alert(summary: dict) -> str | None:
+    """A summary's set-up drift flag in words; None when not flagged (or not scored)."""
+    drift = summary.get("drift")
+    if not drift or not drift["flagged"]:
+        return None
+    return "Set-up unlike the models' training recordings; trust these labels less: " + "; ".join(
+        drift["reasons"]
+    )
+
+
 def read_labelled(folder: Path) -> Labelled:
     """A labelled video's outputs; :class:`UserError` if they are incomplete (no record)."""
     folder = Path(folder)
@@ -154,7 +166,7 @@ def list_outbox(outbox: Path) -> pd.DataFrame:
     """The outbox as a list, newest first: one row per labelled video (date, video, status
     ``labelled``, bouts per behaviour, folder) and per quarantined one (with its reason, from
     the last batch's ``quarantine.csv``)."""
-    columns = ["date", "video", "status", "bouts", "reason", "folder"]
+    columns = ["date", "video", "status", "bouts", "drift", "reason", "folder"]
     rows = []
     outbox = Path(outbox)
     if outbox.is_dir():
@@ -172,6 +184,7 @@ def list_outbox(outbox: Path) -> pd.DataFrame:
                     "video": summary.get("video_id", folder.name),
                     "status": "labelled",
                     "bouts": bouts,
+                    "drift": "flagged" if drift_alert(summary) else "",
                     "reason": summary.get("warning", ""),
                     "folder": str(folder),
                 }
@@ -187,6 +200,7 @@ def list_outbox(outbox: Path) -> pd.DataFrame:
                         "video": row.video_id,
                         "status": "quarantined",
                         "bouts": "",
+                        "drift": "",
                         "reason": row.reason,
                         "folder": "",
                     }
