@@ -117,7 +117,7 @@ def _decision(tags: dict[str, str]) -> str:
         [
             "## Threshold and post-processing",
             f"- threshold {tags.get('threshold', '?')} on the per-frame probability "
-            "(the F1-maximising cut on the test split, worst condition first)",
+            "(the cut with the best F1 in the test split's worst condition)",
             f"- post-processing: {'; '.join(steps)}",
         ]
     )
