@@ -23,7 +23,7 @@ Everything is seeded (lab, random ResNet weights, Keras, TensorFlow ops made det
 re-run prints the same table. Results go to ``bench/results/recognition[_quick].{json,md}``.
 
     .venv/bin/python bench/bench_recognition.py --quick   # 2 videos × 0.5 min per condition
-    .venv/bin/python bench/bench_recognition.py           # 3 videos × 1 min per condition
+    .venv/bin/python bench/bench_recognition.py           # 4 videos × 1 min per condition
 """
 
 from __future__ import annotations
@@ -350,7 +350,12 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--videos-per-condition", type=int, default=None, help="default 3")
+    parser.add_argument(
+        "--videos-per-condition",
+        type=int,
+        default=None,
+        help="default 4, as synth.videos_per_condition",
+    )
     parser.add_argument("--minutes", type=float, default=None, help="default 1.0")
     parser.add_argument(
         "--feature-sets", nargs="+", choices=list(FEATURE_SETS), default=list(FEATURE_SETS)
@@ -377,7 +382,7 @@ def main() -> None:
 
     started = time.perf_counter()
     settings = load_settings(args.params)
-    base = QUICK if args.quick else {"videos_per_condition": 3, "minutes": 1.0}
+    base = QUICK if args.quick else {"videos_per_condition": 4, "minutes": 1.0}
     videos = args.videos_per_condition or base["videos_per_condition"]
     minutes = args.minutes or base["minutes"]
     max_epochs = args.max_epochs or base.get("max_epochs", settings.train.max_epochs)

@@ -22,6 +22,7 @@ from ethoflow.preprocess.crop import crop_around
 MOTION_FEATURES = ("motion_busy_half", "motion_still_half")
 _INSIDE = 0.85  # share of the body ellipse measured: its rim moves whenever the centre jitters
 _RING = (1.3, 1.8)  # the floor around the body, in body-ellipse radii: the contrast reference
+_SMOOTHING = 0.03  # Gaussian sigma over body length, applied before frames are compared
 
 
 class BodyMotion:
@@ -47,7 +48,7 @@ class BodyMotion:
         size = 2 * int(math.ceil(_RING[1] * length / 2)) + 1
         # Smoothing over a few pixels keeps strokes (paws are ~5 % of the body long) and drops
         # most sensor noise and compression blocks.
-        sigma = max(1.0, 0.03 * length)
+        sigma = max(1.0, _SMOOTHING * length)
         here = cv2.GaussianBlur(crop_around(gray, (x, y), size).astype(np.float32), (0, 0), sigma)
         inside, front, ring = _regions(size, length, width, angle)
         contrast = abs(float(here[inside].mean()) - float(here[ring].mean()))
