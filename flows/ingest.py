@@ -23,6 +23,11 @@ def find_recordings(settings: Settings) -> tuple[list[steps.Recording], list[ste
     return steps.discover_recordings(settings.paths.raw)
 
 
+@task(cache_policy=NO_CACHE, task_run_name="convert-labels-{recording.video_id}")
+def convert_labels(recording: steps.Recording, settings: Settings) -> steps.Recording:
+    return steps.convert_labels(recording, settings.paths.features / "labels", settings)
+
+
 @task(cache_policy=NO_CACHE, task_run_name="validate-{recording.video_id}")
 def validate(recording: steps.Recording, settings: Settings) -> ValidationReport:
     report = validate_recording(
@@ -93,6 +98,11 @@ def ingest_flow(params: str = "params.yaml") -> dict:
     recordings, quarantined = find_recordings(settings)
     valid, reports = [], []
     for recording in recordings:
+        try:
+            recording = convert_labels(recording, settings)
+        except InputError as exc:  # the video or its label file, named
+            quarantined.append(steps.quarantine(recording, f"{exc.path.name}: {exc.problem}"))
+            continue
         report = validate(recording, settings)
         problems = report.problems or picture_problems(recording)
         if problems:

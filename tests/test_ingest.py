@@ -254,3 +254,48 @@ def test_posture_only_ingest_skips_the_cnn(tmp_path):
     assert features.shape == (record["frames"], len(POSTURE_FEATURES) + len(MOTION_FEATURES))
     # Posture ratios and motion in contrast units ignore the augmentation.
     np.testing.assert_array_equal(features, augmented)
+
+
+def test_ingest_reads_other_tools_label_files_next_to_the_video(tmp_path, prefect_harness):
+    """BORIS and bout-table files stand in for our CSV; two label files for one video, or a bad
+    one, set the recording aside with the file named."""
+    from ethoflow.flows.ingest import ingest_flow
+    from ethoflow.io.interchange import write_label_file
+    from ethoflow.io.labels import read_labels
+
+    params = tmp_path / "params.yaml"
+    params.write_text("seed: 5\nfeatures: {cnn: false}\n")
+    s = load_settings(params)
+    synthesize_lab(
+        s.paths.raw,
+        s.paths.truth,
+        videos_per_condition=3,
+        minutes=0.1,
+        seed=5,
+        conditions=(CONDITIONS[0],),  # 10 fps: the kept frames are the video's frames
+    )
+    folder = s.paths.raw / "condition_1"
+    fps = CONDITIONS[0].fps
+    ours = {v: read_labels(folder / f"{v}.csv") for v in ("c1_v00", "c1_v01")}
+    write_label_file(ours["c1_v00"], folder / "c1_v00.boris.tsv", "boris", fps=fps)
+    write_label_file(ours["c1_v01"], folder / "c1_v01.bouts.csv", "bouts", fps=fps)
+    for v in ours:
+        (folder / f"{v}.csv").unlink()
+    write_label_file(read_labels(folder / "c1_v02.csv"), folder / "c1_v02.simba.csv", "simba")
+    shutil.copy(folder / "c1_v00.mp4", folder / "late.mp4")
+    (folder / "late.bouts.csv").write_text("from,to,type\n1.0,2.0,Grooming\n5.0,4.0,Rearing\n")
+
+    summary = ingest_flow(params=str(params))
+
+    features = s.paths.features
+    manifest = pd.read_csv(features / "manifest.csv")
+    assert sorted(manifest.loc[~manifest.augmented, "video_id"]) == ["c1_v00", "c1_v01"]
+    for video_id, table in ours.items():
+        ingested = pd.read_csv(features / "videos" / f"{video_id}.csv")
+        np.testing.assert_array_equal(
+            ingested[["grooming", "rearing"]].to_numpy(), table[["grooming", "rearing"]].to_numpy()
+        )
+    reasons = pd.read_csv(features / "quarantine.csv").set_index("video_id").reason
+    assert reasons.to_dict() == summary["quarantined"]
+    assert "two label files (c1_v02.csv, c1_v02.simba.csv)" in reasons["c1_v02"]
+    assert reasons["late"].startswith("late.bouts.csv: row 3: 'Rearing' ends at 4 s")

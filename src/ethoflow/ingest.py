@@ -21,9 +21,16 @@ from ethoflow.errors import InputError
 from ethoflow.featurization import Featurization
 from ethoflow.io.atomic import atomic_path, write_csv, write_json
 from ethoflow.io.digest import file_digest, sha256_file
+from ethoflow.io.interchange import (
+    FORMATS,
+    TIMED_FORMATS,
+    label_format_of,
+    read_label_file,
+    write_label_file,
+)
 from ethoflow.io.labels import read_labels
 from ethoflow.io.records import commit_record, current_record, invalidate_record
-from ethoflow.io.video import VideoInfo, VideoReader, check_picture
+from ethoflow.io.video import VideoInfo, VideoReader, check_picture, read_video_info
 from ethoflow.preprocess.augment import AugmentSetting, sample_augmentation
 from ethoflow.preprocess.fps import kept_frame_indices
 from ethoflow.split import split_recordings
@@ -54,11 +61,28 @@ class Quarantined:
     reason: str
 
 
-def discover_recordings(raw_dir: Path) -> tuple[list[Recording], list[Quarantined]]:
-    """Find ``<raw_dir>/<condition>/<video_id>.<video>`` with its ``<video_id>.csv`` labels.
+def _label_files(files: list[Path]) -> dict[str, list[Path]]:
+    """Video stem → its label files: ``<stem>.csv`` (ours) or ``<stem>.<format>.csv``/``.tsv``
+    in another tool's format (:data:`ethoflow.io.interchange.FORMATS`)."""
+    labels: dict[str, list[Path]] = {}
+    for p in files:
+        if p.suffix.lower() not in (".csv", ".tsv"):
+            continue
+        declared = Path(p.stem).suffix.lstrip(".").lower()
+        if declared in FORMATS:
+            labels.setdefault(Path(p.stem).stem, []).append(p)
+        elif p.suffix.lower() == ".csv":  # v1.CSV counts too
+            labels.setdefault(p.stem, []).append(p)
+    return labels
 
-    A video without a label file, a label file without a video, or a video id used twice is
-    quarantined with the reason; the rest are returned sorted by id.
+
+def discover_recordings(raw_dir: Path) -> tuple[list[Recording], list[Quarantined]]:
+    """Find ``<raw_dir>/<condition>/<video_id>.<video>`` with its label file: ``<video_id>.csv``
+    (ours) or ``<video_id>.<format>.csv`` (or ``.tsv``) from another tool, e.g. ``m1.boris.tsv``
+    (converted by :func:`convert_labels`).
+
+    A video without a label file or with two, a label file without a video, or a video id used
+    twice is quarantined with the reason; the rest are returned sorted by id.
     """
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
@@ -70,7 +94,7 @@ def discover_recordings(raw_dir: Path) -> tuple[list[Recording], list[Quarantine
     for folder in sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         # Dot-files are other tools' temporaries (an interrupted atomic write), never recordings.
         files = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
-        csvs = {p.stem: p for p in files if p.suffix.lower() == ".csv"}  # v1.CSV counts too
+        csvs = _label_files(files)
         videos: dict[str, list[Path]] = {}
         for p in files:
             if p.suffix.lower() in VIDEO_SUFFIXES:
@@ -80,19 +104,24 @@ def discover_recordings(raw_dir: Path) -> tuple[list[Recording], list[Quarantine
                 names = ", ".join(p.name for p in paths)
                 reason = f"two videos ({names}) for one label file {stem}.csv"
                 bad += [Quarantined(stem, folder.name, p, reason) for p in paths]
+            elif len(csvs.get(stem, [])) > 1:
+                names = ", ".join(p.name for p in csvs[stem])
+                reason = f"two label files ({names}) for {paths[0].name}: keep one"
+                bad.append(Quarantined(stem, folder.name, paths[0], reason))
             elif stem in csvs:
                 found.setdefault(stem, []).append(
-                    Recording(stem, folder.name, paths[0], csvs[stem])
+                    Recording(stem, folder.name, paths[0], csvs[stem][0])
                 )
             else:
                 reason = f"no label file {stem}.csv next to {paths[0].name}"
                 bad.append(Quarantined(stem, folder.name, paths[0], reason))
-        for stem, csv in sorted(csvs.items()):
+        for stem, label_files in sorted(csvs.items()):
             if stem not in videos:
                 first, *others = VIDEO_SUFFIXES
-                reason = f"label file {csv.name} has no video {stem}{first} "
-                reason += f"(or {', '.join(others)}) next to it"
-                bad.append(Quarantined(stem, folder.name, csv, reason))
+                for csv in label_files:
+                    reason = f"label file {csv.name} has no video {stem}{first} "
+                    reason += f"(or {', '.join(others)}) next to it"
+                    bad.append(Quarantined(stem, folder.name, csv, reason))
     recordings = []
     for video_id, copies in sorted(found.items()):
         if len(copies) == 1:
@@ -123,6 +152,35 @@ def set_aside_duplicates(
             first[digest] = recording
             kept.append(recording)
     return kept, copies
+
+
+def convert_labels(recording: Recording, out_dir: Path, settings: Settings) -> Recording:
+    """``recording`` with its labels in our per-frame format: another tool's file (BORIS, bout
+    table, SimBA, DeepEthogram) is read with the video's fps and frame count and the behaviour
+    names of ``labels.mapping``, and written to ``out_dir/<video_id>.csv`` (atomically); ours is
+    returned as it is. Raises :class:`InputError` naming the file (and row) for a bad file."""
+    label_format = label_format_of(recording.labels)
+    if label_format == "ethoflow":
+        return recording
+    info = read_video_info(recording.video)
+    if label_format in TIMED_FORMATS and not (info.fps > 0 and info.frame_count > 0):
+        raise InputError(
+            recording.video,
+            f"fps {info.fps:g}, {info.frame_count} frames: the times in {recording.labels.name} "
+            "cannot be placed on frames",
+        )
+    table = read_label_file(
+        recording.labels,
+        label_format,
+        mapping=settings.labels.mapping,
+        fps=info.fps,
+        frame_count=info.frame_count,
+        rater_column=settings.labels.rater_column,
+        rater=settings.labels.rater,
+    )
+    converted = Path(out_dir) / f"{recording.video_id}.csv"
+    write_label_file(table, converted, "ethoflow")
+    return Recording(recording.video_id, recording.condition, recording.video, converted)
 
 
 def check_picture_of(recording: Recording) -> None:
