@@ -33,6 +33,7 @@ train:
   search_space: {window: [16], batch_size: [16], units: [8, 8], layers: [1, 1],
                  dilation_depth: [2, 2]}
 postprocess: {median_frames: 3, min_bout_frames: 2}
+labels: {}  # a dvc.yaml parameter of ingest: DVC wants the section present
 """
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from ethoflow.config import SearchSpace
+from ethoflow.drift import SETUP_MEASURES
 from ethoflow.training.fit import Budget, load_split, train_head
 from ethoflow.training.search import run_search, search_and_register
 
@@ -72,6 +73,10 @@ def write_features(root: Path, seed: int = 0) -> Path:
                 "rearing": rearing,
             }
         ).to_csv(videos / f"{video_id}.csv", index=False)
+        # The ingest record's set-up numbers, which the train flow profiles for drift alerts.
+        camera = {"c1": 320.0, "c2": 480.0, "c3": 384.0}[condition]
+        setup = {measure: camera for measure in SETUP_MEASURES} | {"fps": 10.0}
+        (videos / f"{video_id}.json").write_text(json.dumps({"video_id": video_id, "setup": setup}))
         rows.append(
             {
                 "video_id": video_id,
