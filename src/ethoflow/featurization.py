@@ -32,11 +32,15 @@ from ethoflow.preprocess.track import (
     TRACKER_VERSION,
     MouseTracker,
 )
+from ethoflow.read_ahead import read_ahead
 
 if TYPE_CHECKING:
     from ethoflow.features import FeatureExtractor
 
 log = logging.getLogger(__name__)
+
+# Decoded frames queued for the tracker: a few frames of memory, enough to ride out a slow one.
+_FRAMES_AHEAD = 8
 
 
 @dataclass(frozen=True)
@@ -143,27 +147,35 @@ class Featurization:
         rows: list[tuple] = []
         motion: list[tuple[float, float, float]] = []
         tracker = MouseTracker.for_recording(reader)
-        # Body motion is measured even without motion features: its contrast is a set-up number.
-        tracked = _tracked_frames(reader, self.target_fps, tracker, rows, motion)
         augmented = None
-        if extractor is None:
-            # Without CNN features there is nothing to crop: tracking alone gives the posture.
-            for _ in tracked:
-                pass
-            features = np.zeros((len(rows), 0), np.float32)
-            if augment is not None:
-                augmented = features
-        else:
-            blocks = []
-            crops = _crops(tracked, self.crop_size, augment)
-            for block in extract_features(crops, extractor, batch_size=self.batch_size):
-                blocks.append(block)
-                if len(blocks) % 10 == 0:
-                    log.info("%s: %d frames featurised", progress_name or video.name, len(rows))
-            n = extractor.n_features
-            features = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
-            if augment is not None:
-                features, augmented = features[0::2], features[1::2]
+        # Decoding runs ahead of tracking, and tracking and cropping ahead of the network, each
+        # in its own thread: the network never waits for crops (bench/bench_label.py).
+        with read_ahead(
+            standardize_fps(reader, reader.fps, self.target_fps), _FRAMES_AHEAD, "decode"
+        ) as frames:
+            # Body motion is measured even without motion features: its contrast is a set-up number.
+            tracked = _tracked_frames(frames, tracker, rows, motion)
+            if extractor is None:
+                # Without CNN features there is nothing to crop: tracking alone gives the posture.
+                for _ in tracked:
+                    pass
+                features = np.zeros((len(rows), 0), np.float32)
+                if augment is not None:
+                    augmented = features
+            else:
+                blocks = []
+                crops = _crops(tracked, self.crop_size, augment)
+                with read_ahead(crops, 2 * self.batch_size, "track") as ready:
+                    for block in extract_features(ready, extractor, batch_size=self.batch_size):
+                        blocks.append(block)
+                        if len(blocks) % 10 == 0:
+                            log.info(
+                                "%s: %d frames featurised", progress_name or video.name, len(rows)
+                            )
+                n = extractor.n_features
+                features = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
+                if augment is not None:
+                    features, augmented = features[0::2], features[1::2]
         track = pd.DataFrame(rows, columns=["frame", *TRACK_COLUMNS])
         # Posture ratios and motion in contrast units do not change under the per-video
         # augmentation: both copies share them.
@@ -189,16 +201,15 @@ class Featurization:
 
 
 def _tracked_frames(
-    reader: VideoReader,
-    target_fps: float,
+    frames: Iterator[tuple[int, np.ndarray]],
     tracker: MouseTracker,
     rows: list[tuple],
     motion: list[tuple[float, float, float]],
 ) -> Iterator[tuple[np.ndarray, float, float]]:
-    """Kept frames with where to crop them; appends each frame's track row to ``rows`` and its
-    :class:`BodyMotion` measures to ``motion``."""
+    """Kept ``(source index, frame)`` pairs → frames with where to crop them; appends each
+    frame's track row to ``rows`` and its :class:`BodyMotion` measures to ``motion``."""
     body_motion = BodyMotion()
-    for index, frame in standardize_fps(reader, reader.fps, target_fps):
+    for index, frame in frames:
         d = tracker(frame)
         rows.append((index, d.x, d.y, d.found, d.confidence, d.area, d.length, d.width, d.angle))
         motion.append(body_motion(frame, d.x, d.y, d.length, d.width, d.angle))
