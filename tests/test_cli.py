@@ -81,7 +81,7 @@ def test_help_imports_none_of_the_heavy_libraries():
     import subprocess
     import sys
 
-    heavy = ("pandas", "tensorflow", "keras", "mlflow", "prefect", "cv2", "streamlit")
+    heavy = ("pandas", "tensorflow", "keras", "openvino", "mlflow", "prefect", "cv2", "streamlit")
     probe = (
         "import sys; from typer.testing import CliRunner; from ethoflow.cli import app; "
         "assert CliRunner().invoke(app, ['--help']).exit_code == 0; "

@@ -65,11 +65,21 @@ class FeaturesConfig(_Section):
     cnn: bool = False  # ResNet50 features (the design's path; off: they transfer worse, bench/)
     posture: bool = True  # the mouse blob's shape and speed
     motion: bool = True  # change inside the body, frame to frame (grooming's strokes)
+    # What runs the CNN: OpenVINO in fp32 gives Keras's features faster; bf16 faster still, but
+    # other features (its own extractor id), and only on CPUs with bfloat16.
+    backend: Literal["keras", "openvino"] = "keras"
+    precision: Literal["fp32", "bf16"] = "fp32"
 
     @model_validator(mode="after")
     def _some_features(self) -> FeaturesConfig:
         if not (self.cnn or self.posture or self.motion):
             raise ValueError("cnn, posture and motion are all off: no features left")
+        return self
+
+    @model_validator(mode="after")
+    def _bf16_needs_openvino(self) -> FeaturesConfig:
+        if self.precision == "bf16" and self.backend != "openvino":
+            raise ValueError("precision bf16 needs backend openvino (Keras runs fp32 only)")
         return self
 
 

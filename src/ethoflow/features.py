@@ -1,16 +1,29 @@
 """Frame features: ResNet50 cut at a configurable layer and average-pooled (512-d at conv3).
 
-TensorFlow is imported inside the functions that need it, so importing this module stays cheap.
+The network runs in Keras, or in OpenVINO (converted from the same Keras model; faster on Intel
+CPUs). TensorFlow and OpenVINO are imported inside the functions that need them, so importing this
+module stays cheap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from ethoflow.io.digest import file_digest
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["keras", "openvino"]
+Precision = Literal["fp32", "bf16"]
 
 IMAGENET_NOTOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 # The per-channel means that keras' "caffe" preprocess_input subtracts, in BGR order.
@@ -80,8 +93,128 @@ def _seeded_init(model, seed: int) -> None:
         variable.assign(value.astype(np.float32))
 
 
-def extractor_identity(layer: str, weights: str | None, input_size: int, seed: int) -> str:
-    """What determines an extractor's features, as a string for cache keys and model tags."""
+def _build_model(layer: str, weights: str | None, input_size: int, seed: int):
+    """ResNet50 cut at ``layer`` and average-pooled: ImageNet-preprocessed float input."""
+    import keras
+
+    backbone = _build_backbone(weights, input_size, seed)
+    names = [item.name for item in backbone.layers]
+    if layer not in names:
+        outputs = [name for name in names if name.endswith("_out")]
+        raise ValueError(f"unknown ResNet50 layer {layer!r}; block outputs are: {outputs}")
+    pooled = keras.layers.GlobalAveragePooling2D(name="avg_pool")(backbone.get_layer(layer).output)
+    return keras.Model(backbone.input, pooled, name=f"resnet50_{layer}")
+
+
+def _crops_model(model, input_size: int):
+    """``model`` taking uint8 BGR crops, so both backends run the very same preprocessing."""
+    import keras
+
+    crops = keras.Input((input_size, input_size, 3), dtype="uint8", name="crops")
+    # Crops arrive in BGR, which is the channel order "caffe" preprocessing converts RGB into:
+    # only the mean subtraction is left to do.
+    mean = np.array(_IMAGENET_MEAN_BGR, dtype=np.float32)
+    centred = keras.ops.subtract(keras.ops.cast(crops, "float32"), mean)
+    return keras.Model(crops, model(centred), name=f"{model.name}_crops")
+
+
+def _keras_infer(crops_model, input_size: int) -> Callable[[np.ndarray], np.ndarray]:
+    import tensorflow as tf
+
+    # A fixed signature traces once for any batch size.
+    @tf.function(input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)])
+    def infer(crops):
+        return crops_model(crops, training=False)
+
+    return lambda crops: np.asarray(infer(crops), dtype=np.float32)
+
+
+def _openvino_infer(
+    crops_model, precision: Precision, cache: Path | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``crops_model`` converted to OpenVINO and compiled for the CPU in ``precision``."""
+    import openvino
+
+    core = openvino.Core()
+    if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        raise ValueError(
+            "features.precision bf16 needs a CPU with bfloat16 instructions (AVX512_BF16 or AMX), "
+            "which OpenVINO does not find on this one: set features.precision to fp32"
+        )
+    if cache is None:
+        model = _convert_to_openvino(crops_model)
+    else:
+        model = core.read_model(_cached_openvino_model(crops_model, cache))
+    compiled = core.compile_model(
+        model,
+        "CPU",
+        {
+            # One batch at a time, as extract_features calls: LATENCY measured faster here.
+            "PERFORMANCE_HINT": "LATENCY",
+            # Always explicit: on CPUs with AMX, OpenVINO's default is bf16, not f32.
+            "INFERENCE_PRECISION_HINT": {"fp32": "f32", "bf16": "bf16"}[precision],
+        },
+    )
+    # An infer request must not run two batches at once: one per thread (videos featurise on
+    # several threads sharing this extractor).
+    requests = threading.local()
+
+    def infer(crops: np.ndarray) -> np.ndarray:
+        if not hasattr(requests, "request"):
+            requests.request = compiled.create_infer_request()
+        return np.asarray(requests.request.infer([crops])[0], dtype=np.float32)
+
+    return infer
+
+
+def _convert_to_openvino(crops_model):
+    import openvino
+
+    with tempfile.TemporaryDirectory(prefix="ethoflow-savedmodel-") as saved_model:
+        # OpenVINO converts the exported SavedModel, not the Keras model object directly.
+        crops_model.export(saved_model, format="tf_saved_model", verbose=False)
+        return openvino.convert_model(saved_model)
+
+
+def _cached_openvino_model(crops_model, cache: Path) -> Path:
+    """``cache``/model.xml, converting ``crops_model`` into it first when it is not there.
+
+    The folder appears in one rename, complete: a concurrent process either finds it whole or
+    converts its own copy, and the first rename wins.
+    """
+    import openvino
+
+    xml = cache / "model.xml"
+    if xml.is_file():
+        return xml
+    log.info("converting the extractor to OpenVINO into %s (once; takes seconds)", cache)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{cache.name}.", dir=cache.parent))
+    try:
+        # mkdtemp's folder is private (0700); the cache is shared by whoever shares paths.runs.
+        staging.chmod(0o755)
+        # FP32 weights: save_model would otherwise halve them to FP16 and change the features.
+        openvino.save_model(
+            _convert_to_openvino(crops_model), staging / "model.xml", compress_to_fp16=False
+        )
+        try:
+            os.rename(staging, cache)
+        except OSError:
+            if not xml.is_file():  # not another process's finished copy: a real failure
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return xml
+
+
+def extractor_identity(
+    layer: str, weights: str | None, input_size: int, seed: int, precision: Precision = "fp32"
+) -> str:
+    """What determines an extractor's features, as a string for cache keys and model tags.
+
+    The backend is not part of it: Keras and OpenVINO in FP32 give the same features (within
+    1e-4), so models trained on either fit both. BF16 features differ (~2e-3 relative): their own.
+    """
     if weights is None:
         source = f"glorot-seed{seed}"  # see _seeded_init
     elif weights == "imagenet":
@@ -90,13 +223,17 @@ def extractor_identity(layer: str, weights: str | None, input_size: int, seed: i
         path = Path(weights).expanduser()
         source = f"file-{file_digest([path])[:12]}" if path.is_file() else f"missing-{path}"
     # Features depend on the input size too, so it belongs in the identity.
-    return f"resnet50-{layer}-{input_size}px-{source}"
+    identity = f"resnet50-{layer}-{input_size}px-{source}"
+    return identity if precision == "fp32" else f"{identity}-{precision}"
 
 
 class FeatureExtractor:
     """ResNet50 cut at `layer`, global-average-pooled, ImageNet preprocessing.
 
     `weights` is None (random, deterministic for `seed`), "imagenet", or a local weights file.
+    `backend` "openvino" runs the same network converted to OpenVINO, in `precision` "fp32"
+    (features equal Keras's) or "bf16" (faster, on CPUs with bfloat16; other features). The
+    converted network is kept in `cache_dir`/<identity>/ when given, else converted every time.
     """
 
     def __init__(
@@ -106,37 +243,34 @@ class FeatureExtractor:
         weights: str | None = None,
         input_size: int = 160,
         seed: int = 0,
+        backend: Backend = "keras",
+        precision: Precision = "fp32",
+        cache_dir: str | Path | None = None,
     ) -> None:
         if input_size < _MIN_INPUT_SIZE:
             raise ValueError(f"input_size must be at least {_MIN_INPUT_SIZE}, got {input_size}")
-        import keras
-        import tensorflow as tf
-
-        backbone = _build_backbone(weights, input_size, seed)
-        names = [item.name for item in backbone.layers]
-        if layer not in names:
-            outputs = [name for name in names if name.endswith("_out")]
-            raise ValueError(f"unknown ResNet50 layer {layer!r}; block outputs are: {outputs}")
-        pooled = keras.layers.GlobalAveragePooling2D(name="avg_pool")(
-            backbone.get_layer(layer).output
-        )
-        self.model = keras.Model(backbone.input, pooled, name=f"resnet50_{layer}")
+        if backend not in ("keras", "openvino"):
+            raise ValueError(f"backend must be 'keras' or 'openvino', got {backend!r}")
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
+        if precision == "bf16" and backend != "openvino":
+            raise ValueError("precision 'bf16' needs backend 'openvino'")
+        self.model = _build_model(layer, weights, input_size, seed)
         self.layer = layer
         self.weights = weights
         self.input_size = input_size
+        self.backend: Backend = backend
+        self.precision: Precision = precision
         self.n_features: int = int(self.model.output_shape[-1])
-        self.identity: str = extractor_identity(layer, weights, input_size, seed)
-
-        model = self.model
-        mean = tf.constant(_IMAGENET_MEAN_BGR, dtype=tf.float32)
-
-        # Crops arrive in BGR, which is the channel order "caffe" preprocessing converts RGB into:
-        # only the mean subtraction is left to do. A fixed signature traces once for any batch size.
-        @tf.function(input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)])
-        def infer(crops):
-            return model(tf.cast(crops, tf.float32) - mean, training=False)
-
-        self._infer = infer
+        self.identity: str = extractor_identity(layer, weights, input_size, seed, precision)
+        crops_model = _crops_model(self.model, input_size)
+        if backend == "keras":
+            self._infer = _keras_infer(crops_model, input_size)
+        else:
+            # The converted network is FP32 whatever the precision: both share one cache entry.
+            fp32_identity = extractor_identity(layer, weights, input_size, seed)
+            cache = None if cache_dir is None else Path(cache_dir) / fp32_identity
+            self._infer = _openvino_infer(crops_model, precision, cache)
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
         """(B, input_size, input_size, 3) uint8 BGR crops (OpenCV order) -> (B, n_features)."""
@@ -151,10 +285,13 @@ class FeatureExtractor:
             raise ValueError(f"crops must be uint8 of shape (B, {size}, {size}, 3), got {got}")
         if len(crops) == 0:
             return np.empty((0, self.n_features), dtype=np.float32)
-        return np.asarray(self._infer(crops), dtype=np.float32)
+        return self._infer(crops)
 
     def __repr__(self) -> str:
-        return f"FeatureExtractor({self.identity!r}, n_features={self.n_features})"
+        return (
+            f"FeatureExtractor({self.identity!r}, n_features={self.n_features}, "
+            f"backend={self.backend!r})"
+        )
 
 
 def extract_features(
