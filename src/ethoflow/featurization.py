@@ -20,7 +20,7 @@ import pandas as pd
 
 from ethoflow.config import Settings
 from ethoflow.drift import SETUP_MEASURES, measure_setup
-from ethoflow.features import extract_features, extractor_identity
+from ethoflow.features import Backend, Precision, extract_features, extractor_identity
 from ethoflow.io.video import VideoReader
 from ethoflow.preprocess.augment import AugmentSetting, augment_frame
 from ethoflow.preprocess.crop import crop_around
@@ -69,6 +69,9 @@ class Featurization:
     posture: bool
     motion: bool
     batch_size: int
+    backend: Backend = "keras"
+    precision: Precision = "fp32"
+    openvino_cache: Path | None = None  # where OpenVINO's converted extractors are kept
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Featurization:
@@ -83,6 +86,9 @@ class Featurization:
             posture=f.posture,
             motion=f.motion,
             batch_size=f.batch_size,
+            backend=f.backend,
+            precision=f.precision,
+            openvino_cache=settings.paths.runs / "openvino",
         )
 
     @property
@@ -90,7 +96,9 @@ class Featurization:
         """The CNN extractor's identity; None without CNN features."""
         if not self.cnn:
             return None
-        return extractor_identity(self.layer, self.weights, self.crop_size, self.seed)
+        return extractor_identity(
+            self.layer, self.weights, self.crop_size, self.seed, self.precision
+        )
 
     @property
     def id(self) -> str:
@@ -118,7 +126,13 @@ class Featurization:
         if not self.cnn:
             return None
         return FeatureExtractor(
-            layer=self.layer, weights=self.weights, input_size=self.crop_size, seed=self.seed
+            layer=self.layer,
+            weights=self.weights,
+            input_size=self.crop_size,
+            seed=self.seed,
+            backend=self.backend,
+            precision=self.precision,
+            cache_dir=self.openvino_cache,
         )
 
     def check_extractor(self, extractor: FeatureExtractor | None) -> None:
