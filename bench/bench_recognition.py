@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import math
 import os
 import shutil
@@ -393,8 +392,6 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
-    # Keras' retracing warnings (predict_frames sees a new number of windows per call) are noise.
-    tf.get_logger().setLevel(logging.ERROR)
     # Same seed is not enough on CPU: multi-threaded reductions can sum in another order.
     tf.config.experimental.enable_op_determinism()
     from ethoflow.ingest import discover_recordings

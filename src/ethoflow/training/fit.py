@@ -59,11 +59,22 @@ def pr_auc(targets: np.ndarray, scores: np.ndarray) -> float:
     return float(average_precision_score(targets, np.asarray(scores).ravel()))
 
 
+# Windows go through a model in batches of this size, the last one padded: one traced graph per
+# model whatever a video's length (Keras' predict traces again for each new number of windows,
+# seconds per head and recording).
+_PREDICT_BATCH = 64
+
+
 def predict_frames(model, features: list[np.ndarray], window: int) -> list[np.ndarray]:
     """Per-frame probabilities for whole videos: non-overlapping windows, each frame once."""
     windows = make_windows(features, window=window)
-    probabilities = model.predict(windows.x, batch_size=64, verbose=0)
-    return frames_from_windows(probabilities, windows, [len(f) for f in features])
+    batches = []
+    for start in range(0, len(windows.x), _PREDICT_BATCH):
+        batch = windows.x[start : start + _PREDICT_BATCH]
+        padding = np.zeros((_PREDICT_BATCH - len(batch), *batch.shape[1:]), batch.dtype)
+        predicted = np.asarray(model.predict_on_batch(np.concatenate([batch, padding])))
+        batches.append(predicted[: len(batch)])
+    return frames_from_windows(np.concatenate(batches), windows, [len(f) for f in features])
 
 
 def with_standardization(model, features: list[np.ndarray]):
@@ -134,12 +145,18 @@ def train_head(
         loss="binary_crossentropy",
     )
 
+    # The test split's windows are cut once; each epoch predicts them in one call (what
+    # predict_frames does, without its per-call set-up of batches and iterators).
+    test_windows = make_windows(test.features, window=window)
+    test_lengths = [len(f) for f in test.features]
+
     class TestPrAuc(keras.callbacks.Callback):
         """Adds the whole test split's PR-AUC to each epoch's logs, for early stopping."""
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            scores = np.concatenate(predict_frames(self.model, test.features, window))
-            logs["test_pr_auc"] = pr_auc(test_targets, scores)
+            probabilities = np.asarray(self.model.predict_on_batch(test_windows.x))
+            frames = frames_from_windows(probabilities, test_windows, test_lengths)
+            logs["test_pr_auc"] = pr_auc(test_targets, np.concatenate(frames))
 
     stopping = keras.callbacks.EarlyStopping(
         monitor="test_pr_auc", mode="max", patience=budget.patience, restore_best_weights=True
