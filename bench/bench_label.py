@@ -1,26 +1,43 @@
-"""Benchmark end-to-end labelling of one recording with ``ethoflow.labelling.label_video`` on CPU.
+"""Benchmark end-to-end labelling against the bare feature extractor, per CNN backend, on CPU.
 
-Decode → fps standardisation → mouse detection → crop → ResNet50 features (+ posture) → every
-head's model → post-processing → per-frame CSV, summary JSON and ethogram PNG. For each recording
-length it writes one synthetic recording, then labels it in a fresh subprocess and reports the kept
-(standardised) frames, the wall-clock seconds of ``label_video`` alone (building the extractor and
-models is not timed), frames/s, × real time at the target fps (frames/s ÷ 10 by default) and the
-subprocess's peak resident memory. The heads are untrained default-sized TCNs with a fitted
-standardisation layer: throughput does not depend on training.
+For each recording length and each backend it labels one synthetic recording with
+``ethoflow.labelling.label_video`` in a fresh subprocess (decode → fps → track → crop → ResNet50
+cut + posture + motion → two default-sized TCN heads → CSV, summary, ethogram) and, in the same
+process, times the bare extractor on crops of that recording held in memory (before and after the
+labelling, averaged, so a change in machine load hits both). The ratio end-to-end ÷ bare says how
+much of the network's speed the pipeline keeps. Building the extractor and models, and tracing the
+heads' graphs, is timed apart as set-up, paid once per process however many recordings a nightly
+run labels (OpenVINO's conversion is cached on disk after the first case). A last case per length
+labels with the default features (no CNN). The heads are untrained: throughput does not depend on
+training.
 
-    .venv/bin/python bench/bench_label.py --minutes 1 10 --condition condition_1
+    .venv/bin/python bench/bench_label.py --minutes 1 10
+
+Results go to ``bench/results/label.{json,md}``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchlib import measure_in_child, peak_rss_mb, write_bench_recording
+from benchlib import machine, measure_in_child, peak_rss_mb, write_bench_recording
 
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+# backend name → features settings; "none" is the default featurisation, without the CNN.
+BACKENDS = {
+    "keras": {"cnn": True, "backend": "keras", "precision": "fp32"},
+    "openvino": {"cnn": True, "backend": "openvino", "precision": "fp32"},
+    "openvino-bf16": {"cnn": True, "backend": "openvino", "precision": "bf16"},
+    "none": {"cnn": False},
+}
+BARE_CROPS = 480  # crops the bare extractor is timed on, each time
 HP = {
     "window": 64,
     "units": 64,
@@ -35,17 +52,50 @@ HP = {
 }
 
 
-def _measure(video: Path, outbox: Path) -> dict:
-    """Run in a subprocess: label one recording, return timings and peak memory."""
+def _crops_of(video: Path, featurization, n: int):
+    """The first ``n`` crops the pipeline would make of ``video``, in memory."""
+    import numpy as np
+
+    from ethoflow.io.video import VideoReader
+    from ethoflow.preprocess.crop import crop_around
+    from ethoflow.preprocess.fps import standardize_fps
+    from ethoflow.preprocess.track import MouseTracker
+
+    reader = VideoReader(video)
+    tracker = MouseTracker.for_recording(reader)
+    crops = []
+    for _, frame in standardize_fps(reader, reader.fps, featurization.target_fps):
+        tracker(frame)
+        crops.append(
+            crop_around(frame, tracker.crop_position(frame.shape), featurization.crop_size)
+        )
+        if len(crops) == n:
+            break
+    return np.stack(crops)
+
+
+def _bare_fps(crops, extractor, batch_size: int) -> float:
+    from ethoflow.features import extract_features
+
+    start = time.perf_counter()
+    for _ in extract_features(iter(crops), extractor, batch_size=batch_size):
+        pass
+    return len(crops) / (time.perf_counter() - start)
+
+
+def _measure(video: Path, workdir: Path, backend: str) -> dict:
+    """Run in a subprocess: bare extractor, then labelling, then bare again."""
     import numpy as np
 
     from ethoflow.config import Settings
     from ethoflow.featurization import Featurization
     from ethoflow.labelling import SUMMARY_FILE, HeadModel, label_video
     from ethoflow.models import build_model
-    from ethoflow.training.fit import with_standardization
+    from ethoflow.training.fit import predict_frames, with_standardization
 
-    settings = Settings()
+    settings = Settings.model_validate(
+        {"paths": {"runs": str(workdir / "runs")}, "features": BACKENDS[backend]}
+    )
     featurization = Featurization.from_settings(settings)
     setup_start = time.perf_counter()
     extractor = featurization.build_extractor()
@@ -63,12 +113,19 @@ def _measure(video: Path, outbox: Path) -> dict:
         )
         for head in settings.train.heads
     }
+    for head in heads.values():  # the graph each head traces once per process, as in a nightly run
+        predict_frames(head.model, [sample], head.window)
     setup_seconds = time.perf_counter() - setup_start
 
+    bare = []
+    if extractor is not None:
+        crops = _crops_of(video, featurization, BARE_CROPS)
+        _bare_fps(crops[: 4 * featurization.batch_size], extractor, featurization.batch_size)
+        bare.append(_bare_fps(crops, extractor, featurization.batch_size))
     start = time.perf_counter()
     outcome = label_video(
         video,
-        outbox,
+        workdir / f"outbox-{backend}",
         heads=heads,
         featurization=featurization,
         extractor=extractor,
@@ -77,56 +134,85 @@ def _measure(video: Path, outbox: Path) -> dict:
         max_missing_share=settings.label.max_missing_share,
     )
     seconds = time.perf_counter() - start
-    peak_mb = peak_rss_mb()
+    if extractor is not None:
+        bare.append(_bare_fps(crops, extractor, featurization.batch_size))
     if outcome.status != "labelled" or outcome.outputs is None:
         raise RuntimeError(f"{video}: {outcome.status}: {outcome.reason}")
     frames = json.loads((outcome.outputs / SUMMARY_FILE).read_text())["frames"]
-    fps = frames / seconds
     return {
         "frames": frames,
         "seconds": seconds,
-        "fps": fps,
-        "x_real_time": fps / settings.ingest.target_fps,
+        "fps": frames / seconds,
+        "bare_fps": sum(bare) / len(bare) if bare else None,
+        "bare_fps_spread": [round(x, 1) for x in bare],
         "setup_seconds": setup_seconds,
-        "peak_mb": peak_mb,
+        "peak_mb": peak_rss_mb(),
     }
+
+
+def markdown(result: dict) -> str:
+    m = result["machine"]
+    lines = [
+        "# End-to-end labelling vs the bare feature extractor",
+        "",
+        f"`{result['command']}`",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {' '.join(m['isa'])}; load "
+        f"{m['load_before'][0]} before → {m['load_after'][0]} after. Recording: "
+        f"{result['condition']}, batch 8, 160×160 crops, `weights: null`.",
+        "",
+        "| recording | backend | kept frames | bare extractor frames/s | end-to-end frames/s "
+        "| ratio | × Keras end-to-end | × real time (10 fps) | peak RSS | set-up |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    keras = {r["minutes"]: r["fps"] for r in result["results"] if r["backend"] == "keras"}
+    for r in result["results"]:
+        bare = f"{r['bare_fps']:.1f}" if r["bare_fps"] else "–"
+        ratio = f"{r['fps'] / r['bare_fps']:.2f}" if r["bare_fps"] else "–"
+        vs_keras = f"{r['fps'] / keras[r['minutes']]:.2f}×" if r["minutes"] in keras else "–"
+        lines.append(
+            f"| {r['minutes']:g} min | {r['backend']} | {r['frames']} | {bare} | {r['fps']:.1f} "
+            f"| {ratio} | {vs_keras} | {r['fps'] / 10:.1f}× | {r['peak_mb']:.0f} MB "
+            f"| {r['setup_seconds']:.1f} s |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0])
+    parser.add_argument("--backends", nargs="+", choices=list(BACKENDS), default=list(BACKENDS))
     parser.add_argument("--condition", default="condition_1")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        video, outbox = args.child
-        print(json.dumps(_measure(Path(video), Path(outbox))))
+        video, workdir, backend = args.child
+        print(json.dumps(_measure(Path(video), Path(workdir), backend)))
         return
 
+    host = machine()
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="ethoflow-bench-label-") as tmp:
         for minutes in args.minutes:
             video, _ = write_bench_recording(Path(tmp), minutes, args.condition)
-            measured = measure_in_child(__file__, str(video), str(Path(tmp) / "outbox"))
-            result = {
-                "minutes": minutes,
-                "condition": args.condition,
-                "frames": measured["frames"],
-                "seconds": round(measured["seconds"], 1),
-                "fps": round(measured["fps"], 1),
-                "x_real_time": round(measured["x_real_time"], 2),
-                "setup_seconds": round(measured["setup_seconds"], 1),
-                "peak_mb": round(measured["peak_mb"]),
-            }
-            rows.append(result)
-            print(json.dumps(result), flush=True)
-    print("\n| recording | kept frames | seconds | frames/s | × real time (10 fps) | peak RSS |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
-        print(
-            f"| {r['minutes']:g} min {r['condition']} | {r['frames']} | {r['seconds']} "
-            f"| {r['fps']} | {r['x_real_time']}× | {r['peak_mb']} MB |"
-        )
+            for backend in args.backends:
+                measured = measure_in_child(__file__, str(video), tmp, backend)
+                row = {"minutes": minutes, "backend": backend} | measured
+                rows.append(row)
+                print(json.dumps(row), file=sys.stderr, flush=True)
+    result = {
+        "benchmark": "end-to-end labelling vs bare extractor",
+        "command": " ".join(["python", "bench/bench_label.py", *sys.argv[1:]]),
+        "condition": args.condition,
+        "machine": host | {"load_after": [round(x, 2) for x in os.getloadavg()]},
+        "results": rows,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "label.json").write_text(json.dumps(result, indent=2) + "\n")
+    text = markdown(result)
+    (args.out / "label.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -41,8 +41,11 @@ def measure_in_child(script: str, *arguments: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+_SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
 def machine() -> dict[str, Any]:
-    """CPU model, cores usable by this process, AVX-512 and load: what the timings depend on."""
+    """CPU model, usable cores, instruction sets and load: what the timings depend on."""
     model, flags = platform.processor() or "unknown", ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
@@ -52,9 +55,12 @@ def machine() -> dict[str, Any]:
                 model = value.strip()
             elif key.strip() == "flags" and not flags:
                 flags = value
+    have = set(flags.split())
     return {
         "cpu": model,
         "cores": len(os.sched_getaffinity(0)),
-        "avx512": "avx512f" in flags.split(),
+        "avx512": "avx512f" in have,
+        # What decides the speed of the CNN backends: OpenVINO's bf16 needs avx512_bf16 or AMX.
+        "isa": [name for name in _SPEED_FLAGS if name in have],
         "load_before": [round(x, 2) for x in os.getloadavg()],
     }
