@@ -8,8 +8,12 @@ labelling, averaged, so a change in machine load hits both). The ratio end-to-en
 much of the network's speed the pipeline keeps. Building the extractor and models, and tracing the
 heads' graphs, is timed apart as set-up, paid once per process however many recordings a nightly
 run labels (OpenVINO's conversion is cached on disk after the first case). A last case per length
-labels with the default features (no CNN). The heads are untrained: throughput does not depend on
-training.
+labels with the default features (no CNN).
+
+The two heads (TCNs) are trained first, in this process, on two other recordings of the same
+set-up featurised with Keras (and once more on the default features): every backend labels with
+the same heads, so the share of frames whose labels equal Keras' and each backend's PR-AUC
+against the recording's labels say what a backend changes.
 
     .venv/bin/python bench/bench_label.py --minutes 1 10
 
@@ -26,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from benchlib import machine, measure_in_child, peak_rss_mb, write_bench_recording
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +43,8 @@ BACKENDS = {
     "openvino-bf16": {"cnn": True, "backend": "openvino", "precision": "bf16"},
     "none": {"cnn": False},
 }
+HEADS = ("grooming", "rearing")
+TRAINING_MINUTES = 2.0  # each of the two recordings the heads are trained on
 BARE_CROPS = 480  # crops the bare extractor is timed on, each time
 HP = {
     "window": 64,
@@ -54,8 +62,6 @@ HP = {
 
 def _crops_of(video: Path, featurization, n: int):
     """The first ``n`` crops the pipeline would make of ``video``, in memory."""
-    import numpy as np
-
     from ethoflow.io.video import VideoReader
     from ethoflow.preprocess.crop import crop_around
     from ethoflow.preprocess.fps import standardize_fps
@@ -83,36 +89,69 @@ def _bare_fps(crops, extractor, batch_size: int) -> float:
     return len(crops) / (time.perf_counter() - start)
 
 
-def _measure(video: Path, workdir: Path, backend: str) -> dict:
-    """Run in a subprocess: bare extractor, then labelling, then bare again."""
-    import numpy as np
-
+def _featurization(workdir: Path, backend: str):
     from ethoflow.config import Settings
     from ethoflow.featurization import Featurization
-    from ethoflow.labelling import SUMMARY_FILE, HeadModel, label_video
-    from ethoflow.models import build_model
-    from ethoflow.training.fit import predict_frames, with_standardization
 
     settings = Settings.model_validate(
         {"paths": {"runs": str(workdir / "runs")}, "features": BACKENDS[backend]}
     )
-    featurization = Featurization.from_settings(settings)
+    return settings, Featurization.from_settings(settings)
+
+
+def _heads_dir(workdir: Path, backend: str) -> Path:
+    """Heads fit the features they were trained on: CNN heads for every CNN backend."""
+    return workdir / "heads" / ("none" if backend == "none" else "cnn")
+
+
+def train_heads(workdir: Path, condition: str, minutes: float) -> None:
+    """Train and save each head on two recordings (seeds 2 and 3) for the CNN (Keras) and the
+    default features."""
+    from ethoflow.io.labels import read_labels
+    from ethoflow.training.fit import Budget, Split, train_head
+
+    recordings = [
+        write_bench_recording(workdir / f"train{seed}", minutes, condition, seed) for seed in (2, 3)
+    ]
+    for backend in ("keras", "none"):
+        settings, featurization = _featurization(workdir, backend)
+        extractor = featurization.build_extractor()
+        splits = []
+        for video, labels in recordings:
+            result = featurization.featurize_video(video, extractor)
+            table = read_labels(labels).iloc[result.track.frame.to_numpy()]
+            splits.append(Split([video.stem], [condition], [result.features], [table]))
+        folder = _heads_dir(workdir, backend)
+        folder.mkdir(parents=True, exist_ok=True)
+        for head in HEADS:
+            budget = Budget(max_epochs=15, patience=4, stride_fraction=0.5, seed=settings.seed)
+            model, _, _ = train_head("tcn", HP, splits[0], splits[1], head, budget)
+            model.save(folder / f"{head}.keras")
+
+
+def _measure(video: Path, workdir: Path, backend: str) -> dict:
+    """Run in a subprocess: bare extractor, then labelling, then bare again."""
+    from ethoflow.labelling import SUMMARY_FILE, HeadModel, label_video
+    from ethoflow.models import load_model
+    from ethoflow.training.fit import predict_frames
+
+    settings, featurization = _featurization(workdir, backend)
     setup_start = time.perf_counter()
     extractor = featurization.build_extractor()
     n_features = featurization.feature_count(extractor)
-    sample = np.random.default_rng(0).normal(size=(256, n_features)).astype(np.float32)
     heads = {
         head: HeadModel(
             head,
             model_name=f"ethoflow-{head}",
             version="bench",
-            model=with_standardization(build_model("tcn", HP, n_features), [sample]),
+            model=load_model(_heads_dir(workdir, backend) / f"{head}.keras"),
             threshold=0.5,
             window=HP["window"],
             featurization=featurization.id,
         )
-        for head in settings.train.heads
+        for head in HEADS
     }
+    sample = np.zeros((HP["window"], n_features), np.float32)
     for head in heads.values():  # the graph each head traces once per process, as in a nightly run
         predict_frames(head.model, [sample], head.window)
     setup_seconds = time.perf_counter() - setup_start
@@ -140,6 +179,7 @@ def _measure(video: Path, workdir: Path, backend: str) -> dict:
         raise RuntimeError(f"{video}: {outcome.status}: {outcome.reason}")
     frames = json.loads((outcome.outputs / SUMMARY_FILE).read_text())["frames"]
     return {
+        "outputs": str(outcome.outputs),
         "frames": frames,
         "seconds": seconds,
         "fps": frames / seconds,
@@ -162,20 +202,41 @@ def markdown(result: dict) -> str:
         f"{result['condition']}, batch 8, 160×160 crops, `weights: null`.",
         "",
         "| recording | backend | kept frames | bare extractor frames/s | end-to-end frames/s "
-        "| ratio | × Keras end-to-end | × real time (10 fps) | peak RSS | set-up |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| ratio | × Keras end-to-end | × real time (10 fps) | labels = Keras' | PR-AUC "
+        "grooming / rearing | peak RSS | set-up |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     keras = {r["minutes"]: r["fps"] for r in result["results"] if r["backend"] == "keras"}
     for r in result["results"]:
         bare = f"{r['bare_fps']:.1f}" if r["bare_fps"] else "–"
         ratio = f"{r['fps'] / r['bare_fps']:.2f}" if r["bare_fps"] else "–"
         vs_keras = f"{r['fps'] / keras[r['minutes']]:.2f}×" if r["minutes"] in keras else "–"
+        same = [r[f"{h}_same_as_keras"] for h in HEADS if f"{h}_same_as_keras" in r]
+        same_text = f"{min(same):.2%}" if same and r["backend"] not in ("keras", "none") else "–"
         lines.append(
             f"| {r['minutes']:g} min | {r['backend']} | {r['frames']} | {bare} | {r['fps']:.1f} "
-            f"| {ratio} | {vs_keras} | {r['fps'] / 10:.1f}× | {r['peak_mb']:.0f} MB "
+            f"| {ratio} | {vs_keras} | {r['fps'] / 10:.1f}× | {same_text} "
+            f"| {r['grooming_pr_auc']:.3f} / {r['rearing_pr_auc']:.3f} | {r['peak_mb']:.0f} MB "
             f"| {r['setup_seconds']:.1f} s |"
         )
     return "\n".join(lines) + "\n"
+
+
+def compare_labels(labels: pd.DataFrame, keras: pd.DataFrame | None, truth_csv: Path) -> dict:
+    """Per head: the share of frames labelled as Keras labelled them, and PR-AUC against the
+    recording's own labels."""
+    from ethoflow.io.labels import read_labels
+    from ethoflow.training.fit import pr_auc
+
+    truth = read_labels(truth_csv).iloc[labels.frame.to_numpy()]
+    compared = {}
+    for head in HEADS:
+        scores = labels[f"{head}_probability"].to_numpy()
+        compared[f"{head}_pr_auc"] = round(pr_auc(truth[head].to_numpy(), scores), 4)
+        if keras is not None:
+            same = (labels[head].to_numpy() == keras[head].to_numpy()).mean()
+            compared[f"{head}_same_as_keras"] = round(float(same), 4)
+    return compared
 
 
 def main() -> None:
@@ -191,16 +252,21 @@ def main() -> None:
         print(json.dumps(_measure(Path(video), Path(workdir), backend)))
         return
 
+    from ethoflow.labelling import LABELS_FILE
+
     host = machine()
     rows = []
     with tempfile.TemporaryDirectory(prefix="ethoflow-bench-label-") as tmp:
+        train_heads(Path(tmp), args.condition, TRAINING_MINUTES)
         for minutes in args.minutes:
-            video, _ = write_bench_recording(Path(tmp), minutes, args.condition)
+            video, labels = write_bench_recording(Path(tmp), minutes, args.condition)
+            cases = {}
             for backend in args.backends:
                 measured = measure_in_child(__file__, str(video), tmp, backend)
+                cases[backend] = pd.read_csv(Path(measured.pop("outputs")) / LABELS_FILE)
                 row = {"minutes": minutes, "backend": backend} | measured
-                rows.append(row)
-                print(json.dumps(row), file=sys.stderr, flush=True)
+                rows.append(row | compare_labels(cases[backend], cases.get("keras"), labels))
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     result = {
         "benchmark": "end-to-end labelling vs bare extractor",
         "command": " ".join(["python", "bench/bench_label.py", *sys.argv[1:]]),

@@ -20,15 +20,23 @@ def peak_rss_mb() -> float:
     raise RuntimeError("VmHWM not found in /proc/self/status (Linux only)")
 
 
-def write_bench_recording(folder: Path, minutes: float, condition_name: str) -> tuple[Path, Path]:
+def write_bench_recording(
+    folder: Path, minutes: float, condition_name: str, seed: int = 1
+) -> tuple[Path, Path]:
     """A seeded synthetic recording of ``minutes``; returns (video, label CSV)."""
     from ethoflow.synth import condition_by_name, write_recording
 
+    Path(folder).mkdir(parents=True, exist_ok=True)
     video = Path(folder) / f"bench_{minutes:g}min.mp4"
     labels = video.with_suffix(".csv")
     condition = condition_by_name(condition_name)
     write_recording(
-        video, labels, Path(folder) / "truth.csv", condition=condition, seconds=60 * minutes, seed=1
+        video,
+        labels,
+        Path(folder) / "truth.csv",
+        condition=condition,
+        seconds=60 * minutes,
+        seed=seed,
     )
     return video, labels
 
