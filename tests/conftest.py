@@ -1,4 +1,5 @@
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -47,3 +48,26 @@ def _restore_mlflow_state():
             os.environ.pop(var, None)
         else:
             os.environ[var] = value
+
+
+# --- a browser, for the web app's tests (tests/browser) and the servers' UIs (test_servers.py) ---
+
+# Debian's chromium, driven by Playwright (`playwright install` would download a browser).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The app's first labelling loads TensorFlow and the models in its server; Prefect's and MLflow's
+# UIs are single-page apps: all slow to answer on a busy 2-core machine.
+BROWSER_TIMEOUT_MS = 90_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium; ``expect`` waits up to ``BROWSER_TIMEOUT_MS`` (pages: set their own)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"no chromium at {CHROMIUM}: `make system-deps` installs Debian's")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        browser.close()

@@ -40,6 +40,7 @@ import httpx
 import pytest
 import yaml
 
+from conftest import BROWSER_TIMEOUT_MS
 from ethoflow.config import load_settings
 from ethoflow.synth import HELD_OUT_CONDITION, synthesize_lab
 from test_label_flow import LAB_CONDITIONS
@@ -544,23 +545,7 @@ def test_mlflow_registry_on_postgres_sets_and_reads_an_alias(shared_search):
 
 # --- 3. The Prefect and MLflow UIs in a browser --------------------------------------------------
 
-# Debian's chromium, driven by Playwright as in tests/browser (`playwright install` would download
-# a browser).
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-BROWSER_TIMEOUT_MS = 90_000  # both UIs are single-page apps, slow to load on a busy 2-core machine
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no chromium at {CHROMIUM}: `make system-deps` installs Debian's")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()
+# conftest's ``browser``: Debian's chromium, driven by Playwright as in tests/browser.
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from ui_serving import CHROMIUM, ethoflow_ui, screenshot
+from ui_serving import ethoflow_ui, screenshot
 
 import test_faults
+from conftest import BROWSER_TIMEOUT_MS
 from ethoflow.config import load_settings
 from ethoflow.io.labels import read_labels
 from ethoflow.labelling import write_batch_report
@@ -27,7 +28,6 @@ from test_faults import write_params
 from test_ui import GROOMING, REARING, set_thresholds
 
 project = test_faults.project  # the fault suite's champions, reused
-TIMEOUT_MS = 90_000  # the first labelling loads TensorFlow and the models in the server
 
 
 @pytest.fixture(scope="session")
@@ -71,19 +71,6 @@ def lab(project, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no chromium at {CHROMIUM}: `make system-deps` installs Debian's")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def context(browser):
     """One browser context for the module: the app's scripts are loaded once, then cached."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
@@ -95,7 +82,7 @@ def context(browser):
 def page(context, lab):
     """A new tab on the app: a new Streamlit session."""
     page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
     page.goto(lab["url"])
     page.get_by_test_id("stSidebar").get_by_text("Automatic labelling").wait_for()
     yield page
