@@ -1,11 +1,13 @@
+import hashlib
 import os
 import shutil
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.synth import CONDITIONS, Condition, synthesize_lab, write_recording
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +23,55 @@ def tiny_recording(tmp_path_factory) -> dict[str, Path]:
         paths["video"], paths["labels"], paths["truth"], condition=CONDITIONS[1], seconds=3, seed=7
     )
     return paths
+
+
+# --- small synthetic labs ------------------------------------------------------------------------
+
+_LABS: Path | None = None  # each lab drawn this session, by its arguments' digest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _small_labs(tmp_path_factory):
+    global _LABS
+    _LABS = tmp_path_factory.mktemp("small-labs")
+    yield
+    _LABS = None
+
+
+def small_lab(
+    raw: Path,
+    truth: Path,
+    conditions: tuple[Condition, ...] = CONDITIONS,
+    *,
+    videos: int,
+    minutes: float,
+    seed: int,
+    light_mouse_fraction: float = 0.25,
+) -> pd.DataFrame:
+    """``synthesize_lab``'s recordings of ``conditions`` in ``raw`` (``<condition>/<video_id>``)
+    and their truth in ``truth``; returns the lab's inventory.
+
+    A lab is drawn once a session and copied for each later test that asks for the same one: the
+    same bytes (a recording depends only on its seed, tests/test_synth.py), without the seconds of
+    drawing them again.
+    """
+    kwargs = dict(
+        videos_per_condition=videos,
+        minutes=minutes,
+        seed=seed,
+        light_mouse_fraction=light_mouse_fraction,
+        conditions=conditions,
+    )
+    if _LABS is None:  # outside a test session
+        return synthesize_lab(raw, truth, **kwargs)
+    drawn = _LABS / hashlib.sha256(repr(sorted(kwargs.items())).encode()).hexdigest()[:16]
+    if not (drawn / "done").is_file():
+        shutil.rmtree(drawn, ignore_errors=True)  # a draw cut short
+        synthesize_lab(drawn / "raw", drawn / "truth", **kwargs)
+        (drawn / "done").touch()
+    shutil.copytree(drawn / "raw", raw, dirs_exist_ok=True)
+    shutil.copytree(drawn / "truth", truth, dirs_exist_ok=True)
+    return pd.read_csv(Path(truth) / "lab.csv")
 
 
 @pytest.fixture(scope="session")

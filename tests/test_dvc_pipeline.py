@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ethoflow.synth import CONDITIONS, synthesize_lab
+from conftest import small_lab
+from ethoflow.synth import CONDITIONS
 
 PROJECT = Path(__file__).resolve().parents[1]
 # Two of the lab's set-ups, both 10 fps and small frames: the pipeline's plumbing, not its
@@ -48,14 +49,7 @@ def project(tmp_path_factory):
     (root / "params.yaml").write_text(PARAMS)
     (root / ".gitignore").write_text("/runs/\n/mlflow/\n/data/raw/\n/data/truth/\n")
     # Seed 2 puts both behaviours in the training and the test videos (training needs both).
-    synthesize_lab(
-        root / "data/raw",
-        root / "data/truth",
-        videos_per_condition=3,
-        minutes=0.5,
-        seed=2,
-        conditions=LAB_CONDITIONS,
-    )
+    small_lab(root / "data/raw", root / "data/truth", LAB_CONDITIONS, videos=3, minutes=0.5, seed=2)
     env = {
         **os.environ,
         # `ethoflow` as installed beside this interpreter, as `make repro` arranges.

@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import small_lab
 from ethoflow.config import load_settings
 from ethoflow.featurization import Featurization
 from ethoflow.ingest import discover_recordings, featurize_recording
 from ethoflow.preprocess.motion import MOTION_FEATURES
 from ethoflow.preprocess.posture import POSTURE_FEATURES
-from ethoflow.synth import CONDITIONS, synthesize_lab, write_recording
+from ethoflow.synth import CONDITIONS, write_recording
 
 PARAMS = """
 seed: 5
@@ -35,14 +36,7 @@ def _project(root: Path) -> Path:
     params = root / "params.yaml"
     params.write_text(PARAMS)
     s = load_settings(params)
-    synthesize_lab(
-        s.paths.raw,
-        s.paths.truth,
-        videos_per_condition=2,
-        minutes=0.1,
-        seed=5,
-        light_mouse_fraction=0.5,
-    )
+    small_lab(s.paths.raw, s.paths.truth, videos=2, minutes=0.1, seed=5, light_mouse_fraction=0.5)
     return params
 
 
@@ -266,14 +260,8 @@ def test_ingest_reads_other_tools_label_files_next_to_the_video(tmp_path, prefec
     params = tmp_path / "params.yaml"
     params.write_text("seed: 5\nfeatures: {cnn: false}\n")
     s = load_settings(params)
-    synthesize_lab(
-        s.paths.raw,
-        s.paths.truth,
-        videos_per_condition=3,
-        minutes=0.1,
-        seed=5,
-        conditions=(CONDITIONS[0],),  # 10 fps: the kept frames are the video's frames
-    )
+    # 10 fps: the kept frames are the video's frames.
+    small_lab(s.paths.raw, s.paths.truth, (CONDITIONS[0],), videos=3, minutes=0.1, seed=5)
     folder = s.paths.raw / "condition_1"
     fps = CONDITIONS[0].fps
     ours = {v: read_labels(folder / f"{v}.csv") for v in ("c1_v00", "c1_v01")}

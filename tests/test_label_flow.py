@@ -14,9 +14,10 @@ import mlflow
 import pandas as pd
 import pytest
 
+from conftest import small_lab
 from ethoflow.config import load_settings
 from ethoflow.evaluation import label_agreement
-from ethoflow.synth import CONDITIONS, HELD_OUT_CONDITION, synthesize_lab, truth_labels
+from ethoflow.synth import CONDITIONS, HELD_OUT_CONDITION, truth_labels
 
 PARAMS = """
 seed: 3
@@ -46,23 +47,10 @@ def project(tmp_path_factory, prefect_harness):
     params.write_text(PARAMS)
     s = load_settings(params)
     # Seed 2 puts both behaviours in the training and the test videos (training needs both).
-    synthesize_lab(
-        s.paths.raw,
-        s.paths.truth,
-        videos_per_condition=3,
-        minutes=0.5,
-        seed=2,
-        conditions=LAB_CONDITIONS,
-    )
+    small_lab(s.paths.raw, s.paths.truth, LAB_CONDITIONS, videos=3, minutes=0.5, seed=2)
     result = retrain_flow(params=str(params))
-    synthesize_lab(
-        s.paths.inbox,
-        s.paths.truth / "inbox",
-        videos_per_condition=2,
-        minutes=0.3,
-        seed=11,
-        conditions=(HELD_OUT_CONDITION,),
-    )
+    inbox = (HELD_OUT_CONDITION,)
+    small_lab(s.paths.inbox, s.paths.truth / "inbox", inbox, videos=2, minutes=0.3, seed=11)
     (s.paths.inbox / "corrupt.mp4").write_bytes(os.urandom(4000))
     return params, result
 
@@ -177,19 +165,11 @@ def test_the_held_out_set_up_is_flagged_for_drift_and_trained_set_ups_are_not(pr
     params, _ = project
     s = load_settings(params)
     # New recordings (another seed: other mice, lengths, lighting) of the two trained set-ups.
-    synthesize_lab(
-        tmp_path / "trained",
-        tmp_path / "truth",
-        videos_per_condition=1,
-        minutes=0.3,
-        seed=5,
-        conditions=LAB_CONDITIONS,
-    )
+    trained = tmp_path / "trained"
+    small_lab(trained, tmp_path / "truth", LAB_CONDITIONS, videos=1, minutes=0.3, seed=5)
     held_out = sorted(str(p) for p in s.paths.inbox.rglob("c4_*.mp4"))
     outbox = tmp_path / "out"
-    result = label_flow(
-        params=str(params), videos=[str(tmp_path / "trained"), *held_out], outbox=str(outbox)
-    )
+    result = label_flow(params=str(params), videos=[str(trained), *held_out], outbox=str(outbox))
     assert result["counts"] == {"labelled": 4}
     flags = {o["video_id"]: o["drift_flagged"] for o in result["outcomes"]}
     assert flags == {"c1_v00": False, "c3_v00": False, "c4_v00": True, "c4_v01": True}

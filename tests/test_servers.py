@@ -40,9 +40,9 @@ import httpx
 import pytest
 import yaml
 
-from conftest import BROWSER_TIMEOUT_MS
+from conftest import BROWSER_TIMEOUT_MS, small_lab
 from ethoflow.config import load_settings
-from ethoflow.synth import HELD_OUT_CONDITION, synthesize_lab
+from ethoflow.synth import HELD_OUT_CONDITION
 from test_label_flow import LAB_CONDITIONS
 from test_label_flow import PARAMS as LAB_PARAMS
 from test_train import write_features
@@ -249,14 +249,8 @@ def lab(synthesis, servers, request) -> Iterator[Lab]:
     env = child_env(PREFECT_API_URL=servers.prefect_api)
     run_cli(["retrain", "--params", str(params)], env, root)
 
-    synthesize_lab(
-        s.paths.inbox,
-        s.paths.truth / "inbox",
-        videos_per_condition=1,
-        minutes=0.3,
-        seed=11,
-        conditions=(HELD_OUT_CONDITION,),
-    )
+    inbox = (HELD_OUT_CONDITION,)
+    small_lab(s.paths.inbox, s.paths.truth / "inbox", inbox, videos=1, minutes=0.3, seed=11)
     serve_log = root / "ethoflow-serve.log"
     failed_before = request.session.testsfailed
     # The runner looks for runs to start every 10 s by default; 1 s keeps the test short.
@@ -544,7 +538,6 @@ def test_mlflow_registry_on_postgres_sets_and_reads_an_alias(shared_search):
 
 
 # --- 3. The Prefect and MLflow UIs in a browser --------------------------------------------------
-
 # conftest's ``browser``: Debian's chromium, driven by Playwright as in tests/browser.
 
 
