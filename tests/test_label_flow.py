@@ -136,14 +136,15 @@ def test_cli_label_killed_mid_batch_then_rerun_completes_once(project, tmp_path)
     command = [sys.executable, "-m", "ethoflow.cli", "label", *videos]
     command += ["--params", str(params), "--out", str(outbox)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(command, env=env)
+    # Its own process group: the kill reaches the Prefect server it starts, as a power cut would.
+    process = subprocess.Popen(command, env=env, start_new_session=True)
     deadline = time.monotonic() + 300
     while not list(outbox.glob("*/record.json")) and time.monotonic() < deadline:
         if process.poll() is not None:
             break
         time.sleep(0.05)
     if process.poll() is None:
-        os.kill(process.pid, signal.SIGKILL)  # the first video done, the second in flight
+        os.killpg(process.pid, signal.SIGKILL)  # the first video done, the second in flight
     assert process.wait() == -signal.SIGKILL, "the batch finished before it could be killed"
     assert len(list(outbox.glob("*/record.json"))) == 1
 
