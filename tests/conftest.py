@@ -83,6 +83,16 @@ def prefect_harness():
         yield
 
 
+@pytest.fixture(scope="session")
+def prefect_api(prefect_harness) -> str:
+    """The test Prefect API's URL, for ``ethoflow`` commands run in subprocesses: as
+    ``PREFECT_API_URL`` it spares each the seconds of starting (and migrating) a temporary Prefect
+    server of its own. ``ethoflow label``'s own temporary server: test_label_flow's kill test."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
+
+
 # MLflow keeps the tracking URI and active experiment in globals and mirrors them here.
 _MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_DISABLE_TELEMETRY")
 

@@ -39,7 +39,7 @@ labels: {}  # a dvc.yaml parameter of ingest: DVC wants the section present
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
+def project(tmp_path_factory, prefect_api):
     root = tmp_path_factory.mktemp("dvc") / "project"
     for folder in ("src", "flows"):
         shutil.copytree(
@@ -55,6 +55,8 @@ def project(tmp_path_factory):
         # `ethoflow` as installed beside this interpreter, as `make repro` arranges.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "PREFECT_HOME": str(root.parent / "prefect"),
+        # The stages' flows run on the test Prefect API: no temporary server started per stage.
+        "PREFECT_API_URL": prefect_api,
         "GIT_AUTHOR_NAME": "test",
         "GIT_AUTHOR_EMAIL": "test@example.org",
         "GIT_COMMITTER_NAME": "test",

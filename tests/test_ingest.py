@@ -197,10 +197,12 @@ def test_missing_raw_folder_is_explained(tmp_path):
         discover_recordings(tmp_path / "nope")
 
 
-def test_crash_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path):
+def test_crash_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path, prefect_api):
     params = _project(tmp_path / "p")
     features = tmp_path / "p" / "data" / "features"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    # On the test Prefect API: neither run starts a temporary server of its own (killed with its
+    # command: test_label_flow's kill test).
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": prefect_api}
     command = [sys.executable, "-m", "ethoflow.cli", "ingest", "--params", str(params)]
     process = subprocess.Popen(
         command,

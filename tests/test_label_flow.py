@@ -136,7 +136,8 @@ def test_cli_label_killed_mid_batch_then_rerun_completes_once(project, tmp_path)
     command = [sys.executable, "-m", "ethoflow.cli", "label", *videos]
     command += ["--params", str(params), "--out", str(outbox)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    # Its own process group: the kill reaches the Prefect server it starts, as a power cut would.
+    # Its own process group: the kill reaches the temporary Prefect server it starts (no
+    # PREFECT_API_URL: as on a lab PC), as a power cut would.
     process = subprocess.Popen(command, env=env, start_new_session=True)
     deadline = time.monotonic() + 300
     while not list(outbox.glob("*/record.json")) and time.monotonic() < deadline:
