@@ -13,7 +13,9 @@ PARAMS = """
 train:
   max_epochs: 2
   patience: 1
-  search_space: {window: [16], units: [8, 8], layers: [1, 1], dilation_depth: [2, 2]}
+  # The TCNs: one stack of two dilations, the quickest to trace and train.
+  search_space: {window: [16], units: [8, 8], layers: [1, 1], dilation_depth: [2, 2],
+                 stacks: [1, 1]}
 postprocess: {median_frames: 3, min_bout_frames: 2}
 """
 

@@ -28,8 +28,9 @@ train:
   n_trials: 1
   max_epochs: 3
   patience: 1
+  # One stack of two dilations: the smallest TCN, the quickest to trace and train.
   search_space: {window: [16], batch_size: [16], units: [8, 8], layers: [1, 1],
-                 dilation_depth: [2, 2]}
+                 dilation_depth: [2, 2], stacks: [1, 1]}
 postprocess: {median_frames: 3, min_bout_frames: 2}
 label: {arena_side_cm: 40, settle_seconds: 0}  # the test writes the inbox just before
 """
