@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from ui_serving import ethoflow_ui, screenshot
+from ui_serving import ethoflow_ui, screenshot, settled
 
 import test_faults
 from conftest import BROWSER_TIMEOUT_MS
@@ -92,6 +92,9 @@ def page(context, lab):
 def _open(page, name: str) -> None:
     page.get_by_test_id("stSidebar").get_by_text(name).click()
     page.get_by_role("heading", name=name).wait_for()
+    # The heading comes first in the page's run: a file set in an uploader drawn before the run
+    # has finished can be lost with it (seen under load), as bc0fc52 saw for a second upload.
+    settled(page)
 
 
 def _screenshot(page, name: str) -> None:
