@@ -16,10 +16,22 @@ def retrain_flow(
     heads: list[str] | None = None,
     architectures: list[str] | None = None,
     n_trials: int | None = None,
+    max_epochs: int | None = None,
+    patience: int | None = None,
 ) -> dict:
-    """Bring features up to date, search, evaluate the new versions and promote the best."""
+    """Bring features up to date, search, evaluate the new versions and promote the best.
+
+    Parameters left empty take their defaults from params.yaml (train section).
+    """
     ingest = ingest_flow(params=params)
-    trained = train_flow(params=params, heads=heads, architectures=architectures, n_trials=n_trials)
+    trained = train_flow(
+        params=params,
+        heads=heads,
+        architectures=architectures,
+        n_trials=n_trials,
+        max_epochs=max_epochs,
+        patience=patience,
+    )
     evaluated = evaluate_flow(params=params, heads=heads)
     decisions = promote_flow(params=params, heads=heads)
     return {"ingest": ingest, "train": trained, "evaluate": evaluated, "promote": decisions}

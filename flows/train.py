@@ -34,20 +34,20 @@ def search(
     train: Split,
     test: Split,
     n_trials: int,
+    budget: Budget,
     tags: dict[str, str],
     profile: dict,
     settings: Settings,
 ) -> dict:
-    t = settings.train
     result = search_and_register(
         head,
         architecture,
         train,
         test,
-        space=t.search_space,
+        space=settings.train.search_space,
         n_trials=n_trials,
         storage=settings.optuna_storage_uri,
-        budget=Budget(t.max_epochs, t.patience, t.stride_fraction, settings.seed),
+        budget=budget,
         lineage=tags,
         profile=profile,
         workers=settings.parallel.trial_workers,
@@ -66,12 +66,18 @@ def train_flow(
     heads: list[str] | None = None,
     architectures: list[str] | None = None,
     n_trials: int | None = None,
+    max_epochs: int | None = None,
+    patience: int | None = None,
 ) -> list[dict]:
     """Search each (head, architecture) pair and register its best model in MLflow.
 
     Parameters left empty take their defaults from params.yaml (train section).
     """
     settings = load_settings(params)
+    t = settings.train
+    budget = Budget(
+        max_epochs or t.max_epochs, patience or t.patience, t.stride_fraction, settings.seed
+    )
     start_tracking(settings)
     train, test = load(settings, "train"), load(settings, "test")
     tags = lineage(settings)
@@ -82,7 +88,8 @@ def train_flow(
             architecture,
             train,
             test,
-            n_trials or settings.train.n_trials,
+            n_trials or t.n_trials,
+            budget,
             tags,
             profile,
             settings,

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from ethoflow.config import ConfigError, Settings, load_settings
+if TYPE_CHECKING:
+    from ethoflow.config import Settings
 
 app = typer.Typer(
     help="Label mouse behaviour in lab videos; train and compare the models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help, as click writes it: rich's help panels import rich and markdown-it, half a
+    # second and more on busy cores, and `--help` must stay under one.
+    rich_markup_mode=None,
 )
 
 
@@ -53,7 +57,14 @@ ArchitecturesOption = Annotated[
     list[str] | None, typer.Option(help="Architecture(s) (default: train.architectures).")
 ]
 TrialsOption = Annotated[
-    int | None, typer.Option(help="Trials per study (default: train.n_trials).")
+    int | None, typer.Option(min=1, help="Trials per study (default: train.n_trials).")
+]
+MaxEpochsOption = Annotated[
+    int | None, typer.Option(min=1, help="Epoch limit of a trial (default: train.max_epochs).")
+]
+PatienceOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Epochs without a better test PR-AUC before a trial stops."),
 ]
 
 
@@ -65,6 +76,10 @@ def _reports():
 
 
 def _settings(params: Path) -> Settings:
+    # pydantic builds the settings' classes on import (a third of a second, more on busy cores):
+    # only a command that runs pays for it, not `--help`.
+    from ethoflow.config import ConfigError, load_settings
+
     try:
         return load_settings(params)
     except ConfigError as exc:
@@ -164,13 +179,20 @@ def train(
     head: HeadsOption = None,
     architecture: ArchitecturesOption = None,
     trials: TrialsOption = None,
+    max_epochs: MaxEpochsOption = None,
+    patience: PatienceOption = None,
 ) -> None:
     """Search and register the best model per behaviour head and architecture (Prefect flow)."""
     _flow_settings(params)
     from ethoflow.flows.train import train_flow
 
     results = train_flow(
-        params=str(params.resolve()), heads=head, architectures=architecture, n_trials=trials
+        params=str(params.resolve()),
+        heads=head,
+        architectures=architecture,
+        n_trials=trials,
+        max_epochs=max_epochs,
+        patience=patience,
     )
     typer.echo(_reports().retrain_text({"train": results}))
 
@@ -247,13 +269,20 @@ def retrain(
     head: HeadsOption = None,
     architecture: ArchitecturesOption = None,
     trials: TrialsOption = None,
+    max_epochs: MaxEpochsOption = None,
+    patience: PatienceOption = None,
 ) -> None:
     """Ingest → train → evaluate → promote, as one Prefect flow run."""
     _flow_settings(params)
     from ethoflow.flows.retrain import retrain_flow
 
     result = retrain_flow(
-        params=str(params.resolve()), heads=head, architectures=architecture, n_trials=trials
+        params=str(params.resolve()),
+        heads=head,
+        architectures=architecture,
+        n_trials=trials,
+        max_epochs=max_epochs,
+        patience=patience,
     )
     typer.echo(_reports().retrain_text(result))
 
@@ -387,7 +416,8 @@ def ui(
 
 @app.command()
 def demo(params: ParamsOption = Path("params.yaml")) -> None:
-    """Run the main job end to end on the embedded defaults (synthetic lab, local stores)."""
+    """Run the main job end to end on the embedded defaults (synthetic lab, local stores), with
+    the demo's search budget (params.yaml's demo section) in place of train's."""
     from ethoflow.demo import run_demo
 
     run_demo(_flow_settings(params), params, echo=typer.echo)
@@ -396,6 +426,7 @@ def demo(params: ParamsOption = Path("params.yaml")) -> None:
 labels_app = typer.Typer(
     help="Label files of other tools (BORIS, bout tables, SimBA, DeepEthogram): convert, agree.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(labels_app, name="labels")
 FormatHelp = "ethoflow, boris, boris-aggregated, bouts, simba or deepethogram"

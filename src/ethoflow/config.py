@@ -46,6 +46,7 @@ class SynthConfig(_Section):
     minutes: PositiveFloat = 1.0
     light_mouse_fraction: Annotated[float, Field(ge=0, le=1)] = 0.25
     inbox_videos: PositiveInt = 2  # demo: new recordings from a held-out camera set-up
+    workers: PositiveInt = 2  # recordings drawn at once (processes); the bytes are the same
 
 
 class IngestConfig(_Section):
@@ -116,6 +117,15 @@ class TrainConfig(_Section):
     tracking_uri: str | None = None  # None: SQLite under paths.runs
     optuna_storage: str | None = None  # None: SQLite under paths.runs; any SQLAlchemy URL
     search_space: SearchSpace = SearchSpace()
+
+
+class DemoConfig(_Section):
+    """``ethoflow demo``'s search budget, in place of ``train``'s for the demo's retraining only
+    (null: ``train``'s). The demo shows the whole path in minutes; ``train`` holds the real one."""
+
+    n_trials: PositiveInt | None = None
+    max_epochs: PositiveInt | None = None
+    patience: PositiveInt | None = None
 
 
 class ParallelConfig(_Section):
@@ -216,6 +226,7 @@ class Settings(_Section):
     ingest: IngestConfig = IngestConfig()
     features: FeaturesConfig = FeaturesConfig()
     train: TrainConfig = TrainConfig()
+    demo: DemoConfig = DemoConfig()
     parallel: ParallelConfig = ParallelConfig()
     postprocess: PostProcessing = PostProcessing()
     promote: PromoteConfig = PromoteConfig()

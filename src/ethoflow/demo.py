@@ -4,7 +4,9 @@ against the synthetic ground truth."""
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +41,7 @@ def write_lab(
         seed=settings.seed if seed is None else seed,
         light_mouse_fraction=settings.synth.light_mouse_fraction,
         conditions=chosen,
+        workers=settings.synth.workers,
     )
 
 
@@ -46,8 +49,9 @@ def inbox_truth_dir(settings: Settings) -> Path:
     return settings.paths.truth.with_name("inbox_truth")
 
 
-def write_inbox(settings: Settings) -> None:
-    """New recordings from the held-out camera set-up into ``paths.inbox``."""
+def write_inbox(settings: Settings, workers: int | None = None) -> None:
+    """New recordings from the held-out camera set-up into ``paths.inbox``, drawn by ``workers``
+    processes (default: ``synth.workers``)."""
     from ethoflow.synth import HELD_OUT_CONDITION, synthesize_lab
 
     synthesize_lab(
@@ -58,6 +62,7 @@ def write_inbox(settings: Settings) -> None:
         seed=settings.seed,  # condition 4 draws its own streams: no clash with the lab
         light_mouse_fraction=settings.synth.light_mouse_fraction,
         conditions=(HELD_OUT_CONDITION,),
+        workers=workers or settings.synth.workers,
     )
 
 
@@ -80,6 +85,16 @@ def agreement(settings: Settings, outcomes: list[dict]) -> pd.DataFrame:
     return result
 
 
+def demo_budget(settings: Settings) -> dict[str, int]:
+    """The demo's search budget: ``demo``'s numbers where set, else ``train``'s."""
+    demo, train = settings.demo, settings.train
+    return {
+        "n_trials": demo.n_trials or train.n_trials,
+        "max_epochs": demo.max_epochs or train.max_epochs,
+        "patience": demo.patience or train.patience,
+    }
+
+
 def run_demo(settings: Settings, params: Path, echo: Callable[[str], None] = print) -> None:
     """Run the demo with the settings read from ``params``, telling progress through ``echo``."""
     from ethoflow.deployments import use_local_prefect
@@ -98,12 +113,29 @@ def run_demo(settings: Settings, params: Path, echo: Callable[[str], None] = pri
     track_data(root, [settings.paths.raw, settings.paths.truth])
     pushed = push_data(root)
     echo(f"DVC: tracked {settings.paths.raw} and {settings.paths.truth}; pushed {pushed} files")
-    echo("3/5 retraining: ingest → train → evaluate → promote (Prefect flow `retrain`) …")
-    result = retrain_flow(params=str(params.resolve()))
-    echo(result["ingest"]["text"])
-    echo(retrain_text(result))
-    echo(f"4/5 new recordings from a camera set-up held out of training → {settings.paths.inbox}")
-    write_inbox(settings)
+    budget = demo_budget(settings)
+    t = settings.train
+    echo(
+        "3/5 retraining: ingest → train → evaluate → promote (Prefect flow `retrain`) with the "
+        f"demo's budget: {budget['n_trials']} trials per head and architecture, at most "
+        f"{budget['max_epochs']} epochs, patience {budget['patience']} (params.yaml `demo`; "
+        f"`ethoflow retrain` uses `train`: {t.n_trials} trials, {t.max_epochs} epochs, "
+        f"patience {t.patience}) …"
+    )
+    # The held-out set-up's new recordings are drawn by one process in the background while
+    # the models train, which keeps about one core busy (drawn afterwards, they took 25 s).
+    # Spawned, not forked: TensorFlow's threads run in this process.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as background:
+        inbox = background.submit(write_inbox, settings, 1)
+        result = retrain_flow(params=str(params.resolve()), **budget)
+        echo(result["ingest"]["text"])
+        echo(retrain_text(result))
+        echo(
+            f"4/5 new recordings from a camera set-up held out of training → {settings.paths.inbox}"
+            " (drawn while the models trained)"
+        )
+        inbox.result()
     echo("5/5 labelling the inbox with the champions (Prefect flow `label`) …")
     # Named, not found by the nightly scan: these files were just written, not being copied.
     batch = label_flow(params=str(params.resolve()), videos=[str(settings.paths.inbox)])

@@ -3,14 +3,16 @@
 Each study uses the TPE sampler and a median pruner and lives in an RDB storage (SQLite by default),
 so an interrupted search resumes where it stopped and several processes can run its trials at once
 (``workers``; on more machines, a PostgreSQL storage they all reach). Each trial is a nested MLflow
-run with its parameters, per-epoch metrics and duration; the study's best configuration is then
-refitted and logged, with the search's parent run, as a registered model.
+run with its parameters, per-epoch metrics and duration; the best trial's model (kept on disk
+while the search runs; refitted only when that trial ran in an earlier, interrupted search) is
+then logged, with the search's parent run, as a registered model.
 """
 
 from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -79,6 +81,9 @@ class StudyJob:
     tracking_uri: str  # MLflow's, with the experiment and the parent run of the trials' runs
     experiment_id: str
     parent_run_id: str
+    # Where a trial better than its worker's earlier ones saves its model (trial-<number>.keras),
+    # so the best one is registered without training it again; None: no models kept.
+    models_dir: str | None = None
 
 
 # How long a process waits for a SQLite database another process is writing, instead of failing.
@@ -114,8 +119,10 @@ def run_trials(job: StudyJob, worker: int, n_trials: int) -> None:
 
     mlflow.set_tracking_uri(job.tracking_uri)
     study = _load_study(job, worker)
+    best_here = -float("inf")  # this worker's best score: the study's best is one of theirs
 
     def objective(trial: optuna.Trial) -> float:
+        nonlocal best_here
         hp = suggest_hp(trial, job.architecture, job.space)
         started = time.perf_counter()
         with mlflow.start_run(
@@ -136,7 +143,7 @@ def run_trials(job: StudyJob, worker: int, n_trials: int) -> None:
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
             try:
-                _, score, epoch = train_head(
+                model, score, epoch = train_head(
                     job.architecture,
                     hp,
                     job.train,
@@ -150,9 +157,17 @@ def run_trials(job: StudyJob, worker: int, n_trials: int) -> None:
             mlflow.log_metrics({"best_test_pr_auc": score, "best_epoch": epoch})
             mlflow.set_tag("state", "complete")
         trial.set_user_attr("best_epoch", epoch)
+        if job.models_dir is not None and score > best_here:
+            model.save(trial_model_path(job.models_dir, trial.number))
+        best_here = max(best_here, score)
         return score
 
     study.optimize(objective, n_trials=n_trials, catch=())
+
+
+def trial_model_path(models_dir: str | Path, number: int) -> Path:
+    """Where trial ``number`` of a search keeps its model (:attr:`StudyJob.models_dir`)."""
+    return Path(models_dir) / f"trial-{number}.keras"
 
 
 def run_search(
@@ -167,6 +182,7 @@ def run_search(
     study_name: str,
     budget: Budget,
     workers: int = 1,
+    models_dir: str | Path | None = None,
 ):
     """Run the study until it holds ``n_trials`` finished trials; return it.
 
@@ -174,6 +190,8 @@ def run_search(
     the search instead of restarting it. With ``workers`` > 1, that many spawned processes run
     the remaining trials at once (each a share of them), reading and writing the one study in
     ``storage``. Must be called inside an active MLflow run, which becomes the trials' parent.
+    With ``models_dir``, each trial that beats its worker's earlier trials saves its model there
+    (:func:`trial_model_path`).
     """
     import mlflow
     import optuna
@@ -195,6 +213,7 @@ def run_search(
         mlflow.get_tracking_uri(),
         parent.info.experiment_id,
         parent.info.run_id,
+        None if models_dir is None else str(models_dir),
     )
     study = _load_study(job, worker=0)
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -230,7 +249,10 @@ def search_and_register(
     profile: dict | None = None,
     workers: int = 1,
 ) -> SearchResult:
-    """Search, refit the best configuration and register it as a version of ``ethoflow-<head>``.
+    """Search, then register the best trial's model as a version of ``ethoflow-<head>``.
+
+    The model is the one the best trial trained and scored, kept from the search (trained again,
+    same seed, only when that trial ran in an earlier, interrupted search).
 
     ``lineage`` (data version, git commit, feature extractor, …) is set as tags on the run and on
     the model version; ``profile`` (:func:`ethoflow.drift.training_profile`), the training
@@ -253,7 +275,10 @@ def search_and_register(
         f"{head}-{architecture}-{lineage.get('features_version', 'unversioned')}-{setup[:8]}"
     )
     tags = {"head": head, "architecture": architecture, "study": study_name, **lineage}
-    with mlflow.start_run(run_name=f"search-{head}-{architecture}", tags=tags) as run:
+    with (
+        mlflow.start_run(run_name=f"search-{head}-{architecture}", tags=tags) as run,
+        tempfile.TemporaryDirectory(prefix="ethoflow-trials-") as models_dir,
+    ):
         study = run_search(
             head,
             architecture,
@@ -265,18 +290,25 @@ def search_and_register(
             study_name=study_name,
             budget=budget,
             workers=workers,
+            models_dir=models_dir,
         )
         best = study.best_trial
         hp = dict(best.params)
-        # The refit repeats the best trial (same seed), now keeping the model.
-        model, score, epoch = train_head(
-            architecture,
-            hp,
-            train,
-            test,
-            head,
-            replace(budget, seed=budget.seed + best.number),
-        )
+        kept = trial_model_path(models_dir, best.number)
+        if kept.is_file():  # the best trial ran now: its model, as it was scored
+            from ethoflow.models import load_model
+
+            model, score, epoch = load_model(kept), float(best.value), best.user_attrs["best_epoch"]
+        else:
+            # The best trial ran in an earlier, interrupted search: repeat it (same seed).
+            model, score, epoch = train_head(
+                architecture,
+                hp,
+                train,
+                test,
+                head,
+                replace(budget, seed=budget.seed + best.number),
+            )
         mlflow.log_params(hp)
         if profile is not None:
             mlflow.log_dict(profile, PROFILE_ARTIFACT)
