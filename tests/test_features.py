@@ -53,9 +53,13 @@ def test_same_seed_same_features_and_other_seed_differs(conv3):
 def test_bgr_crops_equal_keras_preprocessing_of_rgb(conv3):
     import keras
 
+    from ethoflow.features import _build_model
+
     bgr = _crops(3, seed=1)
     rgb = bgr[..., ::-1].astype(np.float32)
-    reference = conv3.model(keras.applications.resnet50.preprocess_input(rgb), training=False)
+    # The same network, built apart (same seed, same weights), fed Keras' own preprocessing.
+    network = _build_model("conv3_block4_out", None, SIZE, seed=0)
+    reference = network(keras.applications.resnet50.preprocess_input(rgb), training=False)
     np.testing.assert_allclose(conv3(bgr), np.asarray(reference), rtol=1e-5, atol=1e-4)
 
 

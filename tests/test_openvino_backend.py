@@ -1,14 +1,17 @@
 """features.backend openvino: the Keras extractor converted to OpenVINO, on the real libraries."""
 
 import logging
+import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from ethoflow import features
 from ethoflow.config import ConfigError, FeaturesConfig, Settings, load_settings
 from ethoflow.features import FeatureExtractor
 from ethoflow.featurization import Featurization
@@ -86,6 +89,31 @@ def test_conversion_is_cached(openvino_extractor, cache, crops, caplog):
     # Only the finished folder: no staging copy left behind.
     assert [path.name for path in cache.iterdir()] == [openvino_extractor.identity]
     np.testing.assert_array_equal(again(crops), openvino_extractor(crops))
+
+
+def test_a_cached_conversion_does_not_build_the_keras_network(
+    openvino_extractor, cache, crops, monkeypatch
+):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the Keras ResNet was built although its conversion is cached")
+
+    monkeypatch.setattr(features, "_build_model", refuse)
+    again = FeatureExtractor(input_size=SIZE, seed=0, backend="openvino", cache_dir=cache)
+    assert again.n_features == openvino_extractor.n_features
+    np.testing.assert_array_equal(again(crops), openvino_extractor(crops))
+
+
+def test_a_killed_conversions_staging_folder_is_cleaned_up_later(tmp_path):
+    identity = features.extractor_identity("conv3_block4_out", None, SIZE, 0)
+    stale = tmp_path / f".{identity}.killed"
+    fresh = tmp_path / f".{identity}.converting-now"  # another process, still at work
+    for folder in (stale, fresh):
+        folder.mkdir()
+        (folder / "model.bin").write_bytes(b"partial")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    FeatureExtractor(input_size=SIZE, seed=0, backend="openvino", cache_dir=tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([fresh.name, identity])
 
 
 def test_threads_share_one_extractor(openvino_extractor, crops):

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Literal
@@ -130,9 +131,13 @@ def _keras_infer(crops_model, input_size: int) -> Callable[[np.ndarray], np.ndar
 
 
 def _openvino_infer(
-    crops_model, precision: Precision, cache: Path | None
-) -> Callable[[np.ndarray], np.ndarray]:
-    """``crops_model`` converted to OpenVINO and compiled for the CPU in ``precision``."""
+    build_crops_model: Callable[[], object], precision: Precision, cache: Path | None
+) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
+    """The crops model converted to OpenVINO and compiled for the CPU in ``precision``.
+
+    Returns the inference function and the number of features. ``build_crops_model`` is called
+    only when there is no converted copy in ``cache``: building the Keras ResNet takes seconds.
+    """
     import openvino
 
     core = openvino.Core()
@@ -142,9 +147,9 @@ def _openvino_infer(
             "which OpenVINO does not find on this one: set features.precision to fp32"
         )
     if cache is None:
-        model = _convert_to_openvino(crops_model)
+        model = _convert_to_openvino(build_crops_model())
     else:
-        model = core.read_model(_cached_openvino_model(crops_model, cache))
+        model = core.read_model(_cached_openvino_model(build_crops_model, cache))
     compiled = core.compile_model(
         model,
         "CPU",
@@ -164,7 +169,7 @@ def _openvino_infer(
             requests.request = compiled.create_infer_request()
         return np.asarray(requests.request.infer([crops])[0], dtype=np.float32)
 
-    return infer
+    return infer, compiled.output(0).get_partial_shape()[-1].get_length()
 
 
 def _convert_to_openvino(crops_model):
@@ -176,8 +181,12 @@ def _convert_to_openvino(crops_model):
         return openvino.convert_model(saved_model)
 
 
-def _cached_openvino_model(crops_model, cache: Path) -> Path:
-    """``cache``/model.xml, converting ``crops_model`` into it first when it is not there.
+# A conversion takes seconds; a staging folder this old was left by a process that was killed.
+_STALE_STAGING_SECONDS = 3600
+
+
+def _cached_openvino_model(build_crops_model: Callable[[], object], cache: Path) -> Path:
+    """``cache``/model.xml, converting ``build_crops_model()`` into it first when it is not there.
 
     The folder appears in one rename, complete: a concurrent process either finds it whole or
     converts its own copy, and the first rename wins.
@@ -189,13 +198,16 @@ def _cached_openvino_model(crops_model, cache: Path) -> Path:
         return xml
     log.info("converting the extractor to OpenVINO into %s (once; takes seconds)", cache)
     cache.parent.mkdir(parents=True, exist_ok=True)
+    for stale in cache.parent.glob(f".{cache.name}.*"):
+        if time.time() - stale.stat().st_mtime > _STALE_STAGING_SECONDS:
+            shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{cache.name}.", dir=cache.parent))
     try:
         # mkdtemp's folder is private (0700); the cache is shared by whoever shares paths.runs.
         staging.chmod(0o755)
         # FP32 weights: save_model would otherwise halve them to FP16 and change the features.
         openvino.save_model(
-            _convert_to_openvino(crops_model), staging / "model.xml", compress_to_fp16=False
+            _convert_to_openvino(build_crops_model()), staging / "model.xml", compress_to_fp16=False
         )
         try:
             os.rename(staging, cache)
@@ -255,22 +267,25 @@ class FeatureExtractor:
             raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
         if precision == "bf16" and backend != "openvino":
             raise ValueError("precision 'bf16' needs backend 'openvino'")
-        self.model = _build_model(layer, weights, input_size, seed)
         self.layer = layer
         self.weights = weights
         self.input_size = input_size
         self.backend: Backend = backend
         self.precision: Precision = precision
-        self.n_features: int = int(self.model.output_shape[-1])
         self.identity: str = extractor_identity(layer, weights, input_size, seed, precision)
-        crops_model = _crops_model(self.model, input_size)
+
+        def build_crops_model():
+            return _crops_model(_build_model(layer, weights, input_size, seed), input_size)
+
         if backend == "keras":
+            crops_model = build_crops_model()
             self._infer = _keras_infer(crops_model, input_size)
+            self.n_features: int = int(crops_model.output_shape[-1])
         else:
             # The converted network is FP32 whatever the precision: both share one cache entry.
             fp32_identity = extractor_identity(layer, weights, input_size, seed)
             cache = None if cache_dir is None else Path(cache_dir) / fp32_identity
-            self._infer = _openvino_infer(crops_model, precision, cache)
+            self._infer, self.n_features = _openvino_infer(build_crops_model, precision, cache)
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
         """(B, input_size, input_size, 3) uint8 BGR crops (OpenCV order) -> (B, n_features)."""
