@@ -1,7 +1,10 @@
+import logging
+
+import numpy as np
 import pandas as pd
 from typer.testing import CliRunner
 
-from ethoflow.cli import app
+from ethoflow.cli import _not_retracing_warning, app, main
 from ethoflow.synth import CONDITIONS
 
 runner = CliRunner()
@@ -92,3 +95,29 @@ def test_help_imports_none_of_the_heavy_libraries():
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_retracing_warning_of_many_models_is_dropped_unless_verbose(caplog):
+    """Several models each tracing its predict graph once, as evaluation does: TensorFlow warns
+    of retracing; the CLI drops that warning (and nothing else) when not --verbose."""
+    import keras
+
+    tensorflow_log = logging.getLogger("tensorflow")
+
+    def predict_with_new_models() -> list[str]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="tensorflow"):
+            for _ in range(7):
+                model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+                model.predict_on_batch(np.zeros((2, 4), np.float32))
+            tensorflow_log.warning("another warning")
+        return [record.getMessage() for record in caplog.records]
+
+    tensorflow_log.removeFilter(_not_retracing_warning)
+    unfiltered = predict_with_new_models()
+    assert any("triggered tf.function retracing" in message for message in unfiltered)
+    try:
+        main(verbose=False)
+        assert predict_with_new_models() == ["another warning"]
+    finally:
+        tensorflow_log.removeFilter(_not_retracing_warning)

@@ -8,6 +8,7 @@ cannot be written, no champion, models trained on other features.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -27,6 +28,16 @@ app = typer.Typer(
 )
 
 
+def _not_retracing_warning(record: logging.LogRecord) -> bool:
+    """False for TensorFlow's "triggered tf.function retracing" warning.
+
+    Every model an evaluation or a labelling run loads traces its own predict graph once, and
+    TensorFlow counts the traces of one Keras function across models as retracing: expected here,
+    not a fault to chase (``--verbose`` shows it).
+    """
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
 @app.callback()
 def main(
     verbose: Annotated[
@@ -40,6 +51,7 @@ def main(
         # Set before TensorFlow or MLflow is imported: both read them once.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # CUDA probing on CPU-only machines
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        logging.getLogger("tensorflow").addFilter(_not_retracing_warning)
     # A tracking server that is down is reported in seconds, not after MLflow's default seven
     # retries with back-off inside each of the flow's own retries (13 minutes, measured).
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
