@@ -2,6 +2,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+UV_VERSION ?= 0.13.9
 MLFLOW_PORT ?= 5000
 # The lab server's services on loopback (docker/README.md): SQLite under runs/ and mlflow/ by
 # default, PostgreSQL when given a URL, e.g. make mlflow-server MLFLOW_BACKEND=postgresql://…/mlflow
@@ -17,10 +18,12 @@ MLFLOW_ARTIFACTS ?= $(CURDIR)/mlflow/artifacts
 
 setup: $(VENV)/.installed
 
+# uv installs the pinned set in ~20 s where pip took ~2 min (parallel downloads, no per-wheel
+# byte-compiling); the versions are the same, pyproject.toml's pins.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"
 	touch $@
 
 demo: setup
