@@ -11,6 +11,7 @@ from ethoflow.evaluation import (
     bouts,
     choose_threshold,
     evaluate_videos,
+    label_frames,
     postprocess,
     worst_condition,
 )
@@ -234,6 +235,47 @@ def test_default_postprocessing_is_identity_and_leaves_the_input_alone():
     assert smoothed.dtype == np.int8
     smoothed[:] = 0
     np.testing.assert_array_equal(predicted, [1, 0, 1, 1, 0])
+
+
+def test_hysteresis_grows_a_bout_into_adjacent_frames_just_under_the_threshold():
+    scores = np.array([0.1, 0.7, 0.85, 0.95, 0.99, 0.9, 0.75, 0.2, 0.85, 0.85, 0.1])
+    share = PostProcessing(low_threshold_share=0.8)
+    # The bout's edges (0.85, 0.9: at least 0.8 × 0.95) join it; 0.7 and 0.75 are under 0.76.
+    # The later 0.85s touch no frame above the threshold, so they stay unlabelled.
+    np.testing.assert_array_equal(
+        label_frames(scores, 0.95, share), [0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0]
+    )
+    plain = label_frames(scores, 0.95, PostProcessing())
+    np.testing.assert_array_equal(plain, (scores >= 0.95).astype(np.int8))
+    assert plain.dtype == np.int8
+
+
+def test_hysteresis_runs_before_the_median_and_bout_filters():
+    # Alone, the 2 frames above the threshold are a bout too short to keep; grown by hysteresis
+    # to 4 frames, the bout survives min_bout_frames=3.
+    scores = np.array([0.0, 0.85, 0.95, 0.95, 0.85, 0.0, 0.0])
+    short = PostProcessing(min_bout_frames=3)
+    assert label_frames(scores, 0.9, short).sum() == 0
+    grown = PostProcessing(min_bout_frames=3, low_threshold_share=0.9)
+    np.testing.assert_array_equal(label_frames(scores, 0.9, grown), [0, 1, 1, 1, 1, 0, 0])
+
+
+def test_evaluate_videos_postprocessed_rows_use_hysteresis():
+    targets = [np.array([0, 1, 1, 1, 1, 0])]
+    scores = [np.array([0.1, 0.85, 0.99, 0.99, 0.85, 0.1])]
+    table = evaluate_videos(
+        ["v"], ["c"], targets, scores, 0.9, PostProcessing(low_threshold_share=0.9)
+    )
+    rows = table[table.scope == "all"].set_index("postprocessed")
+    assert rows.loc[False, "recall"] == pytest.approx(0.5)
+    assert rows.loc[True, "recall"] == pytest.approx(1.0)
+    assert rows.loc[True, "precision"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("share", [0.0, 1.5])
+def test_low_threshold_share_must_be_a_share(share):
+    with pytest.raises(ValueError, match="low_threshold_share"):
+        PostProcessing(low_threshold_share=share)
 
 
 def test_postprocess_handles_an_empty_video():

@@ -14,7 +14,9 @@ TAGS = {
     "data_version": "3f2a",
     "featurization": "no-cnn-10fps+posture+motion-tracker-background-2",
     "threshold": "0.42",
-    "postprocess": json.dumps({"median_frames": 5, "min_bout_frames": 1}),
+    "postprocess": json.dumps(
+        {"median_frames": 5, "min_bout_frames": 1, "low_threshold_share": 0.8}
+    ),
     "unmeasurable_conditions": "set_b",
     "promotion_decision": "promoted: no champion yet",
 }
@@ -58,6 +60,7 @@ def test_the_card_says_what_the_version_was_trained_on_and_where_it_does_not_hol
     assert "| set_a | no | 6 | 3 | 2 | 0.900 | 0.800 | 0.850 | 0.950 |" in rows
     assert "| a2 " not in rows
     assert "threshold 0.42" in card and "median filter over 5 frames" in card
+    assert "bouts grown into adjacent frames scoring at least 0.8 × the threshold" in card
     assert "1.25× the nearest trained set-up" in card
     assert "- not measured in set_b: its validation videos show no grooming" in card
     assert "- grooming was learnt from 2 bouts (fewer than 20)" in card

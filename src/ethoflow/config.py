@@ -144,6 +144,9 @@ class PostProcessing(_Section):
 
     median_frames: PositiveInt = 1  # odd window of a median filter; 1 = off
     min_bout_frames: PositiveInt = 1  # shorter positive bouts are removed; 1 = off
+    # Hysteresis: a bout grows into the adjacent frames scoring at least this share of the
+    # threshold (frames above it only, never a bout of its own); 1 = off.
+    low_threshold_share: Annotated[float, Field(gt=0, le=1)] = 1.0
 
     @field_validator("median_frames")
     @classmethod

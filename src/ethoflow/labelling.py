@@ -33,7 +33,7 @@ import pandas as pd
 from ethoflow.config import PostProcessing
 from ethoflow.drift import DriftLimits, drift_summary
 from ethoflow.errors import InputError
-from ethoflow.evaluation import postprocess
+from ethoflow.evaluation import label_frames
 from ethoflow.featurization import Featurization
 from ethoflow.io.atomic import write_csv, write_json
 from ethoflow.io.digest import file_digest, sha256_file
@@ -101,7 +101,7 @@ def check_featurization(heads: dict[str, HeadModel], expected: str) -> None:
 def predict_video(
     features: np.ndarray, heads: dict[str, HeadModel], setting: PostProcessing
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per head: (float32 probabilities, int8 labels: ``>= threshold``, then post-processed)."""
+    """Per head: (float32 probabilities, int8 labels: :func:`~ethoflow.evaluation.label_frames`)."""
     if not heads:
         raise ValueError("no heads to predict")
     if features.ndim != 2 or len(features) == 0:
@@ -115,7 +115,7 @@ def predict_video(
                 f"got {features.shape[1]}"
             )
         (probabilities,) = predict_frames(head.model, [features], head.window)
-        labels = postprocess((probabilities >= head.threshold).astype(np.int8), setting)
+        labels = label_frames(probabilities, head.threshold, setting)
         predictions[head.head] = (probabilities.astype(np.float32), labels)
     return predictions
 

@@ -105,6 +105,9 @@ def _metrics(metrics: pd.DataFrame, recordings: pd.DataFrame, head: str) -> str:
 def _decision(tags: dict[str, str]) -> str:
     postprocess = json.loads(tags.get("postprocess", "{}"))
     steps = [
+        f"bouts grown into adjacent frames scoring at least {share:g} × the threshold"
+        if (share := postprocess.get("low_threshold_share", 1.0)) < 1
+        else "",
         f"median filter over {postprocess['median_frames']} frames"
         if postprocess.get("median_frames", 1) > 1
         else "",
