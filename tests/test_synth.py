@@ -140,29 +140,29 @@ def test_bad_arguments_are_refused(tmp_path):
 
 
 # sha256 of the frames and truth of `render_recording(condition, seconds=3, seed=5, polarity=...)`,
-# pinned when the lab's mice learned to rest, sniff and groom in strokes: a change to the drawing
+# pinned when the lab's mice got their coats (fur and shading): a change to the drawing
 # must be deliberate (and re-pinned), never a side effect. (Measured with OpenCV 5.0.0 and NumPy
 # 2.4.6; a different OpenCV build may round anti-aliased edges differently.)
 PINNED_RECORDING_SHA256 = {  # condition: (dark_on_light, light_on_dark)
     "condition_1": (
-        "fc2133a16b8fb954a06170b917cbb7b5267d55a6cb216aa4783e8f6097ec3d4d",
-        "e308ecaacb634e7e845e1e8e4b1b63f41cf367642f56dc131aeef32efe643cd1",
+        "bdf1e93092f36e921c0fdae4eeddb62e249e35bfdaf916ad745edc92c999bab6",
+        "c0f10dd31ed8968f01e3ad9232ec35effddcd73669e0f3cc6edbf33e4e26760a",
     ),
     "condition_2": (
-        "71244dc2040e8af233017f5e01ae0568116684b71609c135387ab59a94e77b55",
-        "3b2c127671b522def752b3d0bb9c240c3d689ef9ac8680c17b569bd3700694ec",
+        "34096fc7660046e63dbfa15aca00a255ce42c1d6aca5b52bbbf554c68233512d",
+        "7ebf2375524881971089ca5fb05d7552c62a44563a2fa10fdee245142c05534f",
     ),
     "condition_3": (
-        "56f4080fec5b847fa68783a562caa43b8a12e0aed6d6ac6d0d6125c7d7309fa0",
-        "3e2a749c6b58124311d36c6c7b1068c143c0c421f56025b366a285a6efa7f59b",
+        "20bd7c031381fa99bd046e94fd9a4c87accd6b00616d2b92f898b99deffac1fa",
+        "03188725ad1daa5425d59656bd78f17860fbb35074d18a3932f0f7c3d84ab6dc",
     ),
     "condition_5": (
-        "488abf55c235fc6ffaaa29fb46770ffc66e81a80103d37bd99273fd9f6131999",
-        "9a0bcc847b1b98435518ae5bee8c254639f67eb671948f0ad5d93d86fa3e6cdf",
+        "953203259cdc5683d629d5017681998f61fd1d75050eae6abde0746151fdc64e",
+        "7b2c46eeb1bd78c13a130e2e63dbecfa9a2750a0d1adc66bbc54190dd30b1b2b",
     ),
     "condition_4": (
-        "b905aed44e0fcb55e499b36cd4c9819ca643fd9a421c0a4d74b55a8c71deaf33",
-        "5dde3ec0bf8dcf379bf6a7bbc1ec8b548ae86a1675cbed31394d53241ca3903f",
+        "874bb140f8cebb2104f9ac41c687cfeb989830833b1e86470a50349442e40665",
+        "3c5feb1674885f32c2899890848b7424c6f5b7743ae10f2908426542ce64d505",
     ),
 }
 

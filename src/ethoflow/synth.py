@@ -392,6 +392,26 @@ class _Mouse:
     body: float  # body length in pixels
     stroke_hz: float = 3.5  # grooming strokes per second: each mouse its own
     lick_side: float = 1.0  # body licking: +1 the left flank, -1 the right
+    coat: np.ndarray | None = None  # offsets over body and head (:func:`_coat`)
+
+
+def _coat(rng: np.random.Generator, body: float) -> np.ndarray:
+    """A mouse's coat in its own frame (columns run tail to nose, centred on the body), in units
+    of the mouse's contrast against the floor: hair, noise smeared along the body axis, and
+    shading, the back catching the lamp and the flanks falling off. Fixed to the body, it moves
+    and turns with it, as fur does; a still mouse's coat does not change."""
+    size = 2 * int(body) + 1
+    hair = cv2.GaussianBlur(
+        rng.normal(0.0, 1.0, (size, size)).astype(np.float32),
+        (0, 0),
+        sigmaX=0.05 * body,
+        sigmaY=0.012 * body,
+    )
+    hair *= rng.uniform(0.03, 0.05) / max(float(hair.std()), 1e-6)
+    offset = np.arange(size, dtype=np.float32) - size // 2
+    along, across = offset[None, :] / (0.5 * body), offset[:, None] / (0.24 * body)
+    back = 1.0 - np.clip(along**2 + across**2, 0.0, 1.0)  # 1 on the back, 0 on flanks and head
+    return hair + rng.uniform(0.1, 0.2) * (back - 0.5)
 
 
 def _ramp(t: float, length: float, rise: float) -> float:
@@ -517,6 +537,7 @@ class _Scene:
         if condition.wall_level is not None:
             wall = condition.wall_level + look.uniform(-5, 5)
         self.mouse_level = rng.uniform(35, 60) if dark_mouse else rng.uniform(200, 230)
+        self.mouse_contrast = abs(floor - self.mouse_level)
         self.ear_level = self.mouse_level + (25 if dark_mouse else -25)
         self.paw_level = (self.mouse_level + floor) / 2
 
@@ -669,6 +690,29 @@ class _Scene:
         alpha = self.condition.reflection * self.wall_band * cv2.GaussianBlur(mirror, (0, 0), 1.5)
         canvas += alpha * (self.mouse_level - canvas)
 
+    def _dress(self, canvas: np.ndarray, mouse: _Mouse, furred: list) -> None:
+        """Lay the mouse's coat over its body and head, as they lie in this frame."""
+        coat = mouse.coat
+        centre = coat.shape[0] // 2
+        c, s = math.cos(mouse.heading), math.sin(mouse.heading)
+        # Coat pixel (u, v) → arena (the body frame turned by the heading) → image.
+        arena = np.array(
+            [
+                [c, -s, mouse.x - centre * (c - s)],
+                [s, c, mouse.y - centre * (s + c)],
+            ]
+        )
+        linear = self.matrix[:, :2]
+        to_image = np.column_stack(
+            [linear @ arena[:, :2], linear @ arena[:, 2] + self.matrix[:, 2]]
+        )
+        h, w = canvas.shape
+        laid = cv2.warpAffine(coat * self.mouse_contrast, to_image, (w, h), flags=cv2.INTER_LINEAR)
+        cover = np.zeros(canvas.shape, np.float32)
+        for centre_xy, axes, angle, _ in furred:
+            cv2.ellipse(cover, self._box(centre_xy, axes, angle), 1.0, -1, cv2.LINE_AA)
+        canvas += cover * laid
+
     def render(
         self,
         mouse: _Mouse,
@@ -694,11 +738,19 @@ class _Scene:
         tail = np.array([self.to_image(p) for p in _tail(mouse, t)], np.int32)
         thickness = max(1, int(round(mouse.body * 0.035)))
         cv2.polylines(canvas, [tail], False, float(self.paw_level), thickness, cv2.LINE_AA)
-        for centre, axes, angle, part in parts:
-            level = {"ear": self.ear_level, "paw": self.paw_level}.get(part, self.mouse_level)
-            box = self._box(centre, axes, angle)
-            cv2.ellipse(canvas, box, float(level), -1, cv2.LINE_AA)
-            cv2.ellipse(mask, box, 255, -1)
+
+        def draw(items: list) -> None:
+            for centre, axes, angle, part in items:
+                level = {"ear": self.ear_level, "paw": self.paw_level}.get(part, self.mouse_level)
+                box = self._box(centre, axes, angle)
+                cv2.ellipse(canvas, box, float(level), -1, cv2.LINE_AA)
+                cv2.ellipse(mask, box, 255, -1)
+
+        furred = [p for p in parts if p[3] in ("body", "head")]
+        draw(furred)
+        if mouse.coat is not None:
+            self._dress(canvas, mouse, furred)
+        draw([p for p in parts if p[3] not in ("body", "head")])  # ears and paws lie on top
         moments = cv2.moments(mask, binaryImage=True)
         cx, cy = moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]
 
@@ -757,6 +809,7 @@ def render_recording(
         heading=rng.uniform(-math.pi, math.pi),
         body=body,
         stroke_hz=float(acts.uniform(2.8, 4.5)),
+        coat=_coat(np.random.default_rng([seed, 3]), body),
     )
     flicker_hz, flicker_phase = acts.uniform(0.3, 2.0), acts.uniform(0, 2 * math.pi)
     if condition.arena_shape == "round":
