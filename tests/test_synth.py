@@ -14,6 +14,7 @@ from ethoflow.synth import (
     HELD_OUT_CONDITION,
     REAL_LIKE_CONDITIONS,
     _behaviour_timeline,
+    _coat,
     _lab_timeline,
     condition_by_name,
     render_recording,
@@ -336,3 +337,22 @@ def test_camera_faults_drop_frames_and_distort_but_the_truth_stays_on_the_mouse(
         )
     ]
     assert max(moved) > 1.0  # the lens does move the mouse in the picture
+
+
+def test_a_coat_has_a_lit_back_and_hairs_along_the_body():
+    body = 60.0
+    coat = _coat(np.random.default_rng(0), body)
+    centre = coat.shape[0] // 2
+    # Rows run across the body, columns from tail to nose: the back is lighter than the flanks
+    # and than the head end, by 10-20 % of the mouse's contrast against the floor (hair aside).
+    flank, nose = int(0.24 * body), int(0.5 * body)
+    back = coat[centre - 2 : centre + 3, centre - 5 : centre + 6].mean()
+    flanks = coat[[centre - flank, centre + flank], centre - 5 : centre + 6].mean()
+    head = coat[centre - 2 : centre + 3, centre + nose - 5 : centre + nose + 6].mean()
+    assert 0.03 <= back - flanks <= 0.25 and 0.03 <= back - head <= 0.25
+    # Hairs lie along the body: neighbours along a row are more alike than across it.
+    hair = coat - cv2.GaussianBlur(coat, (0, 0), 0.2 * body)
+    along = np.corrcoef(hair[:, :-1].ravel(), hair[:, 1:].ravel())[0, 1]
+    across = np.corrcoef(hair[:-1].ravel(), hair[1:].ravel())[0, 1]
+    assert along > across + 0.1
+    np.testing.assert_array_equal(coat, _coat(np.random.default_rng(0), body))
