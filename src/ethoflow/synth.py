@@ -393,7 +393,7 @@ class _Mouse:
     body: float  # body length in pixels
     stroke_hz: float = 3.5  # grooming strokes per second: each mouse its own
     lick_side: float = 1.0  # body licking: +1 the left flank, -1 the right
-    coat: np.ndarray | None = None  # offsets over body and head (:func:`_coat`)
+    coat: np.ndarray | None = None  # grey-level offsets over body and head (:func:`_coat`)
 
 
 def _coat(rng: np.random.Generator, body: float) -> np.ndarray:
@@ -708,7 +708,7 @@ class _Scene:
             [linear @ arena[:, :2], linear @ arena[:, 2] + self.matrix[:, 2]]
         )
         h, w = canvas.shape
-        laid = cv2.warpAffine(coat * self.mouse_contrast, to_image, (w, h), flags=cv2.INTER_LINEAR)
+        laid = cv2.warpAffine(coat, to_image, (w, h), flags=cv2.INTER_LINEAR)
         cover = np.zeros(canvas.shape, np.float32)
         for centre_xy, axes, angle, _ in furred:
             cv2.ellipse(cover, self._box(centre_xy, axes, angle), 1.0, -1, cv2.LINE_AA)
@@ -810,7 +810,7 @@ def render_recording(
         heading=rng.uniform(-math.pi, math.pi),
         body=body,
         stroke_hz=float(acts.uniform(2.8, 4.5)),
-        coat=_coat(np.random.default_rng([seed, 3]), body),
+        coat=_coat(np.random.default_rng([seed, 3]), body) * scene.mouse_contrast,
     )
     flicker_hz, flicker_phase = acts.uniform(0.3, 2.0), acts.uniform(0, 2 * math.pi)
     if condition.arena_shape == "round":
