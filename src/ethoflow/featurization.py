@@ -25,7 +25,12 @@ from ethoflow.io.video import VideoReader
 from ethoflow.preprocess.augment import AugmentSetting, augment_frame
 from ethoflow.preprocess.crop import crop_around
 from ethoflow.preprocess.fps import standardize_fps
-from ethoflow.preprocess.motion import MOTION_FEATURES, BodyMotion, motion_features
+from ethoflow.preprocess.motion import (
+    MOTION_FEATURES,
+    MOTION_VERSION,
+    BodyMotion,
+    motion_features,
+)
 from ethoflow.preprocess.posture import POSTURE_FEATURES, posture_features
 from ethoflow.preprocess.track import (
     TRACK_COLUMNS,
@@ -104,7 +109,7 @@ class Featurization:
     def id(self) -> str:
         """Everything that shapes a frame's features: a model only fits features of its id."""
         posture = "+posture" if self.posture else ""
-        motion = "+motion" if self.motion else ""
+        motion = f"+motion-{MOTION_VERSION}" if self.motion else ""
         fps = f"{self.target_fps:g}fps"
         return f"{self.extractor_id or 'no-cnn'}-{fps}{posture}{motion}-tracker-{TRACKER_VERSION}"
 

@@ -4,7 +4,11 @@ A grooming mouse and a resting one have the same hunched silhouette and neither 
 the floor; only the strokes of head and forepaws tell them apart. So each kept frame is compared
 with the previous one, both cut out around the mouse's own centre (the body's travel cancels), and
 the change is measured inside the body ellipse, separately in its front and back halves (which end
-is the head is not known, so the busier half and the stiller half are reported). The lamp's
+is the head is not known, so the busier half and the stiller half are reported). The tracker's
+centre wobbles by a pixel as a resting mouse breathes (its outline, and so its centroid, moves):
+each pixel's change is the smaller of the change as cut and the change after the best small
+realignment of the two cut-outs, so a wobble does not read as a stroke, and a realignment
+misled by the strokes themselves cannot add change. The lamp's
 flicker is divided out first (frame means), and the change is expressed in units of the mouse's
 contrast against the floor (the video's median), so it compares across cameras, lighting, black
 and white mice and the brightness augmentation.
@@ -12,6 +16,7 @@ and white mice and the brightness augmentation.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import cv2
@@ -20,17 +25,20 @@ import numpy as np
 from ethoflow.preprocess.crop import crop_around
 
 MOTION_FEATURES = ("motion_busy_half", "motion_still_half")
+# Changes whenever what the motion features measure changes: part of the featurisation id.
+MOTION_VERSION = "rms-realigned"
 _INSIDE = 0.85  # share of the body ellipse measured: its rim moves whenever the centre jitters
 _RING = (1.3, 1.8)  # the floor around the body, in body-ellipse radii: the contrast reference
 _SMOOTHING = 0.03  # Gaussian sigma over body length, applied before frames are compared
+_REALIGN = 0.05  # the largest realignment, over body length (a wobble is ~1-2 % of it)
 
 
 class BodyMotion:
     """Stateful, per video: call it on each kept frame in order with that frame's detection.
 
-    Returns ``(busy, still, contrast)``: the mean absolute grey-level change in the busier and the
-    stiller half of the body since the previous frame, and the body's contrast against the floor
-    around it (NaN where the mouse or the previous frame's mouse was not found).
+    Returns ``(busy, still, contrast)``: the root-mean-square grey-level change in the busier
+    and the stiller half of the body since the previous frame, and the body's contrast against
+    the floor around it (NaN where the mouse or the previous frame's mouse was not found).
     """
 
     def __init__(self) -> None:
@@ -57,9 +65,38 @@ class BodyMotion:
         before_gray, before_level, bx, by = previous
         before = crop_around(before_gray, (bx, by), size).astype(np.float32)
         before = cv2.GaussianBlur(before, (0, 0), sigma)
-        change = np.abs(here - before * (level / max(before_level, 1.0)))
-        halves = (float(change[inside & front].mean()), float(change[inside & ~front].mean()))
+        before *= level / max(before_level, 1.0)
+        change = np.minimum(np.abs(here - before), np.abs(here - _realigned(before, here, length)))
+        # Root mean square, not mean: a paw is a small part of a half, and under sensor noise the
+        # mean absolute change hardly grows with a small stroke, while squares add up.
+        square = change * change
+        halves = (
+            math.sqrt(float(square[inside & front].mean())),
+            math.sqrt(float(square[inside & ~front].mean())),
+        )
         return max(halves), min(halves), contrast
+
+
+def _realigned(before: np.ndarray, here: np.ndarray, length: float) -> np.ndarray:
+    """``before`` shifted onto ``here`` by their phase correlation, at most ``_REALIGN`` body
+    lengths each way."""
+    size = here.shape[1], here.shape[0]
+    (dx, dy), _ = cv2.phaseCorrelate(before, here, cv2.createHanningWindow(size, cv2.CV_32F))
+    limit = _REALIGN * length
+    shift = np.float32([[1, 0, np.clip(dx, -limit, limit)], [0, 1, np.clip(dy, -limit, limit)]])
+    return cv2.warpAffine(
+        before, shift, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel offsets (y, x) from the centre of a size×size patch; a body's size barely changes
+    from frame to frame, so the same few grids serve a whole video."""
+    half = size // 2
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
+    yy.flags.writeable = xx.flags.writeable = False
+    return yy, xx
 
 
 def _regions(
@@ -67,8 +104,7 @@ def _regions(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Boolean masks of a size×size patch centred on the body: inside the body ellipse, the
     front half along its long axis, and the ring of floor around it."""
-    half = size // 2
-    yy, xx = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
+    yy, xx = _grid(size)
     theta = math.radians(angle)
     # The track's angle is counter-clockwise with image y pointing down.
     along = xx * math.cos(theta) - yy * math.sin(theta)
