@@ -82,8 +82,9 @@ def test_features_are_per_recording_in_contrast_units():
     features = motion_features(raw)
     assert features.shape == (4, len(MOTION_FEATURES)) and features.dtype == np.float32
     np.testing.assert_allclose(features[0], 0.0)  # no measure: no motion
-    # Noise floor: the median still-half change (3); scale: the median contrast (150).
-    np.testing.assert_allclose(features[1], [27 / 150, 0.0], atol=1e-6)
+    # Noise floor: the median still-half change (3), removed in quadrature; scale: the median
+    # contrast (150).
+    np.testing.assert_allclose(features[1], [np.sqrt(30**2 - 3**2) / 150, 0.0], atol=1e-6)
     # The same mouse under a dimmer lamp (every grey level × 0.6) gives the same features.
     np.testing.assert_allclose(motion_features(raw * 0.6), features, atol=1e-6)
     assert motion_features(np.zeros((0, 3))).shape == (0, 2)
