@@ -27,6 +27,17 @@ def test_crop_pads_at_the_corner_by_replicating_the_edge():
     assert (far == frame[0, -1]).all()
 
 
+@pytest.mark.parametrize("shape", [(50, 70), (50, 70, 1), (50, 70, 3)])
+def test_crop_equals_edge_replication_anywhere(shape):
+    frame = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
+    for x, y in np.random.default_rng(1).uniform(-40, 110, (200, 2)):
+        crop = crop_around(frame, (x, y), size=32)
+        # Reference: every crop pixel is the frame pixel nearest to it.
+        rows = np.clip(np.arange(32) + np.floor(y + 0.5).astype(int) - 16, 0, shape[0] - 1)
+        cols = np.clip(np.arange(32) + np.floor(x + 0.5).astype(int) - 16, 0, shape[1] - 1)
+        assert np.array_equal(crop, frame[rows[:, None], cols[None, :]]), (x, y)
+
+
 def test_crop_of_a_frame_smaller_than_the_crop():
     frame = np.arange(3 * 4 * 3, dtype=np.uint8).reshape(3, 4, 3)
     crop = crop_around(frame, (1.5, 1.0), size=9)

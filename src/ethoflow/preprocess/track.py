@@ -312,7 +312,9 @@ class MouseTracker:
         # broad pale changes of the background (light, shadows) before they merge with the mouse.
         level = max(_MIN_CONTRAST, keep * peak)
         _, mask = cv2.threshold(small, level, 255, cv2.THRESH_BINARY)
-        count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        count, labels, stats, centroids = cv2.connectedComponentsWithStats(
+            mask, connectivity=8, ltype=_label_type(mask)
+        )
         areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64) * f * f
         min_area, max_area = _MIN_AREA_FRACTION * h * w, _MAX_AREA_FRACTION * h * w
         candidates = np.flatnonzero((areas >= min_area) & (areas <= max_area)) + 1
@@ -333,8 +335,9 @@ class MouseTracker:
         x1, y1 = min(left + bw + pad, w), min(top + bh + pad, h)
         roi = cv2.blur(contrast[y0:y1, x0:x1], (3, 3))
         # The chosen candidate at full resolution: the largest part above the level in its box.
+        candidate = (roi > level).astype(np.uint8)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(
-            (roi > level).astype(np.uint8), connectivity=8
+            candidate, connectivity=8, ltype=_label_type(candidate)
         )
         if count < 2:
             return None
@@ -448,11 +451,20 @@ def _without_tail(mask: np.ndarray) -> np.ndarray | None:
     size = max(3, int(radius * _TAIL_OPENING) // 2 * 2 + 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        opened, connectivity=8, ltype=_label_type(opened)
+    )
     if count < 2:
         return None
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     return (labels == best).astype(np.uint8)
+
+
+def _label_type(mask: np.ndarray) -> int:
+    """16-bit component labels where they cannot overflow (at most one 8-connected component per
+    2×2 pixels): OpenCV labels a frame in about half the time of 32-bit ones."""
+    h, w = mask.shape
+    return cv2.CV_16U if ((h + 1) // 2) * ((w + 1) // 2) < 2**16 else cv2.CV_32S
 
 
 def _fill_small_holes(mask: np.ndarray) -> None:
