@@ -9,7 +9,7 @@ import pytest
 
 from ethoflow.io.video import VideoReader
 from ethoflow.preprocess.detect import find_arena
-from ethoflow.preprocess.track import MouseTracker, estimate_background
+from ethoflow.preprocess.track import MouseTracker, _label_type, estimate_background
 from ethoflow.synth import (
     CONDITIONS,
     HELD_OUT_CONDITION,
@@ -219,3 +219,14 @@ def test_tracker_on_the_real_like_conditions(name, polarity, median_px, tmp_path
     assert track.found.mean() >= 0.99
     assert np.nanmedian(error) <= median_px
     assert np.nanmean(error <= 15) >= 0.95
+
+
+def test_component_labels_never_overflow():
+    # The tracker labels in 16 bits for speed, where that cannot overflow.
+    sparse = np.zeros((600, 600), np.uint8)
+    sparse[::2, ::2] = 1  # 90,000 separate pixels: more labels than 16 bits hold
+    count, labels, _, _ = cv2.connectedComponentsWithStats(
+        sparse, connectivity=8, ltype=_label_type(sparse)
+    )
+    assert count == 90_001 and labels.max() == 90_000
+    assert _label_type(sparse[:300, :300]) == cv2.CV_16U
