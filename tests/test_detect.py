@@ -9,7 +9,12 @@ import pytest
 
 from ethoflow.io.video import VideoReader
 from ethoflow.preprocess.detect import find_arena
-from ethoflow.preprocess.track import MouseTracker, _label_type, estimate_background
+from ethoflow.preprocess.track import (
+    MouseTracker,
+    _components,
+    _label_type,
+    estimate_background,
+)
 from ethoflow.synth import (
     CONDITIONS,
     HELD_OUT_CONDITION,
@@ -230,3 +235,34 @@ def test_component_labels_never_overflow():
     )
     assert count == 90_001 and labels.max() == 90_000
     assert _label_type(sparse[:300, :300]) == cv2.CV_16U
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_components_in_the_box_equal_the_whole_mask(seed):
+    # Labelling only the box around the set pixels must number the components as OpenCV does over
+    # the whole mask (the tracker picks candidates by label), wherever the box starts.
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((121, 160), np.uint8)
+    for _ in range(rng.integers(1, 8)):  # blobs and specks, some touching, at odd and even offsets
+        x, y = rng.integers(3, 150), rng.integers(3, 110)
+        w, h = rng.integers(1, 25, size=2)
+        cv2.ellipse(
+            mask, (int(x), int(y)), (int(w), int(h)), float(rng.uniform(0, 180)), 0, 360, 255, -1
+        )
+    mask[rng.random(mask.shape) < 0.002] = 255
+    count, whole, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    labels, box_stats, box_centroids, (x0, y0) = _components(mask)
+    assert x0 % 2 == 0 and y0 % 2 == 0
+    assert len(box_stats) == count
+    np.testing.assert_array_equal(box_stats[1:], stats[1:])
+    np.testing.assert_allclose(box_centroids[1:], centroids[1:])
+    np.testing.assert_array_equal(
+        labels, whole[y0 : y0 + labels.shape[0], x0 : x0 + labels.shape[1]]
+    )
+    assert (whole[mask > 0] > 0).all() and labels.max() == count - 1
+
+
+def test_components_of_an_empty_mask():
+    labels, stats, _, _ = _components(np.zeros((40, 60), np.uint8))
+    assert len(stats) == 1 and not labels.any()
+    assert tuple(stats[0, :4]) == (0, 0, 60, 40)

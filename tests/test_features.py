@@ -1,4 +1,5 @@
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -92,12 +93,45 @@ def test_extract_features_streams_batches(conv3, n, batch_size, sizes):
     np.testing.assert_allclose(np.concatenate(batches), conv3(crops), rtol=1e-5, atol=1e-5)
 
 
+def test_batches_in_flight_keep_their_order(conv3):
+    crops = _crops(23, seed=3)
+    one = np.concatenate(list(extract_features(iter(crops), conv3, batch_size=4, in_flight=1)))
+    for in_flight in (2, 3):
+        batches = list(extract_features(iter(crops), conv3, batch_size=4, in_flight=in_flight))
+        assert [len(b) for b in batches] == [4] * 5 + [3]
+        np.testing.assert_array_equal(np.concatenate(batches), one)
+
+
+def test_batches_in_flight_stop_with_the_consumer_and_report_failures(conv3, monkeypatch):
+    before = {t.name for t in threading.enumerate()}
+    stream = extract_features(iter(_crops(40, seed=4)), conv3, batch_size=4, in_flight=2)
+    next(stream)
+    stream.close()  # the consumer leaves early: the running batches finish, the threads end
+    assert {t.name for t in threading.enumerate()} - before == set()
+
+    calls = []
+    infer = conv3._infer
+
+    def fails_on_the_second_batch(batch):
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise RuntimeError("out of memory")
+        return infer(batch)
+
+    monkeypatch.setattr(conv3, "_infer", fails_on_the_second_batch)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        list(extract_features(iter(_crops(20, seed=5)), conv3, batch_size=4, in_flight=2))
+    assert {t.name for t in threading.enumerate()} - before == set()
+
+
 def test_extract_features_empty_and_bad_crop(conv3):
     assert list(extract_features([], conv3)) == []
     with pytest.raises(ValueError, match="crop 1 must be uint8"):
         list(extract_features([_crops(1)[0], _crops(1, size=32)[0]], conv3))
     with pytest.raises(ValueError, match="batch_size"):
         list(extract_features([], conv3, batch_size=0))
+    with pytest.raises(ValueError, match="in_flight"):
+        list(extract_features([], conv3, in_flight=0))
 
 
 def test_unknown_layer_lists_block_outputs():

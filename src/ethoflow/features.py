@@ -13,7 +13,9 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +31,9 @@ Precision = Literal["fp32", "bf16"]
 IMAGENET_NOTOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 # The per-channel means that keras' "caffe" preprocess_input subtracts, in BGR order.
 _IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
+# Batches the network runs at once. Keras' threads wait for each other between layers, and a
+# second batch fills those waits: 8-12 % more frames/s on 2 cores (OpenVINO: the same either way).
+BATCHES_IN_FLIGHT = 2
 # ResNet50 downsamples by 32: smaller inputs have no spatial extent left at conv5.
 _MIN_INPUT_SIZE = 32
 
@@ -154,7 +159,7 @@ def _openvino_infer(
         model,
         "CPU",
         {
-            # One batch at a time, as extract_features calls: LATENCY measured faster here.
+            # LATENCY measured faster with one batch at a time, and as fast with two in flight.
             "PERFORMANCE_HINT": "LATENCY",
             # Always explicit: on CPUs with AMX, OpenVINO's default is bf16, not f32.
             "INFERENCE_PRECISION_HINT": {"fp32": "f32", "bf16": "bf16"}[precision],
@@ -310,15 +315,33 @@ class FeatureExtractor:
 
 
 def extract_features(
-    crops: Iterable[np.ndarray], extractor: FeatureExtractor, *, batch_size: int = 32
+    crops: Iterable[np.ndarray],
+    extractor: FeatureExtractor,
+    *,
+    batch_size: int = 32,
+    in_flight: int = BATCHES_IN_FLIGHT,
 ) -> Iterator[np.ndarray]:
-    """Stream single crops through `extractor`, yielding (b, n_features) float32 per batch.
+    """Stream single crops through `extractor`, yielding (b, n_features) float32 per batch, in
+    order, with up to ``in_flight`` batches running at once.
 
-    Memory stays bounded by one batch of crops, whatever the length of `crops`.
+    Memory stays bounded by ``in_flight`` + 1 batches of crops, whatever the length of `crops`.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    size = extractor.input_size
+    if in_flight < 1:
+        raise ValueError(f"in_flight must be positive, got {in_flight}")
+    with ThreadPoolExecutor(in_flight, thread_name_prefix="ethoflow-cnn") as pool:
+        running: deque[Future[np.ndarray]] = deque()
+        for batch in _batches(crops, extractor.input_size, batch_size):
+            running.append(pool.submit(extractor, batch))
+            if len(running) == in_flight:
+                yield running.popleft().result()
+        while running:
+            yield running.popleft().result()
+
+
+def _batches(crops: Iterable[np.ndarray], size: int, batch_size: int) -> Iterator[np.ndarray]:
+    """``crops`` (each checked) stacked into batches of ``batch_size``, the last one shorter."""
     batch = np.empty((batch_size, size, size, 3), dtype=np.uint8)
     filled = 0
     for index, crop in enumerate(crops):
@@ -330,7 +353,9 @@ def extract_features(
         batch[filled] = crop
         filled += 1
         if filled == batch_size:
-            yield extractor(batch)
+            yield batch
+            # A new buffer: the batch just yielded may still be running.
+            batch = np.empty_like(batch)
             filled = 0
     if filled:
-        yield extractor(batch[:filled])
+        yield batch[:filled]

@@ -234,9 +234,10 @@ def _tracked_frames(
     frame's track row to ``rows`` and its :class:`BodyMotion` measures to ``motion``."""
     body_motion = BodyMotion()
     for index, frame in frames:
-        d = tracker(frame)
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+        d = tracker(gray)
         rows.append((index, d.x, d.y, d.found, d.confidence, d.area, d.length, d.width, d.angle))
-        motion.append(body_motion(frame, d.x, d.y, d.length, d.width, d.angle))
+        motion.append(body_motion(gray, d.x, d.y, d.length, d.width, d.angle))
         yield frame, *tracker.crop_position(frame.shape)
 
 

@@ -83,12 +83,20 @@ def _realigned(before: np.ndarray, here: np.ndarray, length: float) -> np.ndarra
     """``before`` shifted onto ``here`` by their phase correlation, at most ``_REALIGN`` body
     lengths each way."""
     size = here.shape[1], here.shape[0]
-    (dx, dy), _ = cv2.phaseCorrelate(before, here, cv2.createHanningWindow(size, cv2.CV_32F))
+    (dx, dy), _ = cv2.phaseCorrelate(before, here, _hanning(size))
     limit = _REALIGN * length
     shift = np.float32([[1, 0, np.clip(dx, -limit, limit)], [0, 1, np.clip(dy, -limit, limit)]])
     return cv2.warpAffine(
         before, shift, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _hanning(size: tuple[int, int]) -> np.ndarray:
+    """The phase correlation's window for a patch of ``size``, made once per size."""
+    window = cv2.createHanningWindow(size, cv2.CV_32F)
+    window.flags.writeable = False
+    return window
 
 
 @functools.lru_cache(maxsize=8)

@@ -312,9 +312,7 @@ class MouseTracker:
         # broad pale changes of the background (light, shadows) before they merge with the mouse.
         level = max(_MIN_CONTRAST, keep * peak)
         _, mask = cv2.threshold(small, level, 255, cv2.THRESH_BINARY)
-        count, labels, stats, centroids = cv2.connectedComponentsWithStats(
-            mask, connectivity=8, ltype=_label_type(mask)
-        )
+        labels, stats, centroids, (bx, by) = _components(mask)
         areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64) * f * f
         min_area, max_area = _MIN_AREA_FRACTION * h * w, _MAX_AREA_FRACTION * h * w
         candidates = np.flatnonzero((areas >= min_area) & (areas <= max_area)) + 1
@@ -324,8 +322,9 @@ class MouseTracker:
             best = int(candidates[0])
         else:
             reduce = np.sum if integrate else np.mean
+            boxed = small[by : by + labels.shape[0], bx : bx + labels.shape[1]]
             strength = np.array(
-                [float(reduce(small[labels == k])) for k in candidates], dtype=np.float64
+                [float(reduce(boxed[labels == k])) for k in candidates], dtype=np.float64
             )
             near = None if anchor is None else (anchor[0] / f, anchor[1] / f)
             best = _choose(candidates, strength, centroids, stats, near, self._reach / f)
@@ -458,6 +457,29 @@ def _without_tail(mask: np.ndarray) -> np.ndarray | None:
         return None
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     return (labels == best).astype(np.uint8)
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+    """``cv2.connectedComponentsWithStats`` of ``mask`` (8-connected), labelled inside the
+    bounding box of its non-zero pixels only: a mouse and some specks cover a small part of a
+    frame, and labelling costs per pixel. Returns the box's labels, the stats and centroids in
+    ``mask``'s coordinates (label 0's still span the whole mask) and the box's top-left corner.
+
+    The box starts on even coordinates: OpenCV labels 2×2 blocks, and so the labels come out
+    numbered as they would over the whole mask."""
+    x, y, w, h = cv2.boundingRect(mask)
+    x0, y0 = x - x % 2, y - y % 2
+    box = mask[y0 : y + h, x0 : x + w]
+    if box.size == 0:
+        box = mask[:1, :1]  # nothing set: one background pixel, no components
+    _, labels, stats, centroids = cv2.connectedComponentsWithStats(
+        box, connectivity=8, ltype=_label_type(box)
+    )
+    stats[1:, cv2.CC_STAT_LEFT] += x0
+    stats[1:, cv2.CC_STAT_TOP] += y0
+    centroids[1:] += (x0, y0)
+    stats[0, :4] = 0, 0, mask.shape[1], mask.shape[0]
+    return labels, stats, centroids, (x0, y0)
 
 
 def _label_type(mask: np.ndarray) -> int:
