@@ -25,6 +25,7 @@ from ethoflow.features import Backend, Precision, extract_features, extractor_id
 from ethoflow.io.video import VideoReader
 from ethoflow.preprocess.augment import AugmentSetting, augment_frame
 from ethoflow.preprocess.crop import crop_around
+from ethoflow.preprocess.detect import _to_gray
 from ethoflow.preprocess.fps import standardize_fps
 from ethoflow.preprocess.motion import (
     MOTION_FEATURES,
@@ -234,7 +235,7 @@ def _tracked_frames(
     frame's track row to ``rows`` and its :class:`BodyMotion` measures to ``motion``."""
     body_motion = BodyMotion()
     for index, frame in frames:
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+        gray = _to_gray(frame)  # once, for the tracker and the motion both
         d = tracker(gray)
         rows.append((index, d.x, d.y, d.found, d.confidence, d.area, d.length, d.width, d.angle))
         motion.append(body_motion(gray, d.x, d.y, d.length, d.width, d.angle))
