@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from ethoflow.io.video import open_recording
+from ethoflow.preprocess.quality import check_track
+from ethoflow.preprocess.track import MouseTracker
 from ethoflow.tracking import track_frames
 
 REAL = Path(__file__).parent / "data" / "real"
@@ -27,23 +29,34 @@ def _hand_labelled_centres(session: Path) -> pd.DataFrame:
 def test_hand_labelled_open_field_frames():
     """9 sessions of 20 frames, each tracked as one folder: walls in perspective, corners,
     shadows and reflections."""
-    errors = []
+    errors, rejected = [], []
     for session in SESSIONS:
         truth = _hand_labelled_centres(session)
-        track = track_frames(open_recording(session)).set_index("image")
+        source = open_recording(session)
+        tracker = MouseTracker.for_recording(source)
+        track = track_frames(source, tracker=tracker).set_index("image")
         assert track.found.all(), session.name
         found = track.loc[truth.index]
         errors += list(np.hypot(found.x - truth.x, found.y - truth.y))
+        # The plausibility checks keep the mouse, and what they drop was off it.
+        checked, quality = check_track(track, tracker, fps=None)
+        assert quality.verdict == "good", (session.name, quality.summary())
+        dropped = checked.index[~checked.found.astype(bool)].intersection(truth.index)
+        rejected += list(np.hypot(found.x - truth.x, found.y - truth.y)[dropped])
     errors = np.array(errors)
     assert len(SESSIONS) == 9 and len(errors) >= 170
     assert np.median(errors) <= 6
     assert np.mean(errors <= 20) >= 0.98
+    assert len(rejected) <= 2 and all(error > 20 for error in rejected), rejected
 
 
 def test_round_arena_video_agrees_with_idtracker():
     """10,000 frames, a small black mouse in a round arena inside a dark ring."""
-    track = track_frames(open_recording(REAL / "tracktor_mouse_video.mp4"))
+    source = open_recording(REAL / "tracktor_mouse_video.mp4")
+    tracker = MouseTracker.for_recording(source)
+    track, quality = check_track(track_frames(source, tracker=tracker), tracker, fps=source.fps)
     assert len(track) == 10_000
+    assert quality.verdict == "good", quality.summary()
     assert track.found.mean() >= 0.99
     reference = pd.read_csv(REAL / "tracktor_mouse_video.idtracker_track.txt", sep="\t")
     track = track.iloc[: len(reference)]  # idtracker's track ends a frame early

@@ -34,6 +34,7 @@ from ethoflow.preprocess.motion import (
     motion_features,
 )
 from ethoflow.preprocess.posture import POSTURE_FEATURES, posture_features
+from ethoflow.preprocess.quality import TrackQuality, check_track
 from ethoflow.preprocess.track import (
     TRACK_COLUMNS,
     TRACKER_VERSION,
@@ -61,6 +62,7 @@ class VideoFeatures:
     features: np.ndarray  # (frames, n) CNN features, then posture features when asked for
     augmented: np.ndarray | None  # the same for the augmented copy
     setup: dict[str, float | None]  # the camera set-up's numbers (ethoflow.drift.measure_setup)
+    quality: TrackQuality  # is the track a mouse (ethoflow.preprocess.quality)
 
 
 @dataclass(frozen=True)
@@ -201,11 +203,14 @@ class Featurization:
                 features = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
                 if augment is not None:
                     features, augmented = features[0::2], features[1::2]
-        track = pd.DataFrame(rows, columns=["frame", *TRACK_COLUMNS])
+        raw_track = pd.DataFrame(rows, columns=["frame", *TRACK_COLUMNS])
+        # Features rest on the track as the models were trained on it; what is reported (and
+        # measured for drift) leaves out detections that are not a mouse.
+        track, quality = check_track(raw_track, tracker, fps=self.target_fps)
         # Posture ratios and motion in contrast units do not change under the per-video
         # augmentation: both copies share them.
         extra = [
-            *([posture_features(track, self.target_fps)] if self.posture else []),
+            *([posture_features(raw_track, self.target_fps)] if self.posture else []),
             *([motion_features(np.array(motion))] if self.motion else []),
         ]
         if extra:
@@ -221,7 +226,14 @@ class Featurization:
             mouse_contrast=np.array(motion).reshape(-1, 3)[:, 2],
         )
         return VideoFeatures(
-            reader.fps, reader.frame_count, track, tracker.arena_side, features, augmented, setup
+            reader.fps,
+            reader.frame_count,
+            track,
+            tracker.arena_side,
+            features,
+            augmented,
+            setup,
+            quality,
         )
 
 

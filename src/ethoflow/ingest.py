@@ -258,6 +258,8 @@ def featurize_recording(
     result = featurization.featurize_video(
         recording.video, extractor, augment=augment, progress_name=recording.video_id
     )
+    if not result.quality.usable:  # training on what is not a mouse teaches nothing
+        raise InputError(recording.video, "; ".join(result.quality.warnings))
     frames = result.track[["frame", "x", "y"]]
     decoded = int(frames.frame.max()) + 1 if len(frames) else 0
     if abs(decoded - len(labels)) > tolerance_frames:

@@ -250,12 +250,14 @@ def label_video(
         )
     found_share = float(result.track.found.mean())
     summary["found_share"] = round(found_share, 4)
+    summary["track_quality"] = result.quality.summary()
     if 1 - found_share > max_missing_share:
         # Labels of frames without a mouse rest on a crop of where it was last seen.
         warnings.append(
             f"the mouse was not found in {1 - found_share:.0%} of frames "
             f"(more than {max_missing_share:.0%}): check the recording and its labels"
         )
+    warnings += result.quality.warnings
     if warnings:
         summary["warning"] = "; ".join(warnings)
     drift = None
@@ -288,7 +290,8 @@ def label_video(
             None,
         )
     log.info("%s: %d frames labelled", video_id, len(table))
-    return LabelOutcome(video_id, video, "labelled", "", out_dir, *_flag(drift))
+    reason = summary.get("warning", "")
+    return LabelOutcome(video_id, video, "labelled", reason, out_dir, *_flag(drift))
 
 
 def _flag(drift: dict | None) -> tuple[bool | None, str]:
@@ -306,7 +309,8 @@ _MIN_DECODED_SHARE = 0.9
 
 def check_result(video: Path, result) -> None:
     """Raise :class:`InputError` if a featurised recording is not worth labels: it decoded far
-    fewer frames than its header promised, or the mouse is missing in most frames."""
+    fewer frames than its header promised, its track is not of a mouse
+    (:mod:`ethoflow.preprocess.quality`), or the mouse is missing in most frames."""
     if result.track.empty:
         raise InputError(video, "no frames decoded")
     promised = result.frame_count
@@ -317,6 +321,8 @@ def check_result(video: Path, result) -> None:
             f"header says {promised} frames but only {decoded} decode: the file is truncated "
             "(cut short, or still being copied)",
         )
+    if not result.quality.usable:
+        raise InputError(video, "; ".join(result.quality.warnings))
     found = float(result.track.found.mean())
     if found < MIN_FOUND_SHARE:
         raise InputError(
@@ -428,6 +434,11 @@ def write_batch_report(outcomes: list[LabelOutcome], source: str, outbox: Path) 
     counts = report.status.value_counts().to_dict()
     lines = [f"Labelled batch from {source} into {outbox}: {counts or 'no videos'}."]
     lines += [f"- {row.video_id}: quarantined — {row.reason}" for row in quarantine.itertuples()]
+    lines += [
+        f"- {o.video_id}: labelled with a **warning** — {o.reason}"
+        for o in outcomes
+        if o.status == "labelled" and o.reason
+    ]
     flagged = [o for o in outcomes if o.drift_flagged]
     lines += [
         f"- {o.video_id}: **set-up drift**, labels less trustworthy — {o.drift_reasons}"

@@ -18,6 +18,7 @@ from ethoflow.io.digest import file_digest
 from ethoflow.io.records import commit_record, current_record, invalidate_record
 from ethoflow.io.video import ImageFolder, VideoReader, open_recording
 from ethoflow.labelling import LabelOutcome
+from ethoflow.preprocess.quality import check_track
 from ethoflow.preprocess.track import (
     TRACK_COLUMNS,
     MouseTracker,
@@ -144,7 +145,9 @@ def track_recording(
         return LabelOutcome(path.stem, path, "skipped", "unchanged since last tracked", out_dir)
     try:
         tracker = MouseTracker.for_recording(source)
-        track = track_frames(source, tracker=tracker)
+        track, quality = check_track(track_frames(source, tracker=tracker), tracker, fps=source.fps)
+        if not quality.usable:
+            raise InputError(path, "; ".join(quality.warnings))
     except (InputError, ValueError, cv2.error) as error:
         invalidate_record(record_path)
         return LabelOutcome(path.stem, path, "quarantined", str(error), None)
@@ -157,7 +160,10 @@ def track_recording(
             arena_side_cm=arena_side_cm,
             max_missing_share=max_missing_share,
         ),
+        "track_quality": quality.summary(),
     }
+    if quality.warnings:
+        summary["warning"] = "; ".join(filter(None, [summary.get("warning"), *quality.warnings]))
     invalidate_record(record_path)
     write_csv(track, out_dir / TRACK_FILE)
     write_json(summary, out_dir / SUMMARY_FILE)

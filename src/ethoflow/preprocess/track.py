@@ -35,7 +35,7 @@ from ethoflow.preprocess.detect import Polarity, _to_gray, find_arena
 
 # Changes whenever tracking changes what the crops and posture features are: it is part of the
 # featurisation id, so no champion is fed features from another tracker.
-TRACKER_VERSION = "background-2"
+TRACKER_VERSION = "background-3"
 BACKGROUND_FRAMES = 32  # frames spread over a recording whose median is its background
 # A track's columns after the frame (or image): a Detection per row.
 TRACK_COLUMNS = ["x", "y", "found", "confidence", "area", "length", "width", "angle"]
@@ -55,6 +55,10 @@ _TAIL_OPENING = 0.9  # opening width as a share of the body's half-thickness: be
 _BRIEF_SHARE = 0.25  # a pixel changed in at most this share of frames was passed, not sat on
 _LOCAL_KERNEL = 0.2  # local fallback: top-hat width as a share of the frame's short side
 _LOCAL_WINDOW = 0.12  # local fallback: half-width searched around an anchor, share of long side
+# A detection must stand out from the floor around it in the frame itself by this share of the
+# minimum contrast: where the background is wrong (it holds the mouse, or the light moved), the
+# frame differs from it by a mouse's contrast while showing only floor.
+_FLOOR_CONTRAST = 0.5
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ def estimate_background(frames: Iterable[np.ndarray]) -> np.ndarray:
     stack = np.stack([_to_gray(frame) for frame in frames])
     if len(stack) == 0:
         raise ValueError("estimate_background needs at least one frame")
+    stack = _same_exposure(stack)
     low, median, high = np.percentile(stack, (10, 50, 90), axis=0)
     # Passing is brief; a ghost changes in every frame the mouse was away (often a third or more
     # of them), so the polarity is read from brief changes alone: on textured bedding a ghost
@@ -105,7 +110,26 @@ def estimate_background(frames: Iterable[np.ndarray]) -> np.ndarray:
     mouse_sized = stats[:, cv2.CC_STAT_AREA] <= _GHOST_FRACTION * ghosts.size
     mouse_sized[0] = False
     background = np.where(mouse_sized[labels], floor, median)
-    return background.round().astype(np.uint8)
+    return background.clip(0, 255).round().astype(np.uint8)
+
+
+def _same_exposure(stack: np.ndarray) -> np.ndarray:
+    """``stack`` (frames × H × W grey) with each frame's brightness mapped onto the median
+    frame's by a least-squares gain and offset: a camera's exposure that settles or hunts moves
+    the whole floor by more than a mouse's contrast in some frames (+28 grey levels in the first
+    seconds of a real recording), and then the floor itself reads as a light mouse passing."""
+    median = np.median(stack, axis=0)
+    every = max(1, median.size // 20_000)  # a sample of pixels fits a gain as well as all do
+    reference = median.ravel()[::every]
+    spread = reference.var()
+    out = np.empty(stack.shape, np.float32)
+    for i, frame in enumerate(stack):
+        values = frame.ravel()[::every].astype(np.float64)
+        # A uniform picture has no gain to fit: its brightness moves as an offset alone.
+        gain = np.cov(reference, values)[0, 1] / spread if spread >= 1 else 1.0
+        gain = gain if gain > 0.5 else 1.0
+        out[i] = (frame - (values.mean() - gain * reference.mean())) / gain
+    return out
 
 
 def _local_contrast(gray: np.ndarray, polarity: Polarity) -> np.ndarray:
@@ -163,6 +187,11 @@ class MouseTracker:
         self._body = math.nan  # running body length, for the tail opening and the fallback reach
         self._area = math.nan  # running body area: a much smaller blob is part of the mouse
         self._shape: tuple[int, int] = (0, 0)
+        # Evidence for ethoflow.preprocess.quality: frames whose detection the frame itself did
+        # not show (a ghost of the background), and how much of a typical frame differs from
+        # the background (noise, a moving camera: the background never settles).
+        self.ghost_frames = 0
+        self.background_change: float | None = None
 
     @property
     def arena(self) -> np.ndarray:
@@ -190,6 +219,9 @@ class MouseTracker:
             self._arena_mask = find_arena(self.background if self.background is not None else gray)
         self._shape = gray.shape
         detection = self._from_background(gray) if self.background is not None else None
+        if detection is not None and not _stands_out(gray, detection):
+            self.ghost_frames += 1
+            detection = None
         if detection is None:
             detection = self._local(gray, self._motion(gray))
         elif math.isnan(self._area) or detection.area < _PART_OF_BODY * self._area:
@@ -223,7 +255,11 @@ class MouseTracker:
         sample = source.sample(BACKGROUND_FRAMES)
         check_picture(sample, source.path)
         tracker = cls(estimate_background(sample))
+        tracker.background_change = float(
+            np.median([_changed_share(_to_gray(frame), tracker.background) for frame in sample])
+        )
         tracker.warm_up(sample)
+        tracker.ghost_frames = 0
         return tracker
 
     def warm_up(self, frames: Iterable[np.ndarray]) -> None:
@@ -412,6 +448,37 @@ class MouseTracker:
             if math.hypot(detection.x - self.position[0], detection.y - self.position[1]) > reach:
                 return Detection.missing()
         return detection
+
+
+def _changed_share(gray: np.ndarray, background: np.ndarray) -> float:
+    """Share of the frame's pixels that differ from the background by twice the minimum
+    contrast: a mouse's share in a recording (at most ``_MAX_AREA_FRACTION``), most of the frame
+    where the background is no model of the frames."""
+    return cv2.countNonZero(cv2.absdiff(gray, background) > 2 * _MIN_CONTRAST) / gray.size
+
+
+def _stands_out(gray: np.ndarray, detection: Detection) -> bool:
+    """Whether the frame shows ``detection``'s body darker or lighter than the floor around it.
+
+    Compared with the brighter (or darker) part of a ring around the body, so that a wall or a
+    corner beside the mouse does not hide it."""
+    reach = max(detection.length, 4.0)
+    h, w = gray.shape
+    x0, y0 = max(int(detection.x - reach), 0), max(int(detection.y - reach), 0)
+    x1, y1 = min(int(detection.x + reach) + 1, w), min(int(detection.y + reach) + 1, h)
+    roi = gray[y0:y1, x0:x1]
+    centre = (detection.x - x0, detection.y - y0)
+    axes = (max(detection.length, 2.0), max(detection.width, 2.0))
+    body, ring = np.zeros(roi.shape, np.uint8), np.zeros(roi.shape, np.uint8)
+    cv2.ellipse(body, (centre, (axes[0] * 0.6, axes[1] * 0.6), -detection.angle), 1, -1)
+    cv2.ellipse(ring, (centre, (axes[0] * 1.8, axes[1] * 2.2), -detection.angle), 1, -1)
+    cv2.ellipse(ring, (centre, (axes[0] * 1.2, axes[1] * 1.4), -detection.angle), 0, -1)
+    if not body.any() or not ring.any():
+        return True  # too small to tell: the other checks decide
+    inside = float(np.median(roi[body > 0]))
+    around_low, around_high = np.percentile(roi[ring > 0], (25, 75))
+    step = max(around_high - inside, inside - around_low)
+    return step >= _FLOOR_CONTRAST * _MIN_CONTRAST
 
 
 def _choose(
