@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import PostProcessing
+from ethoflow.distance import body_pixels
 from ethoflow.drift import DriftLimits, drift_summary
 from ethoflow.errors import InputError
 from ethoflow.evaluation import label_frames
@@ -242,7 +243,9 @@ def label_video(
         "units": units,
         **video_summary(table, names, fps, pixels_per_cm),
     }
-    warnings = []
+    body, small = body_pixels(result.track)
+    summary |= body
+    warnings = [small] if small else []
     if result.fps < fps:
         warnings.append(
             f"the camera ({result.fps:g} fps) is slower than the models' clock ({fps:g} fps): "
