@@ -3,46 +3,23 @@
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import WALK_FRAMES, WALK_SIZES, WALK_START
 from ethoflow.distance import MIN_BODY_PIXELS, position_noise, travelled
 from ethoflow.tracking import SUMMARY_FILE, track_recording
 
 REAL = Path(__file__).parent / "data" / "real"
-VIDEO = REAL / "tracktor_mouse_video.mp4"
-# 3 s where the mouse walks slowly and turns (frames 7500-7589, 4:10-4:13): the steps are a few
-# pixels, so the jitter of a small image added 14 % to the distance at 160x120.
-START, FRAMES = 7500, 90
-SIZES = [(640, 480), (320, 240), (160, 120), (64, 48)]
-
-
-def _write_clips(folder: Path) -> dict[tuple[int, int], Path]:
-    """The 3 s at each of SIZES, written frame by frame (30 fps, mp4v)."""
-    reader = cv2.VideoCapture(str(VIDEO))
-    reader.set(cv2.CAP_PROP_POS_FRAMES, START)
-    paths = {size: folder / f"clip_{size[0]}x{size[1]}.mp4" for size in SIZES}
-    fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-    writers = {size: cv2.VideoWriter(str(p), fourcc, 30, size) for size, p in paths.items()}
-    for _ in range(FRAMES):
-        ok, frame = reader.read()
-        assert ok
-        for size, writer in writers.items():
-            writer.write(cv2.resize(frame, size, interpolation=cv2.INTER_AREA))
-    reader.release()
-    for writer in writers.values():
-        writer.release()
-    return paths
 
 
 @pytest.fixture(scope="module")
-def summaries(tmp_path_factory) -> dict[tuple[int, int], dict]:
-    """``ethoflow track``'s summary.json of the clip at each size."""
-    folder = tmp_path_factory.mktemp("clips")
+def summaries(real_walk_clips, tmp_path_factory) -> dict[tuple[int, int], dict]:
+    """``ethoflow track``'s summary.json of the real walk at each size."""
+    folder = tmp_path_factory.mktemp("tracked")
     result = {}
-    for size, path in _write_clips(folder).items():
+    for size, path in real_walk_clips.items():
         outcome = track_recording(
             path, folder / path.stem, arena_side_cm=None, max_missing_share=0.1
         )
@@ -53,9 +30,7 @@ def summaries(tmp_path_factory) -> dict[tuple[int, int], dict]:
 
 def test_same_walk_same_distance_at_640_320_and_160_px(summaries):
     """In 640x480 pixels, within 10 %; each track's own jitter is measured and reported."""
-    distances = {
-        size: summaries[size]["distance_px"] * 640 / size[0] for size in [(640, 480), *SIZES[1:3]]
-    }
+    distances = {size: summaries[size]["distance_px"] * 640 / size[0] for size in WALK_SIZES[:3]}
     base = distances[(640, 480)]
     for size, distance in distances.items():
         assert distance == pytest.approx(base, rel=0.1), (size, distances)
@@ -63,7 +38,8 @@ def test_same_walk_same_distance_at_640_320_and_160_px(summaries):
         assert summaries[size]["distance_reliable"] and "warning" not in summaries[size]
     # idtracker's track of the same frames, measured the same way: the true path, nearly.
     reference = pd.read_csv(REAL / "tracktor_mouse_video.idtracker_track.txt", sep="\t")
-    reference = reference.iloc[START : START + FRAMES].rename(columns={"X1": "x", "Y1": "y"})
+    reference = reference.iloc[WALK_START : WALK_START + WALK_FRAMES]
+    reference = reference.rename(columns={"X1": "x", "Y1": "y"})
     assert base == pytest.approx(travelled(reference).distance, rel=0.1)
 
 
