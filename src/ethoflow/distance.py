@@ -19,17 +19,18 @@ import pandas as pd
 from scipy.ndimage import gaussian_filter1d
 
 # A step counts once the smoothed centre is this many jitters (per-axis SD) from the last counted
-# point. Chosen on the real round-arena video (17 clips of 3 s at 640 down to 64 px wide): 3 kept
-# 320, 160 and 96 px wide within 8 % of 640 px; 2 let jitter through at 160 px, 5-6 dropped slow
-# walking unevenly between resolutions.
+# point. Chosen on 10 clips of 3 s of the real round-arena video (those whose 640x480 track agrees
+# with idtracker's), shrunk: with 3, 320 and 160 px wide stayed within 3 % of 640 px and 96 px
+# within 8 %; with 2 a still mouse's jitter counts (37 px over 600 synthetic frames of 1 px
+# jitter), with 4-5 slow walking is dropped unevenly (8 % off at 160 px).
 MOVE_THRESHOLD = 3.0
-# Gaussian smoothing (SD, in rows) before counting: the counted points are then not single noisy
-# samples, so a still mouse's jitter rarely crosses the threshold (0 px over 300 synthetic frames).
+# Gaussian smoothing (SD, in rows) before counting, so a counted point is not one noisy sample:
+# a still mouse then crosses the threshold rarely (at most 0.6 % of its summed steps, synthetic).
 SMOOTHING_ROWS = 1.0
 # Below this many pixels on the mouse (median body area), distances are not trusted. Measured on
-# the same clips shrunk step by step: with >= 12 px on the body (80x60 frames) every clip's
-# distance was within 10 % of 640x480's; at 64x48 (8-11 px) they were off by up to 33 %. 15 px
-# leaves a margin above the last size that held.
+# the same clips shrunk step by step: with 12-14 px on the body (80x60 frames) every clip's
+# distance was within 9.3 % of 640x480's; at 64x48 (8-11 px) up to 32 % off. 15 px leaves a
+# margin above the smallest size that held.
 MIN_BODY_PIXELS = 15
 
 
@@ -63,7 +64,8 @@ def travelled(table: pd.DataFrame) -> Travel:
 
     A row whose ``frame`` repeats the previous row's (a slow camera on a faster clock) is not a
     new measurement; frames without a mouse (NaN) are left out of the path."""
-    new = ~table.frame.duplicated().to_numpy() if "frame" in table else np.ones(len(table), bool)
+    frames = table.frame if "frame" in table else pd.Series(range(len(table)), index=table.index)
+    new = (frames != frames.shift()).to_numpy()
     points = table[["x", "y"]].to_numpy(float)[new]
     noise = position_noise(points)
     found = np.isfinite(points).all(axis=1)
