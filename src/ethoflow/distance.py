@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import gaussian_filter1d
 
+# Part of the keys of track and label outputs: summaries measured another way are redone.
+DISTANCE_METHOD = "jitter-threshold-1"
 # A step counts once the smoothed centre is this many jitters (per-axis SD) from the last counted
 # point. Chosen on 10 clips of 3 s of the real round-arena video (those whose 640x480 track agrees
 # with idtracker's), shrunk: with 3, 320 and 160 px wide stayed within 3 % of 640 px and 96 px

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import PostProcessing
-from ethoflow.distance import body_pixels
+from ethoflow.distance import DISTANCE_METHOD, body_pixels
 from ethoflow.drift import DriftLimits, drift_summary
 from ethoflow.errors import InputError
 from ethoflow.evaluation import label_frames
@@ -197,7 +197,14 @@ def label_video(
     models = sorted((h.head, h.version, h.threshold, h.window) for h in heads.values())
     limits = drift_limits and asdict(drift_limits)
     key = file_digest(
-        [], source_sha256, expected, models, postprocessing.model_dump(), arena_side_cm, limits
+        [],
+        source_sha256,
+        expected,
+        models,
+        postprocessing.model_dump(),
+        arena_side_cm,
+        limits,
+        DISTANCE_METHOD,
     )
     if current_record(record_path, key) is not None:
         log.info("%s: labelled before with the same models, skipped", video_id)

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ethoflow.distance import body_pixels, travelled
+from ethoflow.distance import DISTANCE_METHOD, body_pixels, travelled
 from ethoflow.errors import InputError
 from ethoflow.io.atomic import atomic_path, write_csv, write_json
 from ethoflow.io.digest import file_digest
@@ -147,6 +147,7 @@ def track_recording(
             arena_side_cm,
             max_missing_share,
             TRACK_COLUMNS,
+            DISTANCE_METHOD,
         )
     except (InputError, OSError) as error:
         invalidate_record(record_path)
