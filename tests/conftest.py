@@ -4,6 +4,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import cv2
 import pandas as pd
 import pytest
 
@@ -22,6 +23,36 @@ def tiny_recording(tmp_path_factory) -> dict[str, Path]:
     write_recording(
         paths["video"], paths["labels"], paths["truth"], condition=CONDITIONS[1], seconds=3, seed=7
     )
+    return paths
+
+
+# --- the same real walk at several resolutions (tests/data/real) --------------------------------
+
+REAL_VIDEO = Path(__file__).parent / "data" / "real" / "tracktor_mouse_video.mp4"
+# 3 s where the mouse walks slowly and turns (frames 7500-7589, 4:10-4:13): its steps are a few
+# pixels, so the jitter of a small image added 14 % to the summed steps at 160x120.
+WALK_START, WALK_FRAMES = 7500, 90
+WALK_SIZES = [(640, 480), (320, 240), (160, 120), (64, 48)]
+
+
+@pytest.fixture(scope="session")
+def real_walk_clips(tmp_path_factory) -> dict[tuple[int, int], Path]:
+    """The 3 s of the real round-arena video at each of WALK_SIZES (30 fps, mp4v), written
+    frame by frame as it is read."""
+    folder = tmp_path_factory.mktemp("real-walk")
+    reader = cv2.VideoCapture(str(REAL_VIDEO))
+    reader.set(cv2.CAP_PROP_POS_FRAMES, WALK_START)
+    paths = {size: folder / f"walk_{size[0]}x{size[1]}.mp4" for size in WALK_SIZES}
+    fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+    writers = {size: cv2.VideoWriter(str(p), fourcc, 30, size) for size, p in paths.items()}
+    for _ in range(WALK_FRAMES):
+        ok, frame = reader.read()
+        assert ok, f"{REAL_VIDEO} ended early"
+        for size, writer in writers.items():
+            writer.write(cv2.resize(frame, size, interpolation=cv2.INTER_AREA))
+    reader.release()
+    for writer in writers.values():
+        writer.release()
     return paths
 
 

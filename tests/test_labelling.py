@@ -438,18 +438,25 @@ def test_inbox_files_still_being_copied_wait_for_the_next_run(tmp_path):
     assert "labelled on the next run" in quarantined[0].reason
 
 
-def test_posture_only_labelling_needs_no_cnn(lab, tmp_path):
-    """``features.cnn: false``: no ResNet, 7 posture and motion features per frame, same outputs."""
+def _posture_only(lab: Lab) -> tuple[Settings, dict[str, HeadModel]]:
+    """``features.cnn: false`` settings and untrained heads for their features."""
     from ethoflow.models import build_model
 
     settings = lab.settings.model_copy(
         update={"features": lab.settings.features.model_copy(update={"cnn": False})}
     )
+    featurization = featurization_id(settings)
+    model = build_model("tcn", HP, Featurization.from_settings(settings).feature_count(None))
+    heads = {h: HeadModel(h, model_name(h), "1", model, 0.5, WINDOW, featurization) for h in HEADS}
+    return settings, heads
+
+
+def test_posture_only_labelling_needs_no_cnn(lab, tmp_path):
+    """``features.cnn: false``: no ResNet, 7 posture and motion features per frame, same outputs."""
+    settings, heads = _posture_only(lab)
     assert build_extractor(settings) is None
     featurization = featurization_id(settings)
     assert featurization.startswith("no-cnn-") and featurization != featurization_id(lab.settings)
-    model = build_model("tcn", HP, Featurization.from_settings(settings).feature_count(None))
-    heads = {h: HeadModel(h, model_name(h), "1", model, 0.5, WINDOW, featurization) for h in HEADS}
     outcome = lab.label(lab.videos["c1"], tmp_path, heads=heads, extractor=None, settings=settings)
     assert outcome.status == "labelled", outcome.reason
     labels = pd.read_csv(outcome.outputs / "labels.csv")
@@ -457,3 +464,25 @@ def test_posture_only_labelling_needs_no_cnn(lab, tmp_path):
     # A champion trained on CNN features is refused for posture-only settings.
     with pytest.raises(ValueError, match="trained on features"):
         lab.label(lab.videos["c1"], tmp_path, extractor=None, settings=settings)
+
+
+def test_labelled_distance_holds_at_any_resolution_and_warns_when_too_small(
+    lab, real_walk_clips, tmp_path
+):
+    """The real walk's labels (x, y on the 10 fps clock, their jitter measured on that table):
+    the same distance at 640x480 and 160x120; at 64x48 the distance is flagged, with the number."""
+    settings, heads = _posture_only(lab)
+    summaries = {}
+    for size in [(640, 480), (160, 120), (64, 48)]:
+        outcome = lab.label(
+            real_walk_clips[size], tmp_path, heads=heads, extractor=None, settings=settings
+        )
+        assert outcome.status == "labelled", outcome.reason
+        summaries[size] = json.loads((outcome.outputs / "summary.json").read_text())
+    large, small, tiny = summaries.values()
+    assert small["distance_px"] * 4 == pytest.approx(large["distance_px"], rel=0.1)
+    for summary in (large, small):
+        assert summary["position_noise_px"] > 0
+        assert summary["distance_reliable"] and "warning" not in summary
+    assert tiny["distance_reliable"] is False
+    assert f"the mouse covers only {tiny['body_area_px']:.0f} px" in tiny["warning"]

@@ -16,23 +16,25 @@ def test_video_summary_counts_bouts_and_movement():
             "time_s": (frames * 3 / 30).round(4),
             "grooming": [0, 1, 1, 0, 0, 1, 1, 1, 0, 0],
             "rearing": [0] * 10,
-            "x": [0.0, 3.0] + [3.0] * 8,  # one 3-4-5 step, then still
-            "y": [0.0, 4.0] + [4.0] * 8,
+            "x": [0.0] * 5 + [3.0] * 5,  # still, one 3-4-5 step, still
+            "y": [0.0] * 5 + [4.0] * 5,
         }
     )
     summary = video_summary(table, ["grooming", "rearing"], 10)
     assert summary["frames"] == 10
     assert summary["frame_period_s"] == pytest.approx(0.1)
     assert summary["duration_s"] == pytest.approx(1.0)
-    assert summary["distance_px"] == pytest.approx(5.0)
-    assert summary["mean_speed_px_s"] == pytest.approx(5.0 / 0.9, abs=0.01)
+    # The step beyond the centre's jitter (ethoflow.distance), lightly smoothed: nearly whole.
+    assert summary["distance_px"] == pytest.approx(5.0, abs=0.1)
+    assert summary["mean_speed_px_s"] == pytest.approx(summary["distance_px"] / 0.9, abs=0.01)
+    assert summary["position_noise_px"] > 0
     assert summary["heads"]["grooming"] == {"bouts": 2, "total_s": 0.5, "latency_s": 0.1}
     assert summary["heads"]["rearing"] == {"bouts": 0, "total_s": 0.0, "latency_s": None}
     json.dumps(summary)  # goes into summary.json as is
     assert "distance_cm" not in summary  # no calibration, no cm
     calibrated = video_summary(table, ["grooming"], 10, pixels_per_cm=2.0)
-    assert calibrated["distance_cm"] == pytest.approx(2.5)
-    assert calibrated["mean_speed_cm_s"] == pytest.approx(5.0 / 0.9 / 2, abs=0.01)
+    assert calibrated["distance_cm"] == pytest.approx(summary["distance_px"] / 2, abs=0.01)
+    assert calibrated["mean_speed_cm_s"] == pytest.approx(summary["mean_speed_px_s"] / 2, abs=0.01)
 
     single = video_summary(table.iloc[1:2], ["grooming"], 10)
     assert single["heads"]["grooming"] == {"bouts": 1, "total_s": 0.1, "latency_s": 0.1}

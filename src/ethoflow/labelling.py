@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import PostProcessing
+from ethoflow.distance import DISTANCE_METHOD, body_pixels
 from ethoflow.drift import DriftLimits, drift_summary
 from ethoflow.errors import InputError
 from ethoflow.evaluation import label_frames
@@ -196,7 +197,14 @@ def label_video(
     models = sorted((h.head, h.version, h.threshold, h.window) for h in heads.values())
     limits = drift_limits and asdict(drift_limits)
     key = file_digest(
-        [], source_sha256, expected, models, postprocessing.model_dump(), arena_side_cm, limits
+        [],
+        source_sha256,
+        expected,
+        models,
+        postprocessing.model_dump(),
+        arena_side_cm,
+        limits,
+        DISTANCE_METHOD,
     )
     if current_record(record_path, key) is not None:
         log.info("%s: labelled before with the same models, skipped", video_id)
@@ -242,7 +250,9 @@ def label_video(
         "units": units,
         **video_summary(table, names, fps, pixels_per_cm),
     }
-    warnings = []
+    body, small = body_pixels(result.track)
+    summary |= body
+    warnings = [small] if small else []
     if result.fps < fps:
         warnings.append(
             f"the camera ({result.fps:g} fps) is slower than the models' clock ({fps:g} fps): "

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
+from ethoflow.distance import travelled
 from ethoflow.evaluation import bouts
 
 
@@ -16,7 +16,8 @@ def video_summary(
 
     Per head: ``bouts`` (count), ``total_s`` (rows in bouts / fps) and ``latency_s`` (time of
     the first bout's start; None without bouts). Overall: ``frames`` (rows), ``duration_s``
-    (rows / fps), ``distance_px`` (summed centre steps) and
+    (rows / fps), ``distance_px`` (the centre's steps beyond its detection jitter,
+    :func:`ethoflow.distance.travelled`, with the jitter as ``position_noise_px``) and
     ``mean_speed_px_s`` (distance over the time from first to last frame); with
     ``pixels_per_cm``, also ``distance_cm`` and ``mean_speed_cm_s``.
     """
@@ -24,9 +25,8 @@ def video_summary(
         raise ValueError(f"fps must be positive, got {fps}")
     time_s = table.time_s.to_numpy(float)
     period = 1 / fps
-    # Frames where the mouse was not found (no position) are left out of the path.
-    found = table[["x", "y"]].dropna().to_numpy(float)
-    distance = float(np.hypot(*np.diff(found, axis=0).T).sum()) if len(found) >= 2 else 0.0
+    travel = travelled(table)
+    distance = travel.distance
     elapsed = (len(table) - 1) * period
     behaviours = {}
     for head in heads:
@@ -37,7 +37,11 @@ def video_summary(
             "latency_s": float(time_s[runs[0][0]]) if runs else None,
         }
     speed = distance / elapsed if elapsed > 0 else 0.0
-    movement = {"distance_px": round(distance, 2), "mean_speed_px_s": round(speed, 2)}
+    movement = {
+        "distance_px": round(distance, 2),
+        "mean_speed_px_s": round(speed, 2),
+        "position_noise_px": round(travel.noise_px, 3),
+    }
     if pixels_per_cm:
         movement |= {
             "distance_cm": round(distance / pixels_per_cm, 2),

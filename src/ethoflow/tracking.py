@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ethoflow.distance import DISTANCE_METHOD, body_pixels, travelled
 from ethoflow.errors import InputError
 from ethoflow.io.atomic import atomic_path, write_csv, write_json
 from ethoflow.io.digest import file_digest
@@ -68,21 +69,28 @@ def open_field_summary(
 ) -> dict:
     """Share of frames with a mouse, distance and mean speed (px, and cm from the arena's side
     when ``arena_side_cm`` is given), and the share of found frames in the centre zone vs near
-    the walls of ``arena`` (uint8 mask). Times need ``fps`` (None for a folder of images)."""
+    the walls of ``arena`` (uint8 mask). Times need ``fps`` (None for a folder of images).
+
+    The distance leaves out the detection jitter (:func:`ethoflow.distance.travelled`, measured
+    as ``position_noise_px``); a mouse covering too few pixels is warned about and its distance
+    flagged (``distance_reliable``: :func:`ethoflow.distance.body_pixels`)."""
     found = track[track.found.astype(bool)]
     side = float(min(cv2.minAreaRect(cv2.findNonZero(arena))[1]))
     to_wall = cv2.distanceTransform((arena > 0).astype(np.uint8), cv2.DIST_L2, 5)
     xs = found.x.round().astype(int).clip(0, arena.shape[1] - 1)
     ys = found.y.round().astype(int).clip(0, arena.shape[0] - 1)
     in_centre = to_wall[ys.to_numpy(), xs.to_numpy()] > CENTRE_MARGIN * side
-    points = found[["x", "y"]].to_numpy(float)
-    distance = float(np.hypot(*np.diff(points, axis=0).T).sum()) if len(points) >= 2 else 0.0
+    travel = travelled(track)
+    distance = travel.distance
+    body, small = body_pixels(track)
     share = len(found) / len(track) if len(track) else 0.0
     summary = {
         "frames": len(track),
         "found_share": round(share, 4),
         "arena_side_px": round(side, 1),
         "distance_px": round(distance, 2),
+        "position_noise_px": round(travel.noise_px, 3),
+        **body,
         "centre_share": round(float(in_centre.mean()), 4) if len(found) else None,
         "wall_share": round(float(1 - in_centre.mean()), 4) if len(found) else None,
     }
@@ -100,11 +108,14 @@ def open_field_summary(
         summary["distance_cm"] = round(distance / scale, 2)
         if fps:
             summary["mean_speed_cm_s"] = round(summary["mean_speed_px_s"] / scale, 2)
+    warnings = [small] if small else []
     if 1 - share > max_missing_share:
-        summary["warning"] = (
+        warnings.append(
             f"the mouse was not found in {1 - share:.0%} of frames "
             f"(more than {max_missing_share:.0%}): check the recording and the track"
         )
+    if warnings:
+        summary["warning"] = "; ".join(warnings)
     return summary
 
 
@@ -137,6 +148,7 @@ def track_recording(
             arena_side_cm,
             max_missing_share,
             TRACK_COLUMNS,
+            DISTANCE_METHOD,
         )
     except (InputError, OSError) as error:
         invalidate_record(record_path)

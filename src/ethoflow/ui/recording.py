@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ethoflow.distance import travelled
 from ethoflow.errors import InputError
 from ethoflow.evaluation import bouts
 from ethoflow.io.labels import BEHAVIOURS, read_labels
@@ -138,12 +139,11 @@ def next_bout(table: pd.DataFrame, head: str, row: int) -> int | None:
 
 def movement(table: pd.DataFrame, fps: float, scale: float | None, bin_s: float = 1.0):
     """Distance travelled (cumulative) and speed per ``bin_s`` seconds; in cm with ``scale``
-    (pixels per cm), else pixels. Steps to or from a frame without a mouse count as 0."""
+    (pixels per cm), else pixels: the steps the summary's distance adds up
+    (:func:`ethoflow.distance.travelled`)."""
     if not fps > 0 or not bin_s > 0:
         raise ValueError(f"fps and bin_s must be positive, got {fps}, {bin_s}")
-    xy = table[["x", "y"]].to_numpy(float)
-    steps = np.nan_to_num(np.hypot(*np.diff(xy, axis=0).T), nan=0.0)
-    steps = np.concatenate(([0.0], steps)) / (scale or 1.0)
+    steps = travelled(table).steps.to_numpy() / (scale or 1.0)
     unit = "cm" if scale else "px"
     bins = (np.arange(len(steps)) / fps // bin_s).astype(int)
     per_bin = pd.Series(steps).groupby(bins).sum()
