@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from conftest import WALK_FRAMES, WALK_SIZES, WALK_START
-from ethoflow.distance import MIN_BODY_PIXELS, position_noise, travelled
+from ethoflow.distance import position_noise, travelled
+from ethoflow.preprocess.quality import MIN_BODY_PIXELS
 from ethoflow.tracking import SUMMARY_FILE, track_recording
 
 REAL = Path(__file__).parent / "data" / "real"
@@ -35,7 +36,10 @@ def test_same_walk_same_distance_at_640_320_and_160_px(summaries):
     for size, distance in distances.items():
         assert distance == pytest.approx(base, rel=0.1), (size, distances)
         assert summaries[size]["position_noise_px"] > 0
-        assert summaries[size]["distance_reliable"] and "warning" not in summaries[size]
+        assert (
+            summaries[size]["track_quality"]["distance_reliable"]
+            and "warning" not in summaries[size]
+        )
     # idtracker's track of the same frames, measured the same way: the true path, nearly.
     reference = pd.read_csv(REAL / "tracktor_mouse_video.idtracker_track.txt", sep="\t")
     reference = reference.iloc[WALK_START : WALK_START + WALK_FRAMES]
@@ -45,9 +49,12 @@ def test_same_walk_same_distance_at_640_320_and_160_px(summaries):
 
 def test_too_few_pixels_on_the_mouse_is_warned_with_the_number(summaries):
     summary = summaries[(64, 48)]
-    assert summary["body_area_px"] < MIN_BODY_PIXELS
-    assert summary["distance_reliable"] is False
-    assert f"the mouse covers only {summary['body_area_px']:.0f} px" in summary["warning"]
+    assert summary["track_quality"]["body_area_px"] < MIN_BODY_PIXELS
+    assert summary["track_quality"]["distance_reliable"] is False
+    assert (
+        f"the mouse covers only {summary['track_quality']['body_area_px']:.0f} px"
+        in summary["warning"]
+    )
     assert f"unreliable below ~{MIN_BODY_PIXELS} px" in summary["warning"]
 
 

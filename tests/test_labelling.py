@@ -483,6 +483,8 @@ def test_labelled_distance_holds_at_any_resolution_and_warns_when_too_small(
     assert small["distance_px"] * 4 == pytest.approx(large["distance_px"], rel=0.1)
     for summary in (large, small):
         assert summary["position_noise_px"] > 0
-        assert summary["distance_reliable"] and "warning" not in summary
-    assert tiny["distance_reliable"] is False
-    assert f"the mouse covers only {tiny['body_area_px']:.0f} px" in tiny["warning"]
+        assert summary["track_quality"]["distance_reliable"] and "warning" not in summary
+    assert tiny["track_quality"]["distance_reliable"] is False
+    assert (
+        f"the mouse covers only {tiny['track_quality']['body_area_px']:.0f} px" in tiny["warning"]
+    )

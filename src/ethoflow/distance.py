@@ -29,11 +29,6 @@ MOVE_THRESHOLD = 3.0
 # Gaussian smoothing (SD, in rows) before counting, so a counted point is not one noisy sample:
 # a still mouse then crosses the threshold rarely (at most 0.6 % of its summed steps, synthetic).
 SMOOTHING_ROWS = 1.0
-# Below this many pixels on the mouse (median body area), distances are not trusted. Measured on
-# the same clips shrunk step by step: with 12-14 px on the body (80x60 frames) every clip's
-# distance was within 9.3 % of 640x480's; at 64x48 (8-11 px) up to 32 % off. 15 px leaves a
-# margin above the smallest size that held.
-MIN_BODY_PIXELS = 15
 
 
 @dataclass(frozen=True)
@@ -82,25 +77,3 @@ def travelled(table: pd.DataFrame) -> Travel:
     steps = np.zeros(len(table))
     steps[np.flatnonzero(new)[found]] = counted
     return Travel(pd.Series(steps, index=table.index), noise)
-
-
-def body_pixels(track: pd.DataFrame) -> tuple[dict, str | None]:
-    """The mouse's median body area and length (px) over found frames, whether distances can be
-    trusted at that size (``distance_reliable``), and a warning when they cannot (else None)."""
-    found = track[track.found.astype(bool)]
-    if found.empty:  # no mouse at all: the share of frames without one says so
-        return {}, None
-    area, length = float(found.area.median()), float(found.length.median())
-    reliable = area >= MIN_BODY_PIXELS
-    fields = {
-        "body_area_px": round(area, 1),
-        "body_length_px": round(length, 1),
-        "distance_reliable": reliable,
-    }
-    if reliable:
-        return fields, None
-    return fields, (
-        f"the mouse covers only {area:.0f} px (body {length:.0f} px long): distances and "
-        f"positions are unreliable below ~{MIN_BODY_PIXELS} px; record at a higher resolution "
-        "or crop closer"
-    )

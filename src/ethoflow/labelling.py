@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import PostProcessing
-from ethoflow.distance import DISTANCE_METHOD, body_pixels
+from ethoflow.distance import DISTANCE_METHOD
 from ethoflow.drift import DriftLimits, drift_summary
 from ethoflow.errors import InputError
 from ethoflow.evaluation import label_frames
@@ -250,9 +250,7 @@ def label_video(
         "units": units,
         **video_summary(table, names, fps, pixels_per_cm),
     }
-    body, small = body_pixels(result.track)
-    summary |= body
-    warnings = [small] if small else []
+    warnings = []
     if result.fps < fps:
         warnings.append(
             f"the camera ({result.fps:g} fps) is slower than the models' clock ({fps:g} fps): "

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ethoflow.distance import DISTANCE_METHOD, body_pixels, travelled
+from ethoflow.distance import DISTANCE_METHOD, travelled
 from ethoflow.errors import InputError
 from ethoflow.io.atomic import atomic_path, write_csv, write_json
 from ethoflow.io.digest import file_digest
@@ -72,8 +72,7 @@ def open_field_summary(
     the walls of ``arena`` (uint8 mask). Times need ``fps`` (None for a folder of images).
 
     The distance leaves out the detection jitter (:func:`ethoflow.distance.travelled`, measured
-    as ``position_noise_px``); a mouse covering too few pixels is warned about and its distance
-    flagged (``distance_reliable``: :func:`ethoflow.distance.body_pixels`)."""
+    as ``position_noise_px``)."""
     found = track[track.found.astype(bool)]
     side = float(min(cv2.minAreaRect(cv2.findNonZero(arena))[1]))
     to_wall = cv2.distanceTransform((arena > 0).astype(np.uint8), cv2.DIST_L2, 5)
@@ -82,7 +81,6 @@ def open_field_summary(
     in_centre = to_wall[ys.to_numpy(), xs.to_numpy()] > CENTRE_MARGIN * side
     travel = travelled(track)
     distance = travel.distance
-    body, small = body_pixels(track)
     share = len(found) / len(track) if len(track) else 0.0
     summary = {
         "frames": len(track),
@@ -90,7 +88,6 @@ def open_field_summary(
         "arena_side_px": round(side, 1),
         "distance_px": round(distance, 2),
         "position_noise_px": round(travel.noise_px, 3),
-        **body,
         "centre_share": round(float(in_centre.mean()), 4) if len(found) else None,
         "wall_share": round(float(1 - in_centre.mean()), 4) if len(found) else None,
     }
@@ -108,14 +105,11 @@ def open_field_summary(
         summary["distance_cm"] = round(distance / scale, 2)
         if fps:
             summary["mean_speed_cm_s"] = round(summary["mean_speed_px_s"] / scale, 2)
-    warnings = [small] if small else []
     if 1 - share > max_missing_share:
-        warnings.append(
+        summary["warning"] = (
             f"the mouse was not found in {1 - share:.0%} of frames "
             f"(more than {max_missing_share:.0%}): check the recording and the track"
         )
-    if warnings:
-        summary["warning"] = "; ".join(warnings)
     return summary
 
 
