@@ -185,3 +185,11 @@ def test_a_camera_whose_exposure_hunts_gives_a_clean_background():
     background = estimate_background(frames)
     assert np.abs(background.astype(int) - 150).max() <= 30
     assert np.percentile(np.abs(background.astype(int) - 150), 99) <= 5
+
+
+def test_the_manual_viewer_carries_the_verdict_with_the_track(tmp_path):
+    from ethoflow.ui.recording import load_recording
+
+    recording = load_recording(_noise(tmp_path / "noise.avi"))
+    assert recording.quality.verdict == "unusable"
+    assert "differs from the recording's background" in recording.quality.warnings[0]

@@ -236,6 +236,8 @@ def manual(settings: Settings, params: Path, data: Path) -> None:
         return
     if not recording.heads:
         st.info("No label file: the recording is shown with the mouse's track only.")
+    for warning in recording.quality.warnings:
+        st.warning(f"Track: {warning}.")
     arena_cm = st.number_input(
         "Arena side (cm)",
         min_value=0.0,

@@ -21,6 +21,7 @@ from ethoflow.evaluation import bouts
 from ethoflow.io.labels import BEHAVIOURS, read_labels
 from ethoflow.io.video import VideoReader
 from ethoflow.plots import draw_detection
+from ethoflow.preprocess.quality import TrackQuality, check_track
 from ethoflow.preprocess.track import MouseTracker
 from ethoflow.summaries import video_summary
 from ethoflow.tracking import track_frames
@@ -41,6 +42,7 @@ class Recording:
     heads: list[str]  # the behaviour columns of ``table``; empty without labels
     background: np.ndarray  # grey arena without the mouse: for the trajectory and heatmap
     arena_side_px: float | None
+    quality: TrackQuality  # is the track a mouse: its warnings are shown with it
 
 
 def load_recording(video: Path, labels: Path | None = None, *, tolerance: int = 2) -> Recording:
@@ -54,7 +56,7 @@ def load_recording(video: Path, labels: Path | None = None, *, tolerance: int = 
     try:
         reader = VideoReader(video)
         tracker = MouseTracker.for_recording(reader)
-        track = track_frames(reader, tracker=tracker)
+        track, quality = check_track(track_frames(reader, tracker=tracker), tracker, fps=reader.fps)
     except InputError as error:
         raise UserError(f"{Path(video).name} cannot be used as a video: {error.problem}.") from None
     heads: list[str] = []
@@ -73,7 +75,14 @@ def load_recording(video: Path, labels: Path | None = None, *, tolerance: int = 
         heads = list(BEHAVIOURS)
         track = pd.concat([track, table.set_axis(track.index)], axis=1)
     return Recording(
-        Path(video), reader.fps, len(track), track, heads, tracker.background, tracker.arena_side
+        Path(video),
+        reader.fps,
+        len(track),
+        track,
+        heads,
+        tracker.background,
+        tracker.arena_side,
+        quality,
     )
 
 
