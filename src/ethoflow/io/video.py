@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,10 +117,12 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
 class ImageFolder:
-    """One recording stored as a folder of frame images, read in file-name order, one at a time.
+    """One recording stored as a folder of frame images, read one at a time in natural name
+    order (``frame2.png`` before ``frame10.png``), as frame-grabbing software numbers them.
 
     Like :class:`VideoReader`, but with no frame rate (``fps`` is None) and each frame named by
-    its file (``names``).
+    its file (``names``). Every image must have the first one's size (:class:`InputError`
+    naming the first that differs, otherwise).
     """
 
     fps = None
@@ -128,13 +131,15 @@ class ImageFolder:
         self.path = Path(path)
         if not self.path.is_dir():
             raise InputError(self.path, "not a folder of frame images")
-        self.names = sorted(
-            p.name
-            for p in self.path.iterdir()
-            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-        )
+        self.names = image_names(self.path)
         if not self.names:
             raise InputError(self.path, f"no frame images ({', '.join(IMAGE_SUFFIXES)})")
+        if len(self.names) < MIN_FRAMES:
+            raise InputError(
+                self.path,
+                f"only {len(self.names)} frame image(s); a recording needs at least {MIN_FRAMES}",
+            )
+        self.shape = self._load(self.names[0]).shape
 
     @property
     def frame_count(self) -> int:
@@ -143,22 +148,52 @@ class ImageFolder:
     def __len__(self) -> int:
         return len(self.names)
 
-    def _read(self, name: str) -> np.ndarray:
+    def _load(self, name: str) -> np.ndarray:
         frame = cv2.imread(str(self.path / name), cv2.IMREAD_COLOR)
         if frame is None:
             raise InputError(self.path / name, "cannot be read as an image")
         return frame
 
+    def _read(self, index: int) -> np.ndarray:
+        frame = self._load(self.names[index])
+        if frame.shape != self.shape:
+            # Sampling may meet a later odd one first: name the first in the folder's order.
+            for name in self.names[: index + 1]:
+                size = self._load(name).shape
+                if size != self.shape:
+                    raise InputError(
+                        self.path / name,
+                        f"is {size[1]}x{size[0]} pixels but the first image, {self.names[0]}, "
+                        f"is {self.shape[1]}x{self.shape[0]}: every frame of a recording must "
+                        "have one size (resize the images, or move the odd ones out)",
+                    )
+        return frame
+
     def __iter__(self) -> Iterator[np.ndarray]:
-        for name in self.names:
-            yield self._read(name)
+        for index in range(len(self.names)):
+            yield self._read(index)
 
     def sample(self, n: int) -> list[np.ndarray]:
         """Up to ``n`` frames spread evenly over the folder (all when it has fewer)."""
         if n < 1:
             raise ValueError(f"n must be positive, got {n}")
         indices = np.unique(np.linspace(0, len(self.names) - 1, min(n, len(self.names))).round())
-        return [self._read(self.names[int(i)]) for i in indices]
+        return [self._read(int(i)) for i in indices]
+
+
+def image_names(folder: Path) -> list[str]:
+    """The frame images' names in ``folder`` (not below it), in natural order; dot-files skipped."""
+    names = [
+        p.name
+        for p in folder.iterdir()
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    ]
+    return sorted(names, key=natural_key)
+
+
+def natural_key(name: str) -> list[str | int]:
+    """Sort key that orders the numbers in names by value: ``f2`` before ``f10``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
 def open_recording(path: str | Path) -> VideoReader | ImageFolder:
