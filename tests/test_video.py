@@ -77,6 +77,23 @@ def test_truncated_video_is_rejected(tmp_path, tiny_recording):
         probe_video(path)
 
 
+def test_truncated_avi_says_how_many_frames_decode(tmp_path, tiny_recording):
+    whole = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 30, (480, 360))
+    for frame in VideoReader(tiny_recording["video"]):
+        writer.write(frame)
+    writer.release()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    capture, decodable = cv2.VideoCapture(str(cut)), 0
+    while capture.read()[0]:
+        decodable += 1
+    capture.release()
+    assert 30 < decodable < 60
+    with pytest.raises(InputError, match=f"header says 90 frames but only {decodable} decode"):
+        probe_video(cut)
+
+
 def test_image_names_sort_by_their_numbers():
     names = ["frame10.png", "frame2.png", "Frame1.png", "frame0.png", "frame11.png"]
     assert sorted(names, key=natural_key) == [

@@ -38,6 +38,7 @@ from ethoflow.featurization import Featurization
 from ethoflow.io.atomic import write_csv, write_json
 from ethoflow.io.digest import file_digest, sha256_file
 from ethoflow.io.records import commit_record, current_record, invalidate_record
+from ethoflow.io.video import truncated
 from ethoflow.plots import plot_ethogram, save_figure
 from ethoflow.summaries import video_summary
 from ethoflow.training.fit import predict_frames
@@ -207,7 +208,7 @@ def label_video(
 
     try:
         result = featurization.featurize_video(video, extractor, progress_name=video_id)
-        check_result(video, result)
+        check_result(video, result, featurization.target_fps)
     except (InputError, ValueError, OSError, cv2.error) as error:  # OpenCV cannot decode it
         return quarantined(error.problem if isinstance(error, InputError) else str(error))
 
@@ -300,22 +301,26 @@ def _flag(drift: dict | None) -> tuple[bool | None, str]:
 
 # The mouse must be found in at least this share of frames: else what was labelled is not a mouse.
 MIN_FOUND_SHARE = 0.5
-# Decoding must reach this share of the frames the header promises (see io.video._TAIL_CHECK).
+# Decoding must reach this share of the frames the header promises (as io.video's tail check).
 _MIN_DECODED_SHARE = 0.9
 
 
-def check_result(video: Path, result) -> None:
+def check_result(video: Path, result, clock_fps: float) -> None:
     """Raise :class:`InputError` if a featurised recording is not worth labels: it decoded far
-    fewer frames than its header promised, or the mouse is missing in most frames."""
+    fewer frames than its header promised, it lasts less than one slot of the models'
+    ``clock_fps`` clock (its one row would claim more time than was filmed), or the mouse is
+    missing in most frames."""
     if result.track.empty:
         raise InputError(video, "no frames decoded")
-    promised = result.frame_count
-    decoded = int(result.track.frame.max()) + 1
-    if decoded < _MIN_DECODED_SHARE * promised:
+    if result.decoded < _MIN_DECODED_SHARE * result.frame_count:
+        raise InputError(video, truncated(result.frame_count, result.decoded))
+    seconds = result.decoded / result.fps
+    if seconds < 1 / clock_fps:
         raise InputError(
             video,
-            f"header says {promised} frames but only {decoded} decode: the file is truncated "
-            "(cut short, or still being copied)",
+            f"the clip lasts {seconds:.2g} s ({result.decoded} frames at {result.fps:g} fps), "
+            f"shorter than one frame of the models' {clock_fps:g} fps clock: too short to label; "
+            f"`ethoflow track` follows the mouse in it, or record at least {1 / clock_fps:g} s",
         )
     found = float(result.track.found.mean())
     if found < MIN_FOUND_SHARE:

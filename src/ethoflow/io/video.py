@@ -30,7 +30,9 @@ class VideoInfo:
     frame_count: int
     width: int
     height: int
-    tail_decodes: bool = True  # the frame at 90 % of the header's count decodes
+    # Frames that decode, counted only when the frame at 90 % of the header's count does not
+    # (a truncated file); None: that frame decodes.
+    decodable: int | None = None
 
 
 class VideoReader:
@@ -229,11 +231,24 @@ def read_video_info(path: str | Path) -> VideoInfo:
         width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         tail = int(frame_count * _TAIL_CHECK)
-        tail_decodes = True
+        decodable = None
         if tail > 1:
             capture.set(cv2.CAP_PROP_POS_FRAMES, tail)
-            tail_decodes, _ = capture.read()
-        return VideoInfo(path, fps, frame_count, width, height, bool(tail_decodes))
+            if not capture.read()[0]:
+                decodable = _count_frames(path)
+        return VideoInfo(path, fps, frame_count, width, height, decodable)
+    finally:
+        capture.release()
+
+
+def _count_frames(path: Path) -> int:
+    """Frames that decode from the start, one at a time (only a broken file is counted)."""
+    capture = _open(path)
+    try:
+        count = 0
+        while capture.grab():
+            count += 1
+        return count
     finally:
         capture.release()
 
@@ -262,18 +277,21 @@ def check_video_info(info: VideoInfo) -> VideoInfo:
             info.path,
             f"video has only {info.frame_count} frame(s); a recording needs at least {MIN_FRAMES}",
         )
-    if not info.tail_decodes:
-        raise InputError(
-            info.path,
-            f"header says {info.frame_count} frames but frame "
-            f"{int(info.frame_count * _TAIL_CHECK)} does not decode: the file is truncated "
-            "(cut short, or still being copied)",
-        )
+    if info.decodable is not None:
+        raise InputError(info.path, truncated(info.frame_count, info.decodable))
     if info.width <= 0 or info.height <= 0:
         raise InputError(
             info.path, f"video reports an invalid frame size {info.width}x{info.height}"
         )
     return info
+
+
+def truncated(promised: int, decoded: int) -> str:
+    """The problem of a video that decodes fewer frames than its header promises."""
+    return (
+        f"header says {promised} frames but only {decoded} decode: the file is truncated "
+        "(cut short, or still being copied); copy it again from the camera or its source"
+    )
 
 
 def check_picture(frames: list[np.ndarray], path: str | Path) -> None:
