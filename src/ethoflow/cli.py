@@ -128,9 +128,22 @@ def _import_tensorflow_quietly() -> None:
 
 
 def _fail(exc: Exception | str) -> NoReturn:
-    """Nothing was done: say why, exit 2."""
+    """Nothing was done: say why (an OS error in words, without its errno), exit 2."""
+    if isinstance(exc, OSError) and exc.strerror:
+        exc = f"{exc.filename}: {exc.strerror.lower()}" if exc.filename else exc.strerror
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(2) from None
+
+
+def _check_out(folder: Path, choose: str) -> None:
+    """Exit 2 before any work unless outputs can be written in ``folder``; ``choose`` names
+    the setting that picks another."""
+    from ethoflow.io.atomic import check_writable
+
+    try:
+        check_writable(folder)
+    except OSError as exc:
+        _fail(f"{exc} — choose another {choose}")
 
 
 def _exit_if_quarantined(statuses: list[str]) -> None:
@@ -315,12 +328,7 @@ def label(
     if missing:  # a typo: said before seconds of model loading, not after
         _fail(f"not found: {', '.join(missing)}")
     settings = _flow_settings(params)
-    from ethoflow.io.atomic import check_writable
-
-    try:
-        check_writable(out or settings.paths.outbox)
-    except OSError as exc:
-        _fail(exc)
+    _check_out(out or settings.paths.outbox, "--out" if out else "--out (or paths.outbox)")
     from mlflow.exceptions import MlflowException
 
     from ethoflow import registry
@@ -367,6 +375,7 @@ def track(
     if missing:
         _fail(f"not found: {', '.join(missing)}")
     settings = _settings(params)
+    _check_out(out, "--out")
     try:
         outcomes = track_paths(
             paths,
