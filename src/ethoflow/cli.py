@@ -327,6 +327,11 @@ def label(
     missing = [str(v) for v in videos if not v.exists()]
     if missing:  # a typo: said before seconds of model loading, not after
         _fail(f"not found: {', '.join(missing)}")
+    from ethoflow.io.video import no_videos, videos_in
+
+    empty = [v for v in videos if v.is_dir() and not videos_in(v)]
+    if empty:  # a wrong folder: said at once, not after starting Prefect for nothing
+        _fail(no_videos(empty[0]))
     settings = _flow_settings(params)
     _check_out(out or settings.paths.outbox, "--out" if out else "--out (or paths.outbox)")
     from mlflow.exceptions import MlflowException
@@ -359,7 +364,8 @@ def label(
 @app.command()
 def track(
     paths: Annotated[
-        list[Path], typer.Argument(help="Videos, or folders each holding one recording's frames.")
+        list[Path],
+        typer.Argument(help="Videos, folders of videos, or folders of one recording's frames."),
     ],
     out: Annotated[Path, typer.Option(help="Output folder: one subfolder per recording.")],
     params: ParamsOption = Path("params.yaml"),
@@ -369,16 +375,20 @@ def track(
     Exits with status 1 when a recording was quarantined; the others are tracked regardless.
     """
     from ethoflow.labelling import write_batch_report
-    from ethoflow.tracking import track_paths
+    from ethoflow.tracking import recordings, track_paths
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         _fail(f"not found: {', '.join(missing)}")
+    try:
+        found = recordings(paths)
+    except ValueError as exc:
+        _fail(exc)
     settings = _settings(params)
     _check_out(out, "--out")
     try:
         outcomes = track_paths(
-            paths,
+            found,
             out,
             arena_side_cm=settings.label.arena_side_cm,
             max_missing_share=settings.label.max_missing_share,

@@ -38,7 +38,7 @@ from ethoflow.featurization import Featurization
 from ethoflow.io.atomic import write_csv, write_json
 from ethoflow.io.digest import file_digest, sha256_file
 from ethoflow.io.records import commit_record, current_record, invalidate_record
-from ethoflow.io.video import truncated
+from ethoflow.io.video import truncated, videos_in
 from ethoflow.plots import plot_ethogram, save_figure
 from ethoflow.summaries import video_summary
 from ethoflow.training.fit import predict_frames
@@ -52,7 +52,6 @@ LABELS_FILE = "labels.csv"
 SUMMARY_FILE = "summary.json"
 ETHOGRAM_FILE = "ethogram.png"
 RECORD_FILE = "record.json"
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 
 
 @dataclass(frozen=True)
@@ -373,14 +372,7 @@ def find_videos(
     now = time.time()
     for source in map(Path, sources):
         if source.is_dir():
-            found = [
-                path
-                for path in sorted(source.rglob("*"))
-                # Dot-files are other tools' temporaries (an interrupted copy or atomic write).
-                if not any(part.startswith(".") for part in path.relative_to(source).parts)
-                and path.suffix.lower() in VIDEO_SUFFIXES
-                and path.is_file()
-            ]
+            found = videos_in(source)
         elif source.is_file():
             found = [source]
         else:

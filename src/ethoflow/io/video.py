@@ -115,7 +115,26 @@ class VideoReader:
             capture.release()
 
 
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+def videos_in(folder: Path) -> list[Path]:
+    """The videos anywhere under ``folder``, sorted; dot-files and dot-folders are skipped (other
+    tools' temporaries: an interrupted copy or atomic write)."""
+    return [
+        path
+        for path in sorted(folder.rglob("*"))
+        if not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and path.suffix.lower() in VIDEO_SUFFIXES
+        and path.is_file()
+    ]
+
+
+def no_videos(folder: Path, *, images: bool = False) -> str:
+    """The message for a folder that holds nothing to work on (``images``: nor frame images)."""
+    looked = ", ".join(VIDEO_SUFFIXES) + (f" and frame images {', '.join(IMAGE_SUFFIXES)}" * images)
+    return f"no videos in {folder} (looked for {looked}; dot-files are skipped)"
 
 
 class ImageFolder:
