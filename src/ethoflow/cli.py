@@ -497,11 +497,17 @@ def labels_convert(
     params: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Convert a label file between formats (bouts need the video's fps and frame count)."""
-    from ethoflow.io.interchange import read_label_file, write_label_file
+    from ethoflow.io.interchange import (
+        TIMED_FORMATS,
+        label_format_of,
+        read_label_file,
+        write_label_file,
+    )
 
     labels = _settings(params).labels
     try:
         fps, frames = _fps_and_frames(fps, frames, video)
+        from_format = from_format or label_format_of(source)
         table = read_label_file(
             source,
             from_format,
@@ -514,6 +520,13 @@ def labels_convert(
         write_label_file(table, out, to, fps=fps)
     except (ValueError, OSError) as exc:  # InputError is a ValueError
         _fail(exc)
+    if frames is not None and from_format not in TIMED_FORMATS and len(table) != frames:
+        # Converted all the same (a person may mean it), but a file of another video shows here.
+        typer.echo(
+            f"warning: {source} has {len(table)} frame rows but the video has {frames} frames: "
+            "check that it labels this video (rows are converted as they are)",
+            err=True,
+        )
     marked = ", ".join(f"{name} {int(table[name].sum())}" for name in table.columns)
     typer.echo(f"wrote {out} ({to}): {len(table)} frames; frames marked: {marked}")
 
