@@ -552,8 +552,9 @@ def labels_agree(
     """Per-frame and per-bout precision, recall, F1 and Cohen's kappa of B against A."""
     from functools import partial
 
-    from ethoflow.agreement import agreement
-    from ethoflow.io.interchange import read_label_file
+    from ethoflow.agreement import agreement, on_one_clock
+    from ethoflow.io.interchange import label_format_of, read_label_file
+    from ethoflow.io.labels import source_frames
 
     labels = _settings(params).labels
     try:
@@ -565,13 +566,25 @@ def labels_agree(
             frame_count=frames,
             rater_column=rater_column or labels.rater_column,
         )
-        table = agreement(
-            read(a, from_a, rater=rater_a or labels.rater),
-            read(b, from_b, rater=rater_b or labels.rater),
-            min_iou=min_iou,
+        table_a = read(a, from_a, rater=rater_a or labels.rater)
+        table_b = read(b, from_b, rater=rater_b or labels.rater)
+        # A model's labels.csv says which source frame each of its rows shows.
+        clocks = tuple(
+            source_frames(path) if (given or label_format_of(path)) == "ethoflow" else None
+            for path, given in ((a, from_a), (b, from_b))
         )
+        rows = len(table_a), len(table_b)
+        table_a, table_b = on_one_clock(table_a, table_b, clocks=clocks, names=(str(a), str(b)))
+        table = agreement(table_a, table_b, min_iou=min_iou)
     except (ValueError, OSError) as exc:
         _fail(exc)
+    if (len(table_a), len(table_b)) != rows:  # one was put on the other's clock
+        fine, coarse = (a, b) if len(table_a) < rows[0] else (b, a)
+        typer.echo(
+            f"note: {fine} has {max(rows)} frames, {coarse} {min(rows)} rows of the models' "
+            "clock: compared at the frames its rows show (its frame column)",
+            err=True,
+        )
     if as_json:
         typer.echo(table.to_json(orient="records", indent=2))
     else:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Collection
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ethoflow.errors import InputError
@@ -140,6 +141,20 @@ def parse_label_csv(path: str | Path) -> pd.DataFrame:
     header = pd.read_csv(io.StringIO(text), nrows=0, **options).columns
     separator = ";" if len(header) == 1 and ";" in str(header[0]) else ","
     return pd.read_csv(io.StringIO(text), sep=separator, **options)
+
+
+def source_frames(path: str | Path) -> np.ndarray | None:
+    """The ``frame`` column of a ``labels.csv`` that ``ethoflow label`` wrote: the source-video
+    frame each row of the models' clock shows (:func:`ethoflow.labelling.label_table`); None for
+    a file without one (a person's per-frame labels)."""
+    table = parse_label_csv(path)
+    column = next((name for name in table.columns if header_key(name) == "frame"), None)
+    if column is None or "time_s" not in table.columns:
+        return None
+    frames = pd.to_numeric(table[column], errors="coerce")
+    if frames.isna().any() or (frames.diff().dropna() < 0).any():
+        raise InputError(path, f"column {column!r} must hold frame numbers in increasing order")
+    return frames.to_numpy(np.int64)
 
 
 def read_labels(path: str | Path) -> pd.DataFrame:
