@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ethoflow.agreement import agreement, behaviour_agreement
+from ethoflow.agreement import agreement, behaviour_agreement, on_one_clock
 
 
 def _frames(n: int, *runs: tuple[int, int]) -> np.ndarray:
@@ -60,3 +60,28 @@ def test_tables_of_different_videos_are_refused():
         agreement(a, a.iloc[:4])
     with pytest.raises(ValueError, match=r"min_iou must be in \[0, 1\]"):
         agreement(a, a, min_iou=1.5)
+
+
+def test_a_per_frame_table_is_put_on_a_models_clock():
+    # A person's 30 fps file of 9 frames; a model's labels.csv whose 3 rows show frames 0, 3, 6.
+    person = pd.DataFrame({"grooming": _frames(9, (3, 6)), "rearing": _frames(9, (8, 9))})
+    model = pd.DataFrame({"grooming": _frames(3, (1, 2)), "rearing": _frames(3)})
+    clock = np.array([0, 3, 6])
+    a, b = on_one_clock(person, model, clocks=(None, clock))
+    assert a.grooming.tolist() == [0, 1, 0] and a.rearing.tolist() == [0, 0, 0] and b is model
+    a, b = on_one_clock(model, person, clocks=(clock, None))
+    assert a is model and b.grooming.tolist() == [0, 1, 0]
+    # A slower camera's clock repeats frames (5 fps on 10: 0, 0, 1, 1, 2, 2).
+    slow = pd.DataFrame({"grooming": _frames(3, (1, 2)), "rearing": _frames(3)})
+    shown = np.repeat([0, 1, 2], 2)
+    a, _ = on_one_clock(slow, model.iloc[shown], clocks=(None, shown))
+    assert a.grooming.tolist() == [0, 0, 1, 1, 0, 0]
+
+
+def test_tables_on_clocks_of_other_videos_are_refused_naming_the_conversion():
+    model = pd.DataFrame({"grooming": _frames(3), "rearing": _frames(3)})
+    longer = pd.DataFrame({"grooming": _frames(20), "rearing": _frames(20)})
+    with pytest.raises(ValueError, match="a.csv has 20 frames, b.csv has 3: not one video"):
+        on_one_clock(longer, model, clocks=(None, np.array([0, 3, 6])), names=("a.csv", "b.csv"))
+    with pytest.raises(ValueError, match=r"`ethoflow labels convert A --to bouts --fps <its fps>"):
+        on_one_clock(longer, model, clocks=(None, None))

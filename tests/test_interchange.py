@@ -178,6 +178,14 @@ def test_our_old_format_is_read_through_read_labels(tmp_path):
     assert table.grooming.tolist() == [1, 0, 0] and table.rearing.tolist() == [0, 1, 1]
 
 
+def test_decimal_commas_of_semicolon_files_are_read(tmp_path):
+    path = tmp_path / "m1.bouts.csv"
+    path.write_text("from;to;type\n0,1;0,3;Grooming\n1;1,15;Rearing\n")
+    table = _read(path, fps=10, frame_count=12)
+    assert table.grooming.tolist() == [0, 1, 1] + [0] * 9
+    assert table.rearing.tolist() == [0] * 10 + [1, 0]
+
+
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
@@ -220,6 +228,12 @@ def test_our_old_format_is_read_through_read_labels(tmp_path):
             "text.bouts.csv",
             "from,to,type\n0.1,0.5,Grooming\n0.6,soon,Rearing\n",
             r"row 3: to 'soon' is not a number of seconds",
+        ),
+        (
+            "comma.bouts.csv",
+            'from,to,type\n"0,1",0.5,Grooming\n',
+            r"row 2: from '0,1' is not a number of seconds: a decimal comma in a comma-separated "
+            r"file is ambiguous; write it with a point \(0.1\)",
         ),
         (
             "cols.bouts.csv",

@@ -83,10 +83,16 @@ def test_empty_file(tmp_path):
         read_labels(path)
 
 
+def test_excel_windows_1252_file_is_read(tmp_path):
+    path = tmp_path / "m1.csv"
+    path.write_bytes("Grooming;Rearing;Remarque\n1;0;agitée\n0;1;µ\n".encode("cp1252"))
+    assert read_labels(path).to_dict("list") == {"grooming": [1, 0], "rearing": [0, 1]}
+
+
 def test_binary_file(tmp_path):
     path = tmp_path / "garbage.csv"
     path.write_bytes(bytes(range(256)) * 4)
-    with pytest.raises(InputError, match=str(path)):
+    with pytest.raises(InputError, match=f"{path}: not a text file in UTF-8 or Windows-1252"):
         read_labels(path)
 
 

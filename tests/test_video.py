@@ -1,11 +1,19 @@
 import tracemalloc
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
 from ethoflow.errors import InputError
-from ethoflow.io.video import VideoInfo, VideoReader, check_video_info, probe_video
+from ethoflow.io.video import (
+    ImageFolder,
+    VideoInfo,
+    VideoReader,
+    check_video_info,
+    natural_key,
+    probe_video,
+)
 from ethoflow.synth import CONDITIONS
 
 
@@ -67,6 +75,54 @@ def test_truncated_video_is_rejected(tmp_path, tiny_recording):
     path.write_bytes(tiny_recording["video"].read_bytes()[:2000])
     with pytest.raises(InputError, match=str(path)):
         probe_video(path)
+
+
+def test_truncated_avi_says_how_many_frames_decode(tmp_path, tiny_recording):
+    whole = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 30, (480, 360))
+    for frame in VideoReader(tiny_recording["video"]):
+        writer.write(frame)
+    writer.release()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    capture, decodable = cv2.VideoCapture(str(cut)), 0
+    while capture.read()[0]:
+        decodable += 1
+    capture.release()
+    assert 30 < decodable < 60
+    with pytest.raises(InputError, match=f"header says 90 frames but only {decodable} decode"):
+        probe_video(cut)
+
+
+def test_image_names_sort_by_their_numbers():
+    names = ["frame10.png", "frame2.png", "Frame1.png", "frame0.png", "frame11.png"]
+    assert sorted(names, key=natural_key) == [
+        "frame0.png",
+        "Frame1.png",
+        "frame2.png",
+        "frame10.png",
+        "frame11.png",
+    ]
+
+
+def test_image_folder_names_the_first_image_of_another_size(tmp_path):
+    for i in range(12):
+        size = (32, 24) if i in (4, 11) else (64, 48)
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), np.full((size[1], size[0], 3), i * 20, np.uint8))
+    folder = ImageFolder(tmp_path)
+    with pytest.raises(InputError) as sampled:
+        folder.sample(3)  # frames 0, 6 and 11: f11 is met before f4
+    with pytest.raises(InputError) as streamed:
+        list(folder)
+    assert sampled.value.path == streamed.value.path == tmp_path / "f4.png"
+    assert "is 32x24 pixels but the first image, f0.png, is 64x48" in sampled.value.problem
+
+
+def test_image_folder_of_fewer_than_min_frames_is_refused(tmp_path):
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(InputError, match="only 3 frame image"):
+        ImageFolder(tmp_path)
 
 
 def test_missing_file(tmp_path):

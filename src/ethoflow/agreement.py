@@ -62,6 +62,46 @@ def agreement(a: pd.DataFrame, b: pd.DataFrame, *, min_iou: float = 0.0) -> pd.D
     return pd.DataFrame(rows)
 
 
+def on_one_clock(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    *,
+    clocks: tuple[np.ndarray | None, np.ndarray | None],
+    names: tuple[str, str] = ("A", "B"),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``a`` and ``b`` with one row per frame of one clock, for :func:`agreement`.
+
+    Tables of as many rows are returned as they are. Otherwise, when one of them is a model's
+    ``labels.csv`` (its ``clocks`` entry: the source frame each of its rows shows, see
+    :func:`ethoflow.io.labels.source_frames`) and the other a per-frame table of that source
+    video, the latter's rows at those frames are taken: both on the models' clock, as training
+    and evaluation compare them. Raises ``ValueError`` naming both (``names``) and the commands
+    that put one on the other's clock otherwise.
+    """
+    if len(a) == len(b):
+        return a, b
+    clock_a, clock_b = clocks
+    if clock_b is not None and clock_a is None and _shows(clock_b, len(a)):
+        return a.iloc[clock_b].reset_index(drop=True), b
+    if clock_a is not None and clock_b is None and _shows(clock_a, len(b)):
+        return a, b.iloc[clock_a].reset_index(drop=True)
+    first, second = names
+    raise ValueError(
+        f"{first} has {len(a)} frames, {second} has {len(b)}: not one video at one frame rate. "
+        f"If both label one video at different rates, put {first} on {second}'s clock: "
+        f"`ethoflow labels convert {first} --to bouts --fps <its fps> --out first.bouts.csv`, "
+        f"then `ethoflow labels agree first.bouts.csv {second} --fps <{second}'s fps> "
+        f"--frames {len(b)}`"
+    )
+
+
+def _shows(frames: np.ndarray, count: int) -> bool:
+    """Whether a clock whose rows show source ``frames`` spans a video of ``count`` frames: its
+    last row shows one of the last frames (within one step of the clock)."""
+    step = max(np.diff(frames), default=1)
+    return len(frames) > 0 and frames[-1] < count <= frames[-1] + max(step, 1)
+
+
 def behaviour_agreement(
     a: np.ndarray, b: np.ndarray, behaviour: str, *, min_iou: float = 0.0
 ) -> Agreement:

@@ -128,9 +128,22 @@ def _import_tensorflow_quietly() -> None:
 
 
 def _fail(exc: Exception | str) -> NoReturn:
-    """Nothing was done: say why, exit 2."""
+    """Nothing was done: say why (an OS error in words, without its errno), exit 2."""
+    if isinstance(exc, OSError) and exc.strerror:
+        exc = f"{exc.filename}: {exc.strerror.lower()}" if exc.filename else exc.strerror
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(2) from None
+
+
+def _check_out(folder: Path, choose: str) -> None:
+    """Exit 2 before any work unless outputs can be written in ``folder``; ``choose`` names
+    the setting that picks another."""
+    from ethoflow.io.atomic import check_writable
+
+    try:
+        check_writable(folder)
+    except OSError as exc:
+        _fail(f"{exc} — choose another {choose}")
 
 
 def _exit_if_quarantined(statuses: list[str]) -> None:
@@ -314,13 +327,13 @@ def label(
     missing = [str(v) for v in videos if not v.exists()]
     if missing:  # a typo: said before seconds of model loading, not after
         _fail(f"not found: {', '.join(missing)}")
-    settings = _flow_settings(params)
-    from ethoflow.io.atomic import check_writable
+    from ethoflow.io.video import no_videos, videos_in
 
-    try:
-        check_writable(out or settings.paths.outbox)
-    except OSError as exc:
-        _fail(exc)
+    empty = [v for v in videos if v.is_dir() and not videos_in(v)]
+    if empty:  # a wrong folder: said at once, not after starting Prefect for nothing
+        _fail(no_videos(empty[0]))
+    settings = _flow_settings(params)
+    _check_out(out or settings.paths.outbox, "--out" if out else "--out (or paths.outbox)")
     from mlflow.exceptions import MlflowException
 
     from ethoflow import registry
@@ -351,7 +364,8 @@ def label(
 @app.command()
 def track(
     paths: Annotated[
-        list[Path], typer.Argument(help="Videos, or folders each holding one recording's frames.")
+        list[Path],
+        typer.Argument(help="Videos, folders of videos, or folders of one recording's frames."),
     ],
     out: Annotated[Path, typer.Option(help="Output folder: one subfolder per recording.")],
     params: ParamsOption = Path("params.yaml"),
@@ -361,15 +375,20 @@ def track(
     Exits with status 1 when a recording was quarantined; the others are tracked regardless.
     """
     from ethoflow.labelling import write_batch_report
-    from ethoflow.tracking import track_paths
+    from ethoflow.tracking import recordings, track_paths
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         _fail(f"not found: {', '.join(missing)}")
+    try:
+        found = recordings(paths)
+    except ValueError as exc:
+        _fail(exc)
     settings = _settings(params)
+    _check_out(out, "--out")
     try:
         outcomes = track_paths(
-            paths,
+            found,
             out,
             arena_side_cm=settings.label.arena_side_cm,
             max_missing_share=settings.label.max_missing_share,
@@ -478,11 +497,17 @@ def labels_convert(
     params: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Convert a label file between formats (bouts need the video's fps and frame count)."""
-    from ethoflow.io.interchange import read_label_file, write_label_file
+    from ethoflow.io.interchange import (
+        TIMED_FORMATS,
+        label_format_of,
+        read_label_file,
+        write_label_file,
+    )
 
     labels = _settings(params).labels
     try:
         fps, frames = _fps_and_frames(fps, frames, video)
+        from_format = from_format or label_format_of(source)
         table = read_label_file(
             source,
             from_format,
@@ -495,6 +520,13 @@ def labels_convert(
         write_label_file(table, out, to, fps=fps)
     except (ValueError, OSError) as exc:  # InputError is a ValueError
         _fail(exc)
+    if frames is not None and from_format not in TIMED_FORMATS and len(table) != frames:
+        # Converted all the same (a person may mean it), but a file of another video shows here.
+        typer.echo(
+            f"warning: {source} has {len(table)} frame rows but the video has {frames} frames: "
+            "check that it labels this video (rows are converted as they are)",
+            err=True,
+        )
     marked = ", ".join(f"{name} {int(table[name].sum())}" for name in table.columns)
     typer.echo(f"wrote {out} ({to}): {len(table)} frames; frames marked: {marked}")
 
@@ -520,8 +552,9 @@ def labels_agree(
     """Per-frame and per-bout precision, recall, F1 and Cohen's kappa of B against A."""
     from functools import partial
 
-    from ethoflow.agreement import agreement
-    from ethoflow.io.interchange import read_label_file
+    from ethoflow.agreement import agreement, on_one_clock
+    from ethoflow.io.interchange import label_format_of, read_label_file
+    from ethoflow.io.labels import source_frames
 
     labels = _settings(params).labels
     try:
@@ -533,13 +566,25 @@ def labels_agree(
             frame_count=frames,
             rater_column=rater_column or labels.rater_column,
         )
-        table = agreement(
-            read(a, from_a, rater=rater_a or labels.rater),
-            read(b, from_b, rater=rater_b or labels.rater),
-            min_iou=min_iou,
+        table_a = read(a, from_a, rater=rater_a or labels.rater)
+        table_b = read(b, from_b, rater=rater_b or labels.rater)
+        # A model's labels.csv says which source frame each of its rows shows.
+        clocks = tuple(
+            source_frames(path) if (given or label_format_of(path)) == "ethoflow" else None
+            for path, given in ((a, from_a), (b, from_b))
         )
+        rows = len(table_a), len(table_b)
+        table_a, table_b = on_one_clock(table_a, table_b, clocks=clocks, names=(str(a), str(b)))
+        table = agreement(table_a, table_b, min_iou=min_iou)
     except (ValueError, OSError) as exc:
         _fail(exc)
+    if (len(table_a), len(table_b)) != rows:  # one was put on the other's clock
+        fine, coarse = (a, b) if len(table_a) < rows[0] else (b, a)
+        typer.echo(
+            f"note: {fine} has {max(rows)} frames, {coarse} {min(rows)} rows of the models' "
+            "clock: compared at the frames its rows show (its frame column)",
+            err=True,
+        )
     if as_json:
         typer.echo(table.to_json(orient="records", indent=2))
     else:

@@ -10,7 +10,7 @@ grow with the video's length (apart from the features themselves, 2 KB per kept 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,6 +57,7 @@ class VideoFeatures:
 
     fps: float  # the source video's frame rate (``track.frame`` counts its frames)
     frame_count: int  # frames the source's header promises
+    decoded: int  # source frames that decoded
     track: pd.DataFrame  # frame, then TRACK_COLUMNS: the mouse per kept frame (NaN: not found)
     arena_side_px: float | None  # short side of the detected arena (None: no frame decoded)
     features: np.ndarray  # (frames, n) CNN features, then posture features when asked for
@@ -171,6 +172,7 @@ class Featurization:
         # then lacks: with one, Keras featurisation ran at 0.87 of the bare network, not 0.80.
         cv2.setNumThreads(1)
         reader = VideoReader(video)
+        decoded = _Counted(reader)  # the clock keeps some frames: the decoded ones are counted
         rows: list[tuple] = []
         motion: list[tuple[float, float, float]] = []
         tracker = MouseTracker.for_recording(reader)
@@ -178,7 +180,7 @@ class Featurization:
         # Decoding runs ahead of tracking, and tracking and cropping ahead of the network, each
         # in its own thread: the network never waits for crops (bench/bench_label.py).
         with read_ahead(
-            standardize_fps(reader, reader.fps, self.target_fps), _FRAMES_AHEAD, "decode"
+            standardize_fps(decoded, reader.fps, self.target_fps), _FRAMES_AHEAD, "decode"
         ) as frames:
             # Body motion is measured even without motion features: its contrast is a set-up number.
             tracked = _tracked_frames(frames, tracker, rows, motion)
@@ -228,6 +230,7 @@ class Featurization:
         return VideoFeatures(
             reader.fps,
             reader.frame_count,
+            decoded.count,
             track,
             tracker.arena_side,
             features,
@@ -235,6 +238,19 @@ class Featurization:
             setup,
             quality,
         )
+
+
+class _Counted:
+    """Iterate over ``frames``, counting them in ``count``."""
+
+    def __init__(self, frames: Iterable[np.ndarray]) -> None:
+        self.frames = frames
+        self.count = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for frame in self.frames:
+            self.count += 1
+            yield frame
 
 
 def _tracked_frames(

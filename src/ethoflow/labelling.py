@@ -39,6 +39,7 @@ from ethoflow.featurization import Featurization
 from ethoflow.io.atomic import write_csv, write_json
 from ethoflow.io.digest import file_digest, sha256_file
 from ethoflow.io.records import commit_record, current_record, invalidate_record
+from ethoflow.io.video import truncated, videos_in
 from ethoflow.plots import plot_ethogram, save_figure
 from ethoflow.summaries import video_summary
 from ethoflow.training.fit import predict_frames
@@ -52,7 +53,6 @@ LABELS_FILE = "labels.csv"
 SUMMARY_FILE = "summary.json"
 ETHOGRAM_FILE = "ethogram.png"
 RECORD_FILE = "record.json"
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ def label_video(
 
     try:
         result = featurization.featurize_video(video, extractor, progress_name=video_id)
-        check_result(video, result)
+        check_result(video, result, featurization.target_fps)
     except (InputError, ValueError, OSError, cv2.error) as error:  # OpenCV cannot decode it
         return quarantined(error.problem if isinstance(error, InputError) else str(error))
 
@@ -311,23 +311,26 @@ def _flag(drift: dict | None) -> tuple[bool | None, str]:
 
 # The mouse must be found in at least this share of frames: else what was labelled is not a mouse.
 MIN_FOUND_SHARE = 0.5
-# Decoding must reach this share of the frames the header promises (see io.video._TAIL_CHECK).
+# Decoding must reach this share of the frames the header promises (as io.video's tail check).
 _MIN_DECODED_SHARE = 0.9
 
 
-def check_result(video: Path, result) -> None:
+def check_result(video: Path, result, clock_fps: float) -> None:
     """Raise :class:`InputError` if a featurised recording is not worth labels: it decoded far
-    fewer frames than its header promised, its track is not of a mouse
-    (:mod:`ethoflow.preprocess.quality`), or the mouse is missing in most frames."""
+    fewer frames than its header promised, it lasts less than one slot of the models'
+    ``clock_fps`` clock (its one row would claim more time than was filmed), its track is not
+    of a mouse (:mod:`ethoflow.preprocess.quality`), or the mouse is missing in most frames."""
     if result.track.empty:
         raise InputError(video, "no frames decoded")
-    promised = result.frame_count
-    decoded = int(result.track.frame.max()) + 1
-    if decoded < _MIN_DECODED_SHARE * promised:
+    if result.decoded < _MIN_DECODED_SHARE * result.frame_count:
+        raise InputError(video, truncated(result.frame_count, result.decoded))
+    seconds = result.decoded / result.fps
+    if seconds < 1 / clock_fps:
         raise InputError(
             video,
-            f"header says {promised} frames but only {decoded} decode: the file is truncated "
-            "(cut short, or still being copied)",
+            f"the clip lasts {seconds:.2g} s ({result.decoded} frames at {result.fps:g} fps), "
+            f"shorter than one frame of the models' {clock_fps:g} fps clock: too short to label; "
+            f"`ethoflow track` follows the mouse in it, or record at least {1 / clock_fps:g} s",
         )
     if not result.quality.usable:
         raise InputError(video, "; ".join(result.quality.warnings))
@@ -382,14 +385,7 @@ def find_videos(
     now = time.time()
     for source in map(Path, sources):
         if source.is_dir():
-            found = [
-                path
-                for path in sorted(source.rglob("*"))
-                # Dot-files are other tools' temporaries (an interrupted copy or atomic write).
-                if not any(part.startswith(".") for part in path.relative_to(source).parts)
-                and path.suffix.lower() in VIDEO_SUFFIXES
-                and path.is_file()
-            ]
+            found = videos_in(source)
         elif source.is_file():
             found = [source]
         else:

@@ -17,7 +17,14 @@ from ethoflow.errors import InputError
 from ethoflow.io.atomic import atomic_path, write_csv, write_json
 from ethoflow.io.digest import file_digest
 from ethoflow.io.records import commit_record, current_record, invalidate_record
-from ethoflow.io.video import ImageFolder, VideoReader, open_recording
+from ethoflow.io.video import (
+    ImageFolder,
+    VideoReader,
+    image_names,
+    no_videos,
+    open_recording,
+    videos_in,
+)
 from ethoflow.labelling import LabelOutcome
 from ethoflow.preprocess.quality import check_track
 from ethoflow.preprocess.track import (
@@ -178,6 +185,20 @@ def track_recording(
     commit_record(record_path, key, [TRACK_FILE, SUMMARY_FILE, TRAJECTORY_FILE])
     reason = summary.get("warning", "")
     return LabelOutcome(path.stem, path, "tracked", reason, out_dir)
+
+
+def recordings(paths: list[Path]) -> list[Path]:
+    """The recordings ``paths`` name: a video file, a folder of frame images, or each video under
+    a folder without frame images. Raises ValueError for a folder with neither (nothing to do)."""
+    found = []
+    for path in map(Path, paths):
+        if not path.is_dir() or image_names(path):
+            found.append(path)
+        elif videos := videos_in(path):
+            found += videos
+        else:
+            raise ValueError(no_videos(path, images=True))
+    return found
 
 
 def track_paths(

@@ -18,7 +18,7 @@ from playwright.sync_api import expect, sync_playwright
 from ui_serving import CHROMIUM, ethoflow_ui, screenshot, settled
 
 from ethoflow.config import load_settings
-from ethoflow.labelling import VIDEO_SUFFIXES
+from ethoflow.io.video import VIDEO_SUFFIXES
 
 TIMEOUT_MS = 300_000
 

@@ -3,6 +3,7 @@ a file whose new content equals the old is left alone (a re-run rewrites nothing
 
 from __future__ import annotations
 
+import errno
 import filecmp
 import os
 from collections.abc import Iterator
@@ -51,15 +52,29 @@ def write_json(value, path: str | Path) -> None:
 
 
 def check_writable(folder: str | Path) -> None:
-    """Raise OSError, naming ``folder``, unless files can be written in it (it is created if
-    missing): checked before expensive work, not discovered after it."""
+    """Raise OSError, naming ``folder`` and why in words, unless files can be written in it (it
+    is created if missing): checked before expensive work, not discovered after it."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"{folder}: is a file, not an output folder")
+        raise NotADirectoryError(f"{folder}: cannot write outputs here: it is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-check.{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
-        raise OSError(f"{folder}: cannot write outputs here ({error.strerror or error})") from None
+        raise OSError(f"{folder}: cannot write outputs here: {_why(folder, error)}") from None
+
+
+def _why(folder: Path, error: OSError) -> str:
+    """What stopped a write in ``folder``, as a person would say it (no errno)."""
+    if error.errno == errno.ENOTDIR:
+        blocking = next(p for p in [folder, *folder.parents] if p.exists() and not p.is_dir())
+        return f"{blocking} is a file, not a folder"
+    if error.errno == errno.EROFS:
+        return "the disk is read-only (a read-only mount, or a locked card or share)"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied (the folder belongs to another user, or is read-only)"
+    if error.errno == errno.ENOSPC:
+        return "the disk is full"
+    return (error.strerror or str(error)).lower()

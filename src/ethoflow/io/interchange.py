@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,14 @@ import pandas as pd
 from ethoflow.errors import InputError
 from ethoflow.evaluation import bouts
 from ethoflow.io.atomic import atomic_path
-from ethoflow.io.labels import BEHAVIOURS, COLUMN_NAMES, binary_column, header_key, read_labels
+from ethoflow.io.labels import (
+    BEHAVIOURS,
+    COLUMN_NAMES,
+    binary_column,
+    header_key,
+    read_labels,
+    read_text,
+)
 
 FORMATS = ("ethoflow", "boris", "boris-aggregated", "bouts", "simba", "deepethogram")
 # Formats that hold times, not frames: they need the video's fps (and frame count to read).
@@ -59,6 +67,7 @@ TIMED_FORMATS = ("boris", "boris-aggregated", "bouts")
 TIME_DECIMALS = 3
 
 _BORIS_STATUS = ("status", "behaviortype")  # BORIS ≤ 7, BORIS 8
+_DECIMAL_COMMA = r"^\s*(-?\d+),(\d+)\s*$"  # 1,5: a number with a comma as its decimal mark
 
 
 @dataclass(frozen=True)
@@ -192,11 +201,7 @@ def _read_table(path: Path, *, header_with: str | None) -> tuple[pd.DataFrame, i
     that header key (BORIS ≤ 7 writes observation details above it). Tabs, semicolons (Excel
     where the decimal mark is a comma) or commas separate cells, whichever the header holds.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not a readable text file: {exc}") from exc
-    lines = text.splitlines()
+    lines = read_text(path).splitlines()
     header = 0
     if header_with is not None:
         header = next(
@@ -219,6 +224,10 @@ def _read_table(path: Path, *, header_with: str | None) -> tuple[pd.DataFrame, i
         )
     except pd.errors.ParserError as exc:
         raise InputError(path, f"not a readable table: {exc}") from exc
+    if separator != ",":
+        # Where cells are not split by commas, a comma between digits can only be a decimal
+        # mark (Excel writes 1,5 where that is the locale's): read it as one.
+        table = table.replace(_DECIMAL_COMMA, r"\1.\2", regex=True)
     return table, header + 2
 
 
@@ -255,7 +264,15 @@ def _rater_rows(table: pd.DataFrame, rater_column: str, rater: str, path: Path) 
 def _number(value: object, what: str, row: int, path: Path) -> float:
     number = pd.to_numeric(value, errors="coerce")
     if pd.isna(number) or not math.isfinite(number):
-        raise InputError(path, f"row {row}: {what} {value!r} is not a number of seconds")
+        problem = f"row {row}: {what} {value!r} is not a number of seconds"
+        if re.fullmatch(_DECIMAL_COMMA, str(value)):
+            # In a comma-separated file 1,500 may be 1.5 or 1500: the user knows which.
+            point = str(value).strip().replace(",", ".")
+            problem += (
+                ": a decimal comma in a comma-separated file is ambiguous; write it with a "
+                f"point ({point}), or save the file with semicolons between cells"
+            )
+        raise InputError(path, problem)
     return float(number)
 
 

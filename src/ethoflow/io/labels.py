@@ -7,10 +7,12 @@ punctuation vary between annotators, so headers are compared by their letters an
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Collection
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ethoflow.errors import InputError
@@ -106,22 +108,53 @@ def _row_list(index: pd.Index, limit: int = 5) -> str:
     return ", ".join(rows) + (f" … ({len(index)} in all)" if len(index) > limit else "")
 
 
+def read_text(path: Path) -> str:
+    """A label file's text: UTF-8 (a byte-order mark or not), else Windows-1252, what Excel on
+    Windows saves as "CSV" (accented names, µ, °). Raises :class:`InputError` if it is neither."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise InputError(
+            path, 'not a text file in UTF-8 or Windows-1252: save it from Excel as "CSV UTF-8"'
+        ) from None
+
+
 def parse_label_csv(path: str | Path) -> pd.DataFrame:
     """The label CSV's table as written (headers untouched), parsed the same way for
     :func:`read_labels` and the Great Expectations checks (:mod:`ethoflow.validation`).
 
-    Spreadsheet exports are read as they come: a UTF-8 byte-order mark and CRLF line ends (pandas
-    handles both), and semicolons as the separator (Excel writes them wherever the decimal mark is
-    a comma, and its users cannot easily change that), recognised by a header that reads as one
-    column containing ";". A cell holding only spaces is empty; "NA", "null" and the like are
-    values (reported as not 0/1), not empty cells. Unreadable files raise pandas' ``EmptyDataError``
-    or ``ParserError``, or ``UnicodeDecodeError``.
+    Spreadsheet exports are read as they come: UTF-8 or Windows-1252 text (:func:`read_text`),
+    a byte-order mark and CRLF line ends (pandas handles both), and semicolons as the separator
+    (Excel writes them wherever the decimal mark is a comma, and its users cannot easily change
+    that), recognised by a header that reads as one column containing ";". A cell holding only
+    spaces is empty; "NA", "null" and the like are values (reported as not 0/1), not empty cells.
+    Unreadable files raise pandas' ``EmptyDataError`` or ``ParserError``, or :class:`InputError`.
     """
+    text = read_text(Path(path))
     options = {"skipinitialspace": True, "keep_default_na": False, "na_values": [""]}
     # The header alone decides the separator: a semicolon file's rows may not parse with commas.
-    header = pd.read_csv(path, nrows=0, **options).columns
+    header = pd.read_csv(io.StringIO(text), nrows=0, **options).columns
     separator = ";" if len(header) == 1 and ";" in str(header[0]) else ","
-    return pd.read_csv(path, sep=separator, **options)
+    return pd.read_csv(io.StringIO(text), sep=separator, **options)
+
+
+def source_frames(path: str | Path) -> np.ndarray | None:
+    """The ``frame`` column of a ``labels.csv`` that ``ethoflow label`` wrote: the source-video
+    frame each row of the models' clock shows (:func:`ethoflow.labelling.label_table`); None for
+    a file without one (a person's per-frame labels)."""
+    table = parse_label_csv(path)
+    column = next((name for name in table.columns if header_key(name) == "frame"), None)
+    if column is None or "time_s" not in table.columns:
+        return None
+    frames = pd.to_numeric(table[column], errors="coerce")
+    if frames.isna().any() or (frames.diff().dropna() < 0).any():
+        raise InputError(path, f"column {column!r} must hold frame numbers in increasing order")
+    return frames.to_numpy(np.int64)
 
 
 def read_labels(path: str | Path) -> pd.DataFrame:
@@ -137,7 +170,7 @@ def read_labels(path: str | Path) -> pd.DataFrame:
         table = parse_label_csv(path)
     except pd.errors.EmptyDataError as exc:
         raise InputError(path, "label file is empty") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except pd.errors.ParserError as exc:
         raise InputError(path, f"not a readable CSV file: {exc}") from exc
     if len(table) == 0:
         # Otherwise a header-only file reads as a valid zero-frame table.

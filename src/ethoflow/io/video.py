@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,9 @@ class VideoInfo:
     frame_count: int
     width: int
     height: int
-    tail_decodes: bool = True  # the frame at 90 % of the header's count decodes
+    # Frames that decode, counted only when the frame at 90 % of the header's count does not
+    # (a truncated file); None: that frame decodes.
+    decodable: int | None = None
 
 
 class VideoReader:
@@ -112,14 +115,35 @@ class VideoReader:
             capture.release()
 
 
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
+def videos_in(folder: Path) -> list[Path]:
+    """The videos anywhere under ``folder``, sorted; dot-files and dot-folders are skipped (other
+    tools' temporaries: an interrupted copy or atomic write)."""
+    return [
+        path
+        for path in sorted(folder.rglob("*"))
+        if not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and path.suffix.lower() in VIDEO_SUFFIXES
+        and path.is_file()
+    ]
+
+
+def no_videos(folder: Path, *, images: bool = False) -> str:
+    """The message for a folder that holds nothing to work on (``images``: nor frame images)."""
+    looked = ", ".join(VIDEO_SUFFIXES) + (f" and frame images {', '.join(IMAGE_SUFFIXES)}" * images)
+    return f"no videos in {folder} (looked for {looked}; dot-files are skipped)"
+
+
 class ImageFolder:
-    """One recording stored as a folder of frame images, read in file-name order, one at a time.
+    """One recording stored as a folder of frame images, read one at a time in natural name
+    order (``frame2.png`` before ``frame10.png``), as frame-grabbing software numbers them.
 
     Like :class:`VideoReader`, but with no frame rate (``fps`` is None) and each frame named by
-    its file (``names``).
+    its file (``names``). Every image must have the first one's size (:class:`InputError`
+    naming the first that differs, otherwise).
     """
 
     fps = None
@@ -128,13 +152,15 @@ class ImageFolder:
         self.path = Path(path)
         if not self.path.is_dir():
             raise InputError(self.path, "not a folder of frame images")
-        self.names = sorted(
-            p.name
-            for p in self.path.iterdir()
-            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-        )
+        self.names = image_names(self.path)
         if not self.names:
             raise InputError(self.path, f"no frame images ({', '.join(IMAGE_SUFFIXES)})")
+        if len(self.names) < MIN_FRAMES:
+            raise InputError(
+                self.path,
+                f"only {len(self.names)} frame image(s); a recording needs at least {MIN_FRAMES}",
+            )
+        self.shape = self._load(self.names[0]).shape
 
     @property
     def frame_count(self) -> int:
@@ -143,22 +169,52 @@ class ImageFolder:
     def __len__(self) -> int:
         return len(self.names)
 
-    def _read(self, name: str) -> np.ndarray:
+    def _load(self, name: str) -> np.ndarray:
         frame = cv2.imread(str(self.path / name), cv2.IMREAD_COLOR)
         if frame is None:
             raise InputError(self.path / name, "cannot be read as an image")
         return frame
 
+    def _read(self, index: int) -> np.ndarray:
+        frame = self._load(self.names[index])
+        if frame.shape != self.shape:
+            # Sampling may meet a later odd one first: name the first in the folder's order.
+            for name in self.names[: index + 1]:
+                size = self._load(name).shape
+                if size != self.shape:
+                    raise InputError(
+                        self.path / name,
+                        f"is {size[1]}x{size[0]} pixels but the first image, {self.names[0]}, "
+                        f"is {self.shape[1]}x{self.shape[0]}: every frame of a recording must "
+                        "have one size (resize the images, or move the odd ones out)",
+                    )
+        return frame
+
     def __iter__(self) -> Iterator[np.ndarray]:
-        for name in self.names:
-            yield self._read(name)
+        for index in range(len(self.names)):
+            yield self._read(index)
 
     def sample(self, n: int) -> list[np.ndarray]:
         """Up to ``n`` frames spread evenly over the folder (all when it has fewer)."""
         if n < 1:
             raise ValueError(f"n must be positive, got {n}")
         indices = np.unique(np.linspace(0, len(self.names) - 1, min(n, len(self.names))).round())
-        return [self._read(self.names[int(i)]) for i in indices]
+        return [self._read(int(i)) for i in indices]
+
+
+def image_names(folder: Path) -> list[str]:
+    """The frame images' names in ``folder`` (not below it), in natural order; dot-files skipped."""
+    names = [
+        p.name
+        for p in folder.iterdir()
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    ]
+    return sorted(names, key=natural_key)
+
+
+def natural_key(name: str) -> list[str | int]:
+    """Sort key that orders the numbers in names by value: ``f2`` before ``f10``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
 def open_recording(path: str | Path) -> VideoReader | ImageFolder:
@@ -194,11 +250,24 @@ def read_video_info(path: str | Path) -> VideoInfo:
         width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         tail = int(frame_count * _TAIL_CHECK)
-        tail_decodes = True
+        decodable = None
         if tail > 1:
             capture.set(cv2.CAP_PROP_POS_FRAMES, tail)
-            tail_decodes, _ = capture.read()
-        return VideoInfo(path, fps, frame_count, width, height, bool(tail_decodes))
+            if not capture.read()[0]:
+                decodable = _count_frames(path)
+        return VideoInfo(path, fps, frame_count, width, height, decodable)
+    finally:
+        capture.release()
+
+
+def _count_frames(path: Path) -> int:
+    """Frames that decode from the start, one at a time (only a broken file is counted)."""
+    capture = _open(path)
+    try:
+        count = 0
+        while capture.grab():
+            count += 1
+        return count
     finally:
         capture.release()
 
@@ -227,18 +296,21 @@ def check_video_info(info: VideoInfo) -> VideoInfo:
             info.path,
             f"video has only {info.frame_count} frame(s); a recording needs at least {MIN_FRAMES}",
         )
-    if not info.tail_decodes:
-        raise InputError(
-            info.path,
-            f"header says {info.frame_count} frames but frame "
-            f"{int(info.frame_count * _TAIL_CHECK)} does not decode: the file is truncated "
-            "(cut short, or still being copied)",
-        )
+    if info.decodable is not None:
+        raise InputError(info.path, truncated(info.frame_count, info.decodable))
     if info.width <= 0 or info.height <= 0:
         raise InputError(
             info.path, f"video reports an invalid frame size {info.width}x{info.height}"
         )
     return info
+
+
+def truncated(promised: int, decoded: int) -> str:
+    """The problem of a video that decodes fewer frames than its header promises."""
+    return (
+        f"header says {promised} frames but only {decoded} decode: the file is truncated "
+        "(cut short, or still being copied); copy it again from the camera or its source"
+    )
 
 
 def check_picture(frames: list[np.ndarray], path: str | Path) -> None:

@@ -12,8 +12,7 @@ from typing import BinaryIO
 from ethoflow.config import Settings
 from ethoflow.errors import InputError
 from ethoflow.io.atomic import atomic_path
-from ethoflow.io.video import VideoInfo, probe_video
-from ethoflow.labelling import VIDEO_SUFFIXES
+from ethoflow.io.video import VIDEO_SUFFIXES, VideoInfo, probe_video
 
 LABEL_SUFFIXES = (".csv",)
 MB = 1024 * 1024

@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from ethoflow.config import ConfigError, Settings, load_settings
-from ethoflow.labelling import VIDEO_SUFFIXES
+from ethoflow.io.video import VIDEO_SUFFIXES
 from ethoflow.plots import plot_ethogram
 from ethoflow.tracking import draw_trajectory
 from ethoflow.ui import recording as rec
