@@ -1,7 +1,7 @@
 """Tracking alone (``ethoflow track``): where the mouse is in every frame, and open-field measures.
 
 The tracker (:mod:`ethoflow.preprocess.track`) is the one ingest and labelling use. A recording is
-a video, or a folder holding one recording's frames as images (read in file-name order).
+a video, or a folder holding one recording's frames as images (read in natural order).
 """
 
 from __future__ import annotations
