@@ -252,17 +252,18 @@ def train(
     patience: PatienceOption = None,
 ) -> None:
     """Search and register the best model per behaviour head and architecture (Prefect flow)."""
-    _flow_settings(params)
-    from ethoflow.flows.train import train_flow
+    with _stoppable("finish (finished trials are kept: the search resumes)"):
+        _flow_settings(params)
+        from ethoflow.flows.train import train_flow
 
-    results = train_flow(
-        params=str(params.resolve()),
-        heads=head,
-        architectures=architecture,
-        n_trials=trials,
-        max_epochs=max_epochs,
-        patience=patience,
-    )
+        results = train_flow(
+            params=str(params.resolve()),
+            heads=head,
+            architectures=architecture,
+            n_trials=trials,
+            max_epochs=max_epochs,
+            patience=patience,
+        )
     typer.echo(_reports().retrain_text({"train": results}))
 
 
