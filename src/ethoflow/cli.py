@@ -368,7 +368,7 @@ def label(
 
     Exits with status 1 when a video was quarantined (the others are labelled regardless), 2 when
     nothing could be done (a path that does not exist, an output folder that cannot be written,
-    no champion).
+    no champion), 130 when stopped by Ctrl-C (the same command again labels the rest).
     """
     missing = [str(v) for v in videos if not v.exists()]
     if missing:  # a typo: said before seconds of model loading, not after
@@ -424,7 +424,8 @@ def track(
 ) -> None:
     """Track the mouse alone (no behaviour labels): track.csv, open-field summary, trajectory.
 
-    Exits with status 1 when a recording was quarantined; the others are tracked regardless.
+    Exits with status 1 when a recording was quarantined; the others are tracked regardless; 130
+    when stopped by Ctrl-C (the same command again tracks the rest).
     """
     from ethoflow.interrupt import Interrupted
     from ethoflow.labelling import write_batch_report

@@ -48,13 +48,15 @@ def start_temporary_server() -> None:
     the API, and Prefect stops the server when the command exits. On Linux the server also ends
     with the command's main thread when that is killed.
     """
-    if os.environ.get("PREFECT_API_URL"):
-        return
     from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return
 
     class OwnSessionServer(SubprocessASGIServer):
         def _run_uvicorn_command(self) -> subprocess.Popen:
-            # Prefect 3.9's command, with a session of its own.
+            # SubprocessASGIServer's own command (Prefect 3.9), in a session of its own.
             import prefect
             from prefect.settings import get_current_settings
 

@@ -24,6 +24,9 @@ from ethoflow.preprocess.track import (
     MouseTracker,
 )
 
+# Frames tracked between looks at a Ctrl-C and updates of the progress bar.
+_BATCH = 32
+
 
 def track_frames(
     source: VideoReader | ImageFolder,
@@ -35,9 +38,9 @@ def track_frames(
     """One row per frame: ``frame`` and ``time_s`` (a video) or ``image`` (a folder of images),
     then x, y, found, confidence, area, length, width, angle in source pixels (NaN when the
     mouse is not found). ``tracker`` defaults to ``MouseTracker.for_recording(source)``;
-    ``limit`` stops after that many frames. With ``progress_name``, a progress bar of that name
-    shows when the command enabled them (:mod:`ethoflow.progress`); a Ctrl-C stops it between
-    batches of ``_BATCH`` frames (:class:`ethoflow.interrupt.Interrupted`)."""
+    ``limit`` stops after that many frames. A progress bar named ``progress_name`` shows when
+    the command enabled them (:mod:`ethoflow.progress`); a Ctrl-C stops it between batches of
+    ``_BATCH`` frames (:class:`ethoflow.interrupt.Interrupted`)."""
     tracker = tracker or MouseTracker.for_recording(source)
     rows = []
     with progress.frame_bar(progress_name, len(source)) as advance:
@@ -59,8 +62,6 @@ def track_frames(
     return track
 
 
-# Frames tracked between looks at a Ctrl-C and updates of the progress bar.
-_BATCH = 32
 TRACK_FILE = "track.csv"
 SUMMARY_FILE = "summary.json"
 TRAJECTORY_FILE = "trajectory.png"
