@@ -144,15 +144,17 @@ def _start_log(settings: Settings) -> None:
     command = _context.invoked_subcommand if _context else None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = settings.paths.runs / "logs" / f"{command or 'ethoflow'}-{stamp}.log"
-    log_to_file(path, terminal=_verbose)
+    close_log = log_to_file(path, terminal=_verbose)
     progress.enable()
 
-    def name_the_log() -> None:
+    def end_the_log() -> None:
+        close_log()
+        progress.enable(False)
         if path.is_file():
             typer.echo(f"log: {path}", err=True)
 
     if _context:
-        _context.call_on_close(name_the_log)
+        _context.call_on_close(end_the_log)
 
 
 @contextmanager

@@ -14,10 +14,10 @@ from contextlib import contextmanager
 _enabled = False
 
 
-def enable() -> None:
-    """Draw progress bars from now on in this process."""
+def enable(on: bool = True) -> None:
+    """Draw progress bars from now on in this process (or, ``on=False``, no longer)."""
     global _enabled
-    _enabled = True
+    _enabled = on
 
 
 @contextmanager

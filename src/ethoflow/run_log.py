@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -20,18 +21,16 @@ class _FileHandler(logging.FileHandler):
         return super()._open()
 
 
-def log_to_file(path: Path, *, terminal: bool) -> None:
+def log_to_file(path: Path, *, terminal: bool) -> Callable[[], None]:
     """Send this process's log records to ``path`` (appended), and keep them on the terminal
-    only if ``terminal``."""
+    only if ``terminal``. Returns what closes the file when the command is done (the terminal
+    stays as quiet: records after it, such as Prefect stopping its temporary server, are
+    dropped)."""
     handler = _FileHandler(path, encoding="utf-8", delay=True)
     loggers = [logging.getLogger()]
     loggers += [
         x for x in logging.root.manager.loggerDict.values() if isinstance(x, logging.Logger)
     ]
-    for logger in loggers:  # an earlier run's file, in a process that runs several commands
-        for earlier in [h for h in logger.handlers if isinstance(h, _FileHandler)]:
-            logger.removeHandler(earlier)
-            earlier.close()
     consoles = [
         (logger, h)
         for logger in loggers
@@ -45,15 +44,23 @@ def log_to_file(path: Path, *, terminal: bool) -> None:
     handler.setFormatter(
         formatter or logging.Formatter("%(asctime)s | %(levelname)-7s | %(name)s - %(message)s")
     )
-    for logger, console in consoles:
-        logger.addHandler(handler)
-        if not terminal:
-            logger.removeHandler(console)
     root = logging.getLogger()
-    if handler not in root.handlers:
-        root.addHandler(handler)
-    if terminal and not any(logger is root for logger, _ in consoles):
+    with_file = {root, *(logger for logger, _ in consoles)}
+    for logger in with_file:
+        logger.addHandler(handler)
+    if not terminal:
+        for logger, console in consoles:
+            logger.removeHandler(console)
+    elif root not in {logger for logger, _ in consoles}:
         root.addHandler(logging.StreamHandler())
     # Per-video notes (skipped, frames labelled) are INFO: the file and the UI keep them.
     logging.getLogger("ethoflow").setLevel(logging.INFO)
     logging.captureWarnings(True)
+
+    def close() -> None:
+        logging.captureWarnings(False)
+        for logger in with_file:
+            logger.removeHandler(handler)
+        handler.close()
+
+    return close
