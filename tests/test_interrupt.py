@@ -38,11 +38,11 @@ STOP_SECONDS = 60
 
 @pytest.fixture(scope="module")
 def videos(project: Project) -> list[Path]:
-    """``a`` (3 s) is done first; ``z`` (3,000 frames: seconds of work) is in flight when the
-    test interrupts, as soon as ``a`` has its record."""
+    """``a`` (3 s) is done first; ``z`` (9,000 frames: seconds of work even on idle cores) is in
+    flight when the test interrupts, as soon as ``a`` has its record."""
     folder = project.root / "interrupt-videos"
     a = project.copy_good(folder / "a.mp4")
-    z = write_video(folder / "z.mp4", synthetic_frames(10, 10, seed=5) * 30, 10)
+    z = write_video(folder / "z.mp4", synthetic_frames(10, 10, seed=5) * 90, 10)
     return [a, z]
 
 
@@ -143,7 +143,7 @@ def test_ctrl_c_to_the_group_stops_label_and_a_rerun_labels_the_rest(
     assert "z: " in again.stderr and "frames/s" in again.stderr  # z's progress bar
     assert_quiet(again.stdout, again.stderr)
     log = log_file(again.stderr).read_text()
-    assert "Finished in state Completed" in log and "z: 3000 frames labelled" in log
+    assert "Finished in state Completed" in log and "z: 9000 frames labelled" in log
 
 
 def test_ctrl_c_to_the_process_alone_stops_label(project, videos, tmp_path, prefect_api):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,27 +36,52 @@ def check() -> None:
         raise Interrupted("stopped by Ctrl-C")
 
 
-def _on_sigint(signum: int, frame: object) -> None:
-    # os.write: the handler may run while the main thread is inside a write to sys.stderr.
+def _on_sigint(signum: int = signal.SIGINT, frame: object = None) -> None:
+    # os.write to stderr's descriptor: the main thread may be inside a write to sys.stderr.
     if _requested.is_set():
         # Threads busy in OpenCV or TensorFlow would hold up a normal exit: leave now. An
         # output being written stays a dot-file; without its record nothing counts as done.
-        os.write(sys.stderr.fileno(), b"\ninterrupted again: stopped at once\n")
+        os.write(2, b"\ninterrupted again: stopped at once\n")
         os._exit(EXIT_STATUS)
     _requested.set()
-    os.write(
-        sys.stderr.fileno(), b"\nstopping after the current frame batch (Ctrl-C again: at once)\n"
-    )
+    os.write(2, b"\nstopping after the current frame batch (Ctrl-C again: at once)\n")
+
+
+_closing = threading.Event()
+
+
+def _watch() -> None:
+    """Take each SIGINT as it comes (the thread has it blocked, as every thread of the block)."""
+    while True:
+        signal.sigwait({signal.SIGINT})
+        if _closing.is_set():
+            return
+        _on_sigint()
 
 
 @contextmanager
 def stop_on_sigint() -> Iterator[None]:
-    """Within the block, SIGINT sets the stop request instead of raising KeyboardInterrupt (main
-    thread only; the previous handler is restored after)."""
+    """Within the block, SIGINT sets the stop request instead of raising KeyboardInterrupt.
+
+    Call from the main thread, before the work starts its threads. The kernel hands a SIGINT to
+    any thread that does not block it, and Python runs its handler only when the main thread
+    next runs Python code, which may be minutes away when it waits for the work on a lock. So
+    SIGINT is blocked here and in every thread started within the block (they inherit the
+    mask), and a watcher thread takes it with ``sigwait`` at once. A thread that existed before
+    may still catch one: the Python-level handler then does the same, later.
+    """
     _requested.clear()
     previous = signal.signal(signal.SIGINT, _on_sigint)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    watcher = threading.Thread(target=_watch, name="ethoflow-sigint", daemon=True)
+    watcher.start()
     try:
         yield
     finally:
+        _closing.set()
+        signal.pthread_kill(watcher.ident, signal.SIGINT)  # wakes the watcher to end it
+        watcher.join()
+        _closing.clear()
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         signal.signal(signal.SIGINT, previous)
         _requested.clear()
