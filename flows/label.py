@@ -134,6 +134,6 @@ def label_flow(
         done = len(found) - statuses["interrupted"]
         raise Interrupted(f"{done} of {len(found)} recordings labelled")
     return {
-        "counts": dict(Counter(o.status for o in outcomes)),
+        "counts": dict(statuses),
         "outcomes": [asdict(o) for o in outcomes],
     }
