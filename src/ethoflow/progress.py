@@ -1,8 +1,8 @@
 """A progress bar per recording on the terminal (stderr): frames done, frames/s and time left.
 
-Off unless a command turns it on (:func:`enable`): the nightly flow, the web app and the tests
-draw none. The loops report the source frame they reached; a video whose header promises no
-frame count shows frames and frames/s without the time left.
+Off unless a command turns it on (:func:`enable`): the nightly flow and the web app draw none.
+The loops report the source frame they reached; a video whose header promises no frame count
+shows frames and frames/s without the time left.
 """
 
 from __future__ import annotations
