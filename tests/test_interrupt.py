@@ -223,3 +223,30 @@ def test_ctrl_c_stops_ingest_and_a_rerun_featurises_the_rest(tmp_path, prefect_a
     assert again.returncode == 0, again.stderr
     assert f"({done} unchanged, reused)" in again.stdout
     assert len(pd.read_csv(features / "manifest.csv")) >= total
+
+
+def test_ctrl_c_stops_retrain_and_registers_nothing(tmp_path, prefect_api):
+    """SIGINT once the search made its Optuna study: the first trial stops at the end of a
+    batch; no model is registered, so no half-trained model can become champion."""
+    import mlflow
+
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "seed: 3\ningest: {crop_size: 64}\nfeatures: {cnn: false}\n"
+        "train: {architectures: [tcn], n_trials: 1, max_epochs: 50, patience: 50}\n"
+    )
+    settings = load_settings(params)
+    lab = (CONDITIONS[0], CONDITIONS[2])
+    small_lab(settings.paths.raw, settings.paths.truth, lab, videos=3, minutes=0.5, seed=2)
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": prefect_api}
+    process = start(["retrain", "--params", str(params)], env)
+    study = settings.paths.runs / "optuna.db"
+    stdout, stderr, seconds = interrupt_when(process, study.exists)
+    assert process.returncode == EXIT_STATUS, stderr
+    assert re.search(r"^interrupted: .*; re-run the same command to finish", stderr, re.M), stderr
+    assert_quiet(stdout, stderr)
+    log = log_file(stderr).read_text()
+    assert "Interrupted" in log and "Task run 'search-" in log
+    registered = mlflow.MlflowClient(settings.tracking_uri).search_registered_models()
+    assert [model.name for model in registered] == []
+    print(f"retrain stopped {seconds:.1f} s after SIGINT")

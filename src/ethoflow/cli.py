@@ -64,6 +64,8 @@ def main(
         # Set before TensorFlow, MLflow or OpenCV is imported: each reads them once.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # CUDA probing on CPU-only machines
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        # MLflow's records go to the run's log file, not to a terminal handler of its own.
+        os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
         # FFmpeg's notes on odd files ("moov atom not found"): the quarantine reason says it.
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
         os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
