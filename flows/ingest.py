@@ -15,6 +15,7 @@ from ethoflow.errors import InputError
 from ethoflow.features import FeatureExtractor
 from ethoflow.featurization import Featurization
 from ethoflow.flows.tasks import build_extractor, video_runner
+from ethoflow.interrupt import Interrupted
 from ethoflow.validation import ValidationReport, save_report, validate_recording
 
 
@@ -127,14 +128,20 @@ def ingest_flow(params: str = "params.yaml") -> dict:
             },
         )
         futures.wait()  # leaving the runner cancels what is unfinished
-    records = []
+    records, stopped = [], 0
     for recording, future in zip(valid, futures, strict=True):
         try:
             records.append(future.result())
+        except Interrupted:
+            stopped += 1
         except InputError as exc:
             quarantined.append(steps.quarantine(recording, exc.problem))
         except (ValueError, OSError, cv2.error) as exc:  # one bad file must not stop the rest
             reason = f"cannot be featurised: {type(exc).__name__}: {exc}"
             quarantined.append(steps.quarantine(recording, reason))
+    if stopped:
+        # The manifest stays the last complete one; each recording's features (record last) are
+        # kept, so the re-run featurises only the rest.
+        raise Interrupted(f"{len(valid) - stopped} of {len(valid)} recordings featurised")
     summary = write_outputs(records, splits, quarantined, featurization, settings)
     return summary

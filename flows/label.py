@@ -28,6 +28,7 @@ from ethoflow.flows.tasks import (
     start_tracking,
     video_runner,
 )
+from ethoflow.interrupt import Interrupted
 from ethoflow.io.atomic import check_writable
 
 
@@ -68,6 +69,8 @@ def label(
             drift_limits=DriftLimits.from_settings(settings),
             video_id=video_id,
         )
+    except Interrupted:
+        raise  # Ctrl-C: the flow reports the batch as far as it went
     except Exception as exc:  # noqa: BLE001 - one video's failure must not stop the batch
         get_run_logger().exception("%s: failed", video.name)
         reason = f"unexpected error: {type(exc).__name__}: {exc}"
@@ -103,7 +106,7 @@ def label_flow(
         heads = load_champions(settings, featurization)
         extractor = build_extractor(featurization)
         with video_runner(settings) as runner:  # leaving it cancels what is unfinished
-            outcomes += runner.map(
+            futures = runner.map(
                 label,
                 {
                     "video_id": [video_id for video_id, _ in found],
@@ -114,10 +117,23 @@ def label_flow(
                     "extractor": unmapped(extractor),
                     "settings": unmapped(settings),
                 },
-            ).result()
+            )
+            futures.wait()
+        for (video_id, video), future in zip(found, futures, strict=True):
+            try:
+                outcomes.append(future.result())
+            except Interrupted:
+                reason = "stopped by Ctrl-C before its labels were written: re-run to label it"
+                outcomes.append(
+                    labelling.LabelOutcome(video_id, video, "interrupted", reason, None)
+                )
     # The report goes to the Prefect UI as an artifact and to report.csv; not logged a second time.
     report(outcomes, ", ".join(map(str, sources)), outbox_dir)
+    statuses = Counter(o.status for o in outcomes)
+    if statuses["interrupted"]:
+        done = len(found) - statuses["interrupted"]
+        raise Interrupted(f"{done} of {len(found)} recordings labelled")
     return {
-        "counts": dict(Counter(o.status for o in outcomes)),
+        "counts": dict(statuses),
         "outcomes": [asdict(o) for o in outcomes],
     }

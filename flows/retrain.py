@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from ethoflow import interrupt
 from ethoflow.flows.evaluate import evaluate_flow
 from ethoflow.flows.ingest import ingest_flow
 from ethoflow.flows.promote import promote_flow
@@ -24,6 +25,8 @@ def retrain_flow(
     Parameters left empty take their defaults from params.yaml (train section).
     """
     ingest = ingest_flow(params=params)
+    # A Ctrl-C in a stage's last steps (past its loops) stops the run before the next stage.
+    interrupt.check()
     trained = train_flow(
         params=params,
         heads=heads,
@@ -32,6 +35,8 @@ def retrain_flow(
         max_epochs=max_epochs,
         patience=patience,
     )
+    interrupt.check()
     evaluated = evaluate_flow(params=params, heads=heads)
+    interrupt.check()  # no promotion the user tried to stop
     decisions = promote_flow(params=params, heads=heads)
     return {"ingest": ingest, "train": trained, "evaluate": evaluated, "promote": decisions}

@@ -117,7 +117,7 @@ def test_the_retracing_warning_of_many_models_is_dropped_unless_verbose(caplog):
     unfiltered = predict_with_new_models()
     assert any("triggered tf.function retracing" in message for message in unfiltered)
     try:
-        main(verbose=False)
+        main(None, verbose=False)  # no command line: no context
         assert predict_with_new_models() == ["another warning"]
     finally:
         tensorflow_log.removeFilter(_not_retracing_warning)

@@ -756,11 +756,12 @@ def test_startup_noise_is_hidden_unless_verbose(tmp_path):
     # On this machine importing TensorFlow is noisy (so the check below is not vacuous) ...
     bare = [sys.executable, "-c", "import tensorflow"]
     assert "cuda" in subprocess.run(bare, capture_output=True, text=True).stderr.lower()
-    # ... and `ethoflow label`, which imports it before the flow, prints one line: the error.
+    # ... and `ethoflow label`, which imports it before the flow, prints the error and names
+    # its log file.
     quiet = label()
     assert quiet.returncode == 2  # no store: nothing done
     assert quiet.stderr.strip().splitlines() == [
-        line for line in quiet.stderr.strip().splitlines() if line.startswith("error:")
+        line for line in quiet.stderr.strip().splitlines() if line.startswith(("error:", "log:"))
     ]
     assert "no MLflow store" in quiet.stderr
     assert label("--verbose").returncode == 2

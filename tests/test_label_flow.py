@@ -4,6 +4,7 @@ quarantines a corrupt video, and survives being killed mid-batch."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -152,8 +153,9 @@ def test_cli_label_killed_mid_batch_then_rerun_completes_once(project, tmp_path)
 
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
-    # `ethoflow label` is the label flow (one batch loop), run by Prefect.
-    assert "for flow 'label'" in finished.stdout + finished.stderr
+    # `ethoflow label` is the label flow (one batch loop), run by Prefect: its log file says so.
+    log = re.search(r"^log: (.+)$", finished.stderr, re.MULTILINE)
+    assert log and "for flow 'label'" in Path(log.group(1)).read_text(), finished.stderr
     folders = sorted(p.name for p in outbox.iterdir() if p.is_dir())
     assert folders == ["c4_v00", "c4_v01"]
     for folder in folders:

@@ -133,6 +133,29 @@ def test_training_is_reproducible_and_learns(splits):
     assert first > 0.6  # positives are ~15 %: chance level is 0.15
 
 
+def test_ctrl_c_stops_training_after_the_batch_in_hand(splits):
+    """A SIGINT under the CLI's handler: the fit stops at the end of its first batch."""
+    import os
+    import signal
+    import time
+
+    from ethoflow.interrupt import Interrupted, stop_on_sigint
+
+    train, test = splits
+    hp = {"window": 16, "batch_size": 8, "layers": 1, "units": 8, "dropout": 0.0}
+    hp |= {"learning_rate": 0.005, "kernel_size": 3, "dilation_depth": 2, "stacks": 1}
+    budget = Budget(max_epochs=50, patience=50, stride_fraction=0.5, seed=3)
+    batches = []
+    with stop_on_sigint(), pytest.raises(Interrupted):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.1)  # Python runs the handler between bytecodes of the main thread
+        train_head(
+            "tcn", hp | {"causal": False}, train, test, "grooming", budget,
+            on_epoch=lambda epoch, metrics: batches.append(epoch),
+        )  # fmt: skip
+    assert batches == []  # not one epoch finished
+
+
 def test_search_logs_nested_trials_and_registers_the_best(splits, tracking, tmp_path):
     import mlflow
 

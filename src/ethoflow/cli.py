@@ -3,13 +3,20 @@
 Exit status, the same for every command: 0 — done (recordings already up to date count as done);
 1 — done, but some recordings were quarantined (each named with its reason; the others were
 processed); 2 — nothing was done: bad settings, a path that does not exist, an output folder that
-cannot be written, no champion, models trained on other features.
+cannot be written, no champion, models trained on other features; 130 — stopped by Ctrl-C (what
+was finished is kept and reported; the same command again does the rest).
+
+The terminal shows a progress bar per recording and the results; the logs (Prefect's, ethoflow's,
+other libraries' warnings) go to a file named at the end, and to the terminal with ``--verbose``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -40,17 +47,28 @@ def _not_retracing_warning(record: logging.LogRecord) -> bool:
 
 @app.callback()
 def main(
+    context: typer.Context,
     verbose: Annotated[
-        bool, typer.Option("--verbose", help="Show TensorFlow's and MLflow's start-up output.")
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Show the logs (Prefect's runs, TensorFlow's and MLflow's start-up) here too.",
+        ),
     ] = False,
 ) -> None:
-    """Exit status: 0 done, 1 some recordings quarantined (the rest done), 2 nothing done."""
-    global _verbose
-    _verbose = verbose
+    """Exit status: 0 done, 1 some recordings quarantined (the rest done), 2 nothing done,
+    130 stopped by Ctrl-C (re-run to finish)."""
+    global _context, _verbose
+    _context, _verbose = context, verbose
     if not verbose:
-        # Set before TensorFlow or MLflow is imported: both read them once.
+        # Set before TensorFlow, MLflow or OpenCV is imported: each reads them once.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # CUDA probing on CPU-only machines
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        # MLflow's records go to the run's log file, not to a terminal handler of its own.
+        os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
+        # FFmpeg's notes on odd files ("moov atom not found"): the quarantine reason says it.
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
         logging.getLogger("tensorflow").addFilter(_not_retracing_warning)
     # A tracking server that is down is reported in seconds, not after MLflow's default seven
     # retries with back-off inside each of the flow's own retries (13 minutes, measured).
@@ -100,17 +118,62 @@ def _settings(params: Path) -> Settings:
 
 
 def _flow_settings(params: Path) -> Settings:
-    """Settings for a command that runs a flow: Prefect's state goes to the project's folder."""
-    from ethoflow.deployments import use_local_prefect
+    """Settings for a command that runs a flow: Prefect's state goes to the project's folder,
+    its logs to the run's log file (:func:`_start_log`)."""
+    from ethoflow.deployments import start_temporary_server, use_local_prefect
 
     settings = _settings(params)
     use_local_prefect(settings)
+    import prefect.main  # noqa: F401 - sets up Prefect's logging, which the log file takes over
+
+    _start_log(settings)
+    start_temporary_server()
     if not _verbose:
         _import_tensorflow_quietly()
     return settings
 
 
 _verbose = False
+_context: typer.Context | None = None  # the command line's, set by main
+
+
+def _start_log(settings: Settings) -> None:
+    """Log to ``<paths.runs>/logs/<command>-<UTC time>.log`` (the terminal too with --verbose),
+    named on stderr when the command ends; draw a progress bar per recording."""
+    from ethoflow import progress
+    from ethoflow.run_log import log_to_file
+
+    command = _context.invoked_subcommand if _context else None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = settings.paths.runs / "logs" / f"{command or 'ethoflow'}-{stamp}.log"
+    close_log = log_to_file(path, terminal=_verbose)
+    progress.enable()
+
+    def end_the_log() -> None:
+        close_log()
+        progress.enable(False)
+        if path.is_file():
+            typer.echo(f"log: {path}", err=True)
+
+    if _context:
+        _context.call_on_close(end_the_log)
+
+
+@contextmanager
+def _stoppable(rest: str) -> Iterator[None]:
+    """Ctrl-C within: the work stops after the frame batch in hand (:mod:`ethoflow.interrupt`),
+    one line says what was done and how to ``rest``, exit 130; a second Ctrl-C exits at once."""
+    from ethoflow.interrupt import EXIT_STATUS, Interrupted, stop_on_sigint
+
+    # Entered before numpy (or anything that starts threads) is imported: threads started
+    # earlier, such as OpenBLAS's, do not block SIGINT, and one that takes it delays the stop
+    # until the main thread wakes, after the work.
+    try:
+        with stop_on_sigint():
+            yield
+    except Interrupted as exc:
+        typer.echo(f"interrupted: {exc}; re-run the same command to {rest}", err=True)
+        raise typer.Exit(EXIT_STATUS) from None
 
 
 def _import_tensorflow_quietly() -> None:
@@ -144,6 +207,12 @@ def _check_out(folder: Path, choose: str) -> None:
         check_writable(folder)
     except OSError as exc:
         _fail(f"{exc} — choose another {choose}")
+
+
+def _echo_outcome(video_id: str, status: str, reason: str, outputs) -> None:
+    """One recording's result line: where its outputs are, and why it was refused or what to
+    check in them (a warning)."""
+    typer.echo(" ".join(str(part) for part in (f"{video_id}: {status}", outputs, reason) if part))
 
 
 def _exit_if_quarantined(statuses: list[str]) -> None:
@@ -187,13 +256,14 @@ def synth(
 @app.command()
 def ingest(params: ParamsOption = Path("params.yaml")) -> None:
     """Validate, standardise, crop and featurise the raw recordings (Prefect flow)."""
-    _flow_settings(params)
-    from ethoflow.flows.ingest import ingest_flow
+    with _stoppable("featurise the rest"):
+        _flow_settings(params)
+        from ethoflow.flows.ingest import ingest_flow
 
-    try:
-        summary = ingest_flow(params=str(params.resolve()))
-    except FileNotFoundError as exc:
-        _fail(exc)
+        try:
+            summary = ingest_flow(params=str(params.resolve()))
+        except FileNotFoundError as exc:
+            _fail(exc)
     typer.echo(summary["text"])
     _exit_if_quarantined(["quarantined"] * len(summary["quarantined"]))
 
@@ -208,17 +278,18 @@ def train(
     patience: PatienceOption = None,
 ) -> None:
     """Search and register the best model per behaviour head and architecture (Prefect flow)."""
-    _flow_settings(params)
-    from ethoflow.flows.train import train_flow
+    with _stoppable("finish (finished trials are kept: the search resumes)"):
+        _flow_settings(params)
+        from ethoflow.flows.train import train_flow
 
-    results = train_flow(
-        params=str(params.resolve()),
-        heads=head,
-        architectures=architecture,
-        n_trials=trials,
-        max_epochs=max_epochs,
-        patience=patience,
-    )
+        results = train_flow(
+            params=str(params.resolve()),
+            heads=head,
+            architectures=architecture,
+            n_trials=trials,
+            max_epochs=max_epochs,
+            patience=patience,
+        )
     typer.echo(_reports().retrain_text({"train": results}))
 
 
@@ -298,17 +369,18 @@ def retrain(
     patience: PatienceOption = None,
 ) -> None:
     """Ingest → train → evaluate → promote, as one Prefect flow run."""
-    _flow_settings(params)
-    from ethoflow.flows.retrain import retrain_flow
+    with _stoppable("finish (featurised recordings and finished trials are kept)"):
+        _flow_settings(params)
+        from ethoflow.flows.retrain import retrain_flow
 
-    result = retrain_flow(
-        params=str(params.resolve()),
-        heads=head,
-        architectures=architecture,
-        n_trials=trials,
-        max_epochs=max_epochs,
-        patience=patience,
-    )
+        result = retrain_flow(
+            params=str(params.resolve()),
+            heads=head,
+            architectures=architecture,
+            n_trials=trials,
+            max_epochs=max_epochs,
+            patience=patience,
+        )
     typer.echo(_reports().retrain_text(result))
 
 
@@ -322,16 +394,25 @@ def label(
 
     Exits with status 1 when a video was quarantined (the others are labelled regardless), 2 when
     nothing could be done (a path that does not exist, an output folder that cannot be written,
-    no champion).
+    no champion), 130 when stopped by Ctrl-C (the same command again labels the rest).
     """
     missing = [str(v) for v in videos if not v.exists()]
     if missing:  # a typo: said before seconds of model loading, not after
         _fail(f"not found: {', '.join(missing)}")
-    from ethoflow.io.video import no_videos, videos_in
+    with _stoppable("label the rest"):
+        from ethoflow.io.video import no_videos, videos_in
 
-    empty = [v for v in videos if v.is_dir() and not videos_in(v)]
-    if empty:  # a wrong folder: said at once, not after starting Prefect for nothing
-        _fail(no_videos(empty[0]))
+        empty = [v for v in videos if v.is_dir() and not videos_in(v)]
+        if empty:  # a wrong folder: said at once, not after starting Prefect for nothing
+            _fail(no_videos(empty[0]))
+        batch = _label(videos, params, out)
+    for o in batch["outcomes"]:
+        _echo_outcome(o["video_id"], o["status"], o["reason"], o["outputs"])
+    _exit_if_quarantined([o["status"] for o in batch["outcomes"]])
+
+
+def _label(videos: list[Path], params: Path, out: Path | None) -> dict:
+    """The label flow's result, after the checks that make a failed run one line."""
     settings = _flow_settings(params)
     _check_out(out or settings.paths.outbox, "--out" if out else "--out (or paths.outbox)")
     from mlflow.exceptions import MlflowException
@@ -356,9 +437,7 @@ def label(
         _fail(exc)
     except MlflowException as exc:
         _fail(f"the model registry at {settings.tracking_uri} cannot be read: {exc.message}")
-    for o in batch["outcomes"]:
-        typer.echo(f"{o['video_id']}: {o['status']} {o['reason'] or o['outputs']}")
-    _exit_if_quarantined([o["status"] for o in batch["outcomes"]])
+    return batch
 
 
 @app.command()
@@ -372,32 +451,40 @@ def track(
 ) -> None:
     """Track the mouse alone (no behaviour labels): track.csv, open-field summary, trajectory.
 
-    Exits with status 1 when a recording was quarantined; the others are tracked regardless.
+    Exits with status 1 when a recording was quarantined; the others are tracked regardless; 130
+    when stopped by Ctrl-C (the same command again tracks the rest).
     """
-    from ethoflow.labelling import write_batch_report
-    from ethoflow.tracking import recordings, track_paths
-
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         _fail(f"not found: {', '.join(missing)}")
-    try:
-        found = recordings(paths)
-    except ValueError as exc:
-        _fail(exc)
-    settings = _settings(params)
-    _check_out(out, "--out")
-    try:
-        outcomes = track_paths(
-            found,
-            out,
-            arena_side_cm=settings.label.arena_side_cm,
-            max_missing_share=settings.label.max_missing_share,
-        )
-        write_batch_report(outcomes, ", ".join(map(str, paths)), out)
-    except OSError as exc:  # e.g. --out names a file
-        _fail(exc)
+    with _stoppable("track the rest"):
+        from ethoflow.interrupt import Interrupted
+        from ethoflow.labelling import write_batch_report
+        from ethoflow.tracking import recordings, track_paths
+
+        try:
+            found = recordings(paths)
+        except ValueError as exc:
+            _fail(exc)
+        settings = _settings(params)
+        _check_out(out, "--out")
+        _start_log(settings)
+        try:
+            outcomes = track_paths(
+                found,
+                out,
+                arena_side_cm=settings.label.arena_side_cm,
+                max_missing_share=settings.label.max_missing_share,
+            )
+            write_batch_report(outcomes, ", ".join(map(str, paths)), out)
+        except OSError as exc:  # e.g. the disk filled up
+            _fail(exc)
+        stopped = [o for o in outcomes if o.status == "interrupted"]
+        if stopped:
+            done = len(outcomes) - len(stopped)
+            raise Interrupted(f"{done} of {len(outcomes)} recordings tracked")
     for o in outcomes:
-        typer.echo(f"{o.video_id}: {o.status} {o.reason or o.outputs}")
+        _echo_outcome(o.video_id, o.status, o.reason, o.outputs)
     _exit_if_quarantined([o.status for o in outcomes])
 
 

@@ -31,10 +31,75 @@ def use_local_prefect(settings: Settings) -> None:
     home.mkdir(parents=True, exist_ok=True)  # Prefect's SQLite cannot create missing folders
     # Library progress messages (per video, per frame batch) show in the Prefect run logs.
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "ethoflow")
+    # Their notes outside a flow run (the CLI's checks before it) go to the log file alone.
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     # The in-process API server starts slowly on a busy 2-core machine; the default 20 s is short.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     # No telemetry from a lab machine; its heartbeat also contends for the SQLite lock.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def start_temporary_server() -> None:
+    """Start Prefect's temporary API server now, unless ``PREFECT_API_URL`` names a server.
+
+    Prefect would start the same server at the first API call, in the command's process group,
+    where a Ctrl-C in the terminal stops it under the flow (httpx tracebacks, a command that never
+    ends). Started here, it has a session of its own: the command stops its work, reports through
+    the API, and Prefect stops the server when the command exits. On Linux the server also ends
+    with the command's main thread when that is killed.
+    """
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return
+
+    class OwnSessionServer(SubprocessASGIServer):
+        def _run_uvicorn_command(self) -> subprocess.Popen:
+            # SubprocessASGIServer's own command (Prefect 3.9), in a session of its own.
+            import prefect
+            from prefect.settings import get_current_settings
+
+            return subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--app-dir",
+                    str(prefect.__module_path__.parent),
+                    "--factory",
+                    "prefect.server.api.server:create_app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "error",
+                    "--lifespan",
+                    "on",
+                ],
+                env={
+                    **os.environ,
+                    "PREFECT_UI_ENABLED": "0",
+                    "PREFECT__SERVER_EPHEMERAL": "1",
+                    "PREFECT__SERVER_FINAL": "1",
+                    **get_current_settings().to_environment_variables(exclude_unset=True),
+                },
+                start_new_session=True,
+                preexec_fn=_end_with_parent if sys.platform == "linux" else None,
+            )
+
+    # Prefect keeps one temporary server per process, under the port None: this instance is the
+    # one its client then finds running.
+    OwnSessionServer().start()
+
+
+def _end_with_parent() -> None:
+    """In the server's process before it runs: SIGTERM when the thread that started it ends."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def build_deployments(settings: Settings, params: Path) -> list:

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ethoflow import interrupt, progress
 from ethoflow.config import Settings
 from ethoflow.drift import SETUP_MEASURES, measure_setup
 from ethoflow.features import Backend, Precision, extract_features, extractor_identity
@@ -164,7 +165,10 @@ class Featurization:
     ) -> VideoFeatures:
         """Stream ``video`` through decode → fps → track → crop → (augment) → CNN (+ posture).
 
-        ``extractor`` must come from :meth:`build_extractor` (ValueError otherwise).
+        ``extractor`` must come from :meth:`build_extractor` (ValueError otherwise). A progress
+        bar named ``progress_name`` (default: the file's name) shows when the command enabled
+        them (:mod:`ethoflow.progress`); a Ctrl-C stops it between frame batches
+        (:class:`ethoflow.interrupt.Interrupted`).
         """
         self.check_extractor(extractor)
         # OpenCV's own worker threads gain no time on images this small, yet they spent 2 ms of
@@ -177,17 +181,23 @@ class Featurization:
         motion: list[tuple[float, float, float]] = []
         tracker = MouseTracker.for_recording(reader)
         augmented = None
+        name = progress_name or video.name
         # Decoding runs ahead of tracking, and tracking and cropping ahead of the network, each
         # in its own thread: the network never waits for crops (bench/bench_label.py).
-        with read_ahead(
-            standardize_fps(decoded, reader.fps, self.target_fps), _FRAMES_AHEAD, "decode"
-        ) as frames:
+        with (
+            progress.frame_bar(name, reader.frame_count) as advance,
+            read_ahead(
+                standardize_fps(decoded, reader.fps, self.target_fps), _FRAMES_AHEAD, "decode"
+            ) as frames,
+        ):
             # Body motion is measured even without motion features: its contrast is a set-up number.
             tracked = _tracked_frames(frames, tracker, rows, motion)
             if extractor is None:
                 # Without CNN features there is nothing to crop: tracking alone gives the posture.
-                for _ in tracked:
-                    pass
+                for count, _ in enumerate(tracked, 1):
+                    if count % self.batch_size == 0:
+                        interrupt.check()
+                        advance(rows[-1][0] + 1)
                 features = np.zeros((len(rows), 0), np.float32)
                 if augment is not None:
                     augmented = features
@@ -196,11 +206,12 @@ class Featurization:
                 crops = _crops(tracked, self.crop_size, augment)
                 with read_ahead(crops, 2 * self.batch_size, "track") as ready:
                     for block in extract_features(ready, extractor, batch_size=self.batch_size):
+                        interrupt.check()
                         blocks.append(block)
+                        # rows runs ahead of the network by the tracking thread's queue.
+                        advance(rows[-1][0] + 1)
                         if len(blocks) % 10 == 0:
-                            log.info(
-                                "%s: %d frames featurised", progress_name or video.name, len(rows)
-                            )
+                            log.info("%s: %d frames featurised", name, len(rows))
                 n = extractor.n_features
                 features = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
                 if augment is not None:

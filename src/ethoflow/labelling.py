@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ethoflow import interrupt
 from ethoflow.config import PostProcessing
 from ethoflow.distance import DISTANCE_METHOD
 from ethoflow.drift import DriftLimits, drift_summary
@@ -71,7 +72,8 @@ class HeadModel:
 
 @dataclass(frozen=True)
 class LabelOutcome:
-    """What happened to one video: ``labelled``, ``skipped`` (up to date) or ``quarantined``."""
+    """What happened to one video: ``labelled``, ``skipped`` (up to date), ``quarantined`` or
+    ``interrupted`` (Ctrl-C came first: not done, a re-run labels it)."""
 
     video_id: str
     video: Path
@@ -175,6 +177,7 @@ def label_video(
     (:func:`ethoflow.drift.drift_summary`, ``drift`` in the summary and the outcome); a flagged
     recording is labelled all the same.
     """
+    interrupt.check()  # a Ctrl-C stops the videos still waiting too
     expected = featurization.id
     check_featurization(heads, expected)
     featurization.check_extractor(extractor)

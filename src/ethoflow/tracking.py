@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ethoflow import interrupt, progress
 from ethoflow.distance import DISTANCE_METHOD, travelled
 from ethoflow.errors import InputError
 from ethoflow.io.atomic import atomic_path, write_csv, write_json
@@ -32,24 +33,36 @@ from ethoflow.preprocess.track import (
     MouseTracker,
 )
 
+# Frames tracked between looks at a Ctrl-C and updates of the progress bar.
+_BATCH = 32
+
 
 def track_frames(
     source: VideoReader | ImageFolder,
     *,
     tracker: MouseTracker | None = None,
     limit: int | None = None,
+    progress_name: str = "",
 ) -> pd.DataFrame:
     """One row per frame: ``frame`` and ``time_s`` (a video) or ``image`` (a folder of images),
     then x, y, found, confidence, area, length, width, angle in source pixels (NaN when the
     mouse is not found). ``tracker`` defaults to ``MouseTracker.for_recording(source)``;
-    ``limit`` stops after that many frames."""
+    ``limit`` stops after that many frames. A progress bar named ``progress_name`` shows when
+    the command enabled them (:mod:`ethoflow.progress`); a Ctrl-C stops it between batches of
+    ``_BATCH`` frames (:class:`ethoflow.interrupt.Interrupted`)."""
     tracker = tracker or MouseTracker.for_recording(source)
     rows = []
-    for index, frame in enumerate(source):
-        if limit is not None and index >= limit:
-            break
-        d = tracker(frame)
-        rows.append((index, d.x, d.y, d.found, d.confidence, d.area, d.length, d.width, d.angle))
+    with progress.frame_bar(progress_name, len(source)) as advance:
+        for index, frame in enumerate(source):
+            if limit is not None and index >= limit:
+                break
+            if index % _BATCH == 0:
+                interrupt.check()
+                advance(index)
+            d = tracker(frame)
+            rows.append(
+                (index, d.x, d.y, d.found, d.confidence, d.area, d.length, d.width, d.angle)
+            )
     track = pd.DataFrame(rows, columns=["frame", *TRACK_COLUMNS])
     if isinstance(source, ImageFolder):
         track.insert(0, "image", source.names[: len(track)])
@@ -158,7 +171,8 @@ def track_recording(
         return LabelOutcome(path.stem, path, "skipped", "unchanged since last tracked", out_dir)
     try:
         tracker = MouseTracker.for_recording(source)
-        track, quality = check_track(track_frames(source, tracker=tracker), tracker, fps=source.fps)
+        track = track_frames(source, tracker=tracker, progress_name=path.stem)
+        track, quality = check_track(track, tracker, fps=source.fps)
         if not quality.usable:
             raise InputError(path, "; ".join(quality.warnings))
     except (InputError, ValueError, cv2.error) as error:
@@ -205,7 +219,8 @@ def track_paths(
     paths: list[Path], out: Path, *, arena_side_cm: float | None, max_missing_share: float
 ) -> list[LabelOutcome]:
     """Track each recording into ``out/<name>/``; two recordings with one name are quarantined
-    (their outputs would overwrite each other), and so is a path that does not exist."""
+    (their outputs would overwrite each other), and so is a path that does not exist. After a
+    Ctrl-C, the recording in hand and those after it are ``interrupted`` (nothing written)."""
     by_name: dict[str, list[Path]] = {}
     for path in map(Path, paths):
         by_name.setdefault(path.stem, []).append(path)
@@ -218,12 +233,19 @@ def track_paths(
                 for p in unique
             ]
             continue
-        outcomes.append(
-            track_recording(
+        if interrupt.requested():
+            reason = "stopped by Ctrl-C before it was tracked: re-run to track it"
+            outcomes.append(LabelOutcome(name, unique[0], "interrupted", reason, None))
+            continue
+        try:
+            outcome = track_recording(
                 unique[0],
                 Path(out) / name,
                 arena_side_cm=arena_side_cm,
                 max_missing_share=max_missing_share,
             )
-        )
+        except interrupt.Interrupted:
+            reason = "stopped by Ctrl-C before its track was written: re-run to track it"
+            outcome = LabelOutcome(name, unique[0], "interrupted", reason, None)
+        outcomes.append(outcome)
     return outcomes

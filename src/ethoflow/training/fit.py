@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ethoflow import interrupt
 from ethoflow.training.windows import balanced_weights, frames_from_windows, make_windows
 
 
@@ -166,7 +167,14 @@ def train_head(
     stopping = keras.callbacks.EarlyStopping(
         monitor="test_pr_auc", mode="max", patience=budget.patience, restore_best_weights=True
     )
-    callbacks = [TestPrAuc(), stopping]
+
+    class StopOnCtrlC(keras.callbacks.Callback):
+        """A Ctrl-C stops training after the batch in hand: the trial fails, nothing registered."""
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            interrupt.check()
+
+    callbacks = [TestPrAuc(), stopping, StopOnCtrlC()]
     if on_epoch is not None:
         callbacks.append(
             keras.callbacks.LambdaCallback(

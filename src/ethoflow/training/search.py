@@ -95,6 +95,10 @@ def _load_study(job: StudyJob, worker: int):
     seed would propose the same first configurations."""
     import optuna
 
+    # Optuna's notes (a trial finished or failed) go through logging like every library's, to
+    # where the run logs (the CLI's log file, Prefect's run log), not to a handler of its own.
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
     storage: str | optuna.storages.RDBStorage = job.storage
     if job.storage.startswith("sqlite:///"):  # SQLite creates the database but not its folder
         Path(job.storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
