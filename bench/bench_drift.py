@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from ethoflow.config import Settings
-from ethoflow.drift import DriftLimits, recording_profile, score_recording
-from ethoflow.featurization import Featurization
+from ethoflow.features.drift import DriftLimits, recording_profile, score_recording
+from ethoflow.features.featurization import Featurization
 from ethoflow.synth import CONDITIONS, HELD_OUT_CONDITION, synthesize_lab
 
 REAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "real"

@@ -21,8 +21,8 @@ from benchlib import measure_in_child, peak_rss_mb, write_bench_recording
 def _measure(video: Path, labels: Path, out: Path, with_cnn: bool) -> dict:
     """Run in a subprocess: ingest one recording, return timings and peak memory."""
     from ethoflow.config import Settings
-    from ethoflow.featurization import Featurization
-    from ethoflow.ingest import Recording, featurize_recording
+    from ethoflow.data.ingest import Recording, featurize_recording
+    from ethoflow.features.featurization import Featurization
 
     recording = Recording(video.stem, "bench", video, labels)
     settings = Settings.model_validate({"seed": 0, "features": {"cnn": with_cnn}})

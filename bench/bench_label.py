@@ -1,7 +1,8 @@
 """Benchmark end-to-end labelling against the bare feature extractor, per CNN backend, on CPU.
 
 For each recording length and each case (backend and heads) it labels one synthetic recording with
-``ethoflow.labelling.label_video`` in a fresh subprocess (decode → fps → track → crop → ResNet50
+``ethoflow.labelling.recording.label_video`` in a fresh subprocess (decode → fps → track → crop →
+ResNet50
 cut + posture + motion → two default-sized TCN heads → CSV, summary, ethogram) and, in the same
 process, times the bare extractor on crops of that recording held in memory (before and after the
 labelling, averaged, so a change in machine load hits both). The ratio end-to-end ÷ bare says how
@@ -76,9 +77,9 @@ HP = {
 def _crops_of(video: Path, featurization, n: int):
     """The first ``n`` crops the pipeline would make of ``video``, in memory."""
     from ethoflow.io.video import VideoReader
-    from ethoflow.preprocess.crop import crop_around
-    from ethoflow.preprocess.fps import standardize_fps
-    from ethoflow.preprocess.track import MouseTracker
+    from ethoflow.vision.crop import crop_around
+    from ethoflow.vision.fps import standardize_fps
+    from ethoflow.vision.track import MouseTracker
 
     reader = VideoReader(video)
     tracker = MouseTracker.for_recording(reader)
@@ -94,7 +95,7 @@ def _crops_of(video: Path, featurization, n: int):
 
 
 def _bare_fps(crops, extractor, batch_size: int) -> float:
-    from ethoflow.features import extract_features
+    from ethoflow.features.cnn import extract_features
 
     start = time.perf_counter()
     for _ in extract_features(iter(crops), extractor, batch_size=batch_size):
@@ -104,7 +105,7 @@ def _bare_fps(crops, extractor, batch_size: int) -> float:
 
 def _featurization(workdir: Path, features: str):
     from ethoflow.config import Settings
-    from ethoflow.featurization import Featurization
+    from ethoflow.features.featurization import Featurization
 
     settings = Settings.model_validate(
         {"paths": {"runs": str(workdir / "runs")}, "features": FEATURES[features]}
@@ -145,7 +146,7 @@ def train_heads(workdir: Path, condition: str, minutes: float, cases: list[str])
 
 def _measure(video: Path, workdir: Path, case: str) -> dict:
     """Run in a subprocess: bare extractor, then labelling, then bare again."""
-    from ethoflow.labelling import SUMMARY_FILE, HeadModel, label_video
+    from ethoflow.labelling.recording import SUMMARY_FILE, HeadModel, label_video
     from ethoflow.models import load_model
     from ethoflow.training.fit import predict_frames
 
@@ -270,7 +271,7 @@ def main() -> None:
         print(json.dumps(_measure(Path(video), Path(workdir), case)))
         return
 
-    from ethoflow.labelling import LABELS_FILE
+    from ethoflow.labelling.recording import LABELS_FILE
 
     host = machine()
     rows = []

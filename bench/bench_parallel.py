@@ -80,9 +80,9 @@ def prepare(workdir: Path, minutes: float, epochs: int) -> None:
     import numpy as np
 
     from ethoflow.config import load_settings
-    from ethoflow.featurization import Featurization
+    from ethoflow.features.featurization import Featurization
+    from ethoflow.mlops.registry import configure_tracking, log_keras_model, model_name
     from ethoflow.models import build_model
-    from ethoflow.registry import configure_tracking, log_keras_model, model_name
     from ethoflow.synth import CONDITIONS, synthesize_lab
     from ethoflow.training.fit import with_standardization
 
@@ -118,7 +118,7 @@ def prepare(workdir: Path, minutes: float, epochs: int) -> None:
 def _measure(step: str, params: Path, train_frames: int, test_frames: int, trials: int) -> dict:
     """Run in a subprocess: one step with the workers ``params`` sets; return its wall time."""
     from ethoflow.config import load_settings
-    from ethoflow.deployments import use_local_prefect
+    from ethoflow.mlops.deployments import use_local_prefect
 
     settings = load_settings(params)
     use_local_prefect(settings)
@@ -148,7 +148,7 @@ def _measure(step: str, params: Path, train_frames: int, test_frames: int, trial
         import mlflow
         from bench_train import synthetic_splits
 
-        from ethoflow.registry import start_tracking
+        from ethoflow.mlops.registry import start_tracking
         from ethoflow.training.fit import Budget
         from ethoflow.training.search import run_search
 

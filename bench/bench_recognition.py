@@ -142,8 +142,8 @@ def featurise(
     settings: Settings, recordings: list, out_dir: Path
 ) -> dict[str, tuple[np.ndarray, pd.DataFrame]]:
     """video id → (features, aligned labels), through ingest's own per-recording step."""
-    from ethoflow.featurization import Featurization
-    from ethoflow.ingest import featurize_recording
+    from ethoflow.data.ingest import featurize_recording
+    from ethoflow.features.featurization import Featurization
 
     featurization = Featurization.from_settings(settings)
     extractor = featurization.build_extractor()
@@ -185,7 +185,7 @@ def stopping_videos(
 ) -> list[str]:
     """Per training condition, the video ingest's split would validate on (one showing ``head``
     where a condition has one): early stopping and the threshold need positives to score."""
-    from ethoflow.split import split_recordings
+    from ethoflow.data.split import split_recordings
 
     table = pd.DataFrame(
         {
@@ -213,7 +213,7 @@ def run_fold(
     """Train on every condition but ``held_out``, label ``held_out``; one result row."""
     import keras
 
-    from ethoflow.evaluation import evaluate_model
+    from ethoflow.evaluation.metrics import evaluate_model
     from ethoflow.training.fit import train_head
 
     started = time.perf_counter()
@@ -394,7 +394,7 @@ def main() -> None:
 
     # Same seed is not enough on CPU: multi-threaded reductions can sum in another order.
     tf.config.experimental.enable_op_determinism()
-    from ethoflow.ingest import discover_recordings
+    from ethoflow.data.ingest import discover_recordings
     from ethoflow.training.fit import Budget
 
     lab_seed = settings.seed if args.lab_seed is None else args.lab_seed

@@ -41,7 +41,7 @@ def _write_long(path: Path, minutes: float) -> int:
 def _measure(video: Path) -> dict:
     """Run in a subprocess: track one recording, return timings and peak memory."""
     from ethoflow.io.video import VideoReader
-    from ethoflow.tracking import track_frames
+    from ethoflow.vision.openfield import track_frames
 
     start = time.perf_counter()
     track = track_frames(VideoReader(video))

@@ -20,7 +20,7 @@ REAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "real"
 def openfield() -> dict:
     """Each hand-labelled session as one folder of frames: error to the HEAD–TAIL midpoint."""
     from ethoflow.io.video import open_recording
-    from ethoflow.tracking import track_frames
+    from ethoflow.vision.openfield import track_frames
 
     errors, rows = [], []
     for session in sorted(p for p in (REAL / "openfield_frames").iterdir() if p.is_dir()):
@@ -57,7 +57,7 @@ def openfield() -> dict:
 def tracktor(frames: int | None = None) -> dict:
     """The round-arena video against idtracker's centroid track."""
     from ethoflow.io.video import open_recording
-    from ethoflow.tracking import track_frames
+    from ethoflow.vision.openfield import track_frames
 
     start = time.perf_counter()
     track = track_frames(open_recording(REAL / "tracktor_mouse_video.mp4"), limit=frames)
@@ -79,9 +79,9 @@ def tracktor(frames: int | None = None) -> dict:
 
 def found_share(name: str, pictures: Path | None) -> dict:
     """Share of frames with a mouse; with ``pictures``, the middle frame with the detection."""
+    from ethoflow.evaluation.plots import draw_detection
     from ethoflow.io.video import open_recording
-    from ethoflow.plots import draw_detection
-    from ethoflow.tracking import track_frames
+    from ethoflow.vision.openfield import track_frames
 
     source = open_recording(REAL / name)
     track = track_frames(source)

@@ -6,12 +6,12 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ethoflow import registry
 from ethoflow.config import Settings, load_settings
+from ethoflow.evaluation.reports import trained_versions, write_evaluation_report
 from ethoflow.flows.tasks import load, start_tracking
-from ethoflow.reports import trained_versions, write_evaluation_report
+from ethoflow.mlops import registry
+from ethoflow.mlops.versioning import dataset_lineage
 from ethoflow.training.fit import Split
-from ethoflow.versioning import dataset_lineage
 
 
 @task(cache_policy=NO_CACHE)

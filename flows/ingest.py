@@ -9,14 +9,14 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import unmapped
 
-from ethoflow import ingest as steps
 from ethoflow.config import Settings, load_settings
+from ethoflow.data import ingest as steps
+from ethoflow.data.validation import ValidationReport, save_report, validate_recording
 from ethoflow.errors import InputError
-from ethoflow.features import FeatureExtractor
-from ethoflow.featurization import Featurization
+from ethoflow.features.cnn import FeatureExtractor
+from ethoflow.features.featurization import Featurization
 from ethoflow.flows.tasks import build_extractor, video_runner
-from ethoflow.interrupt import Interrupted
-from ethoflow.validation import ValidationReport, save_report, validate_recording
+from ethoflow.runtime.interrupt import Interrupted
 
 
 @task(cache_policy=NO_CACHE)

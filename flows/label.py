@@ -1,6 +1,6 @@
 """Label flow: every new recording → per-frame labels, summary and ethogram.
 
-Scheduled nightly on the inbox (see ``ethoflow.deployments`` and ``prefect.yaml``);
+Scheduled nightly on the inbox (see ``ethoflow.mlops.deployments`` and ``prefect.yaml``);
 ``ethoflow label VIDEO…`` runs it on named files. Videos already labelled with the same content
 and the same champion versions are skipped; a bad video is quarantined and reported while the
 others are labelled.
@@ -17,19 +17,21 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import unmapped
 
-from ethoflow import labelling, registry
 from ethoflow.config import Settings, load_settings
-from ethoflow.drift import DriftLimits
-from ethoflow.features import FeatureExtractor
-from ethoflow.featurization import Featurization
+from ethoflow.features.cnn import FeatureExtractor
+from ethoflow.features.drift import DriftLimits
+from ethoflow.features.featurization import Featurization
 from ethoflow.flows.tasks import (
     build_extractor,
     registry_unreachable,
     start_tracking,
     video_runner,
 )
-from ethoflow.interrupt import Interrupted
 from ethoflow.io.atomic import check_writable
+from ethoflow.labelling import batch
+from ethoflow.labelling import recording as labelling
+from ethoflow.mlops import registry
+from ethoflow.runtime.interrupt import Interrupted
 
 
 @task(
@@ -55,7 +57,7 @@ def label(
     featurization: Featurization,
     extractor: FeatureExtractor | None,
     settings: Settings,
-) -> labelling.LabelOutcome:
+) -> batch.LabelOutcome:
     try:
         return labelling.label_video(
             video,
@@ -74,12 +76,12 @@ def label(
     except Exception as exc:  # noqa: BLE001 - one video's failure must not stop the batch
         get_run_logger().exception("%s: failed", video.name)
         reason = f"unexpected error: {type(exc).__name__}: {exc}"
-        return labelling.LabelOutcome(video_id, video, "quarantined", reason, None)
+        return batch.LabelOutcome(video_id, video, "quarantined", reason, None)
 
 
 @task(cache_policy=NO_CACHE)
-def report(outcomes: list[labelling.LabelOutcome], source: str, outbox: Path) -> str:
-    text = labelling.write_batch_report(outcomes, source, outbox)
+def report(outcomes: list[batch.LabelOutcome], source: str, outbox: Path) -> str:
+    text = batch.write_batch_report(outcomes, source, outbox)
     create_markdown_artifact(key="label-batch", markdown=text, description="Labelling batch")
     return text
 
@@ -100,7 +102,7 @@ def label_flow(
     featurization = Featurization.from_settings(settings)
     # Named files are the user's choice; the nightly inbox may hold files still being copied.
     settle = 0.0 if videos else settings.label.settle_seconds
-    found, outcomes = labelling.find_videos(sources, settle_seconds=settle)
+    found, outcomes = batch.find_videos(sources, settle_seconds=settle)
     if found:
         start_tracking(settings, create=False)
         heads = load_champions(settings, featurization)
@@ -124,9 +126,7 @@ def label_flow(
                 outcomes.append(future.result())
             except Interrupted:
                 reason = "stopped by Ctrl-C before its labels were written: re-run to label it"
-                outcomes.append(
-                    labelling.LabelOutcome(video_id, video, "interrupted", reason, None)
-                )
+                outcomes.append(batch.LabelOutcome(video_id, video, "interrupted", reason, None))
     # The report goes to the Prefect UI as an artifact and to report.csv; not logged a second time.
     report(outcomes, ", ".join(map(str, sources)), outbox_dir)
     statuses = Counter(o.status for o in outcomes)

@@ -6,10 +6,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ethoflow import registry
 from ethoflow.config import Settings, load_settings
-from ethoflow.drift import DriftLimits
+from ethoflow.features.drift import DriftLimits
 from ethoflow.flows.tasks import start_tracking
+from ethoflow.mlops import registry
 
 
 @task(cache_policy=NO_CACHE, task_run_name="promote-{head}")

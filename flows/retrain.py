@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from prefect import flow
 
-from ethoflow import interrupt
 from ethoflow.flows.evaluate import evaluate_flow
 from ethoflow.flows.ingest import ingest_flow
 from ethoflow.flows.promote import promote_flow
 from ethoflow.flows.train import train_flow
+from ethoflow.runtime import interrupt
 
 
 @flow(name="retrain", log_prints=True)

@@ -6,10 +6,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ethoflow import registry
 from ethoflow.config import Settings
-from ethoflow.features import FeatureExtractor
-from ethoflow.featurization import Featurization
+from ethoflow.features.cnn import FeatureExtractor
+from ethoflow.features.featurization import Featurization
+from ethoflow.mlops import registry
 from ethoflow.training.fit import Split, load_split
 
 

@@ -9,12 +9,12 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from ethoflow.config import Settings, load_settings
-from ethoflow.drift import training_profile
+from ethoflow.evaluation.reports import write_train_report
+from ethoflow.features.drift import training_profile
 from ethoflow.flows.tasks import load, start_tracking
-from ethoflow.reports import write_train_report
+from ethoflow.mlops.versioning import training_lineage
 from ethoflow.training.fit import Budget, Split
 from ethoflow.training.search import search_and_register
-from ethoflow.versioning import training_lineage
 
 
 @task(cache_policy=NO_CACHE)

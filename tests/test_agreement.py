@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ethoflow.agreement import agreement, behaviour_agreement, on_one_clock
+from ethoflow.evaluation.agreement import agreement, behaviour_agreement, on_one_clock
 
 
 def _frames(n: int, *runs: tuple[int, int]) -> np.ndarray:

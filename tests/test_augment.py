@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ethoflow.preprocess.augment import AugmentSetting, augment_frame, sample_augmentation
+from ethoflow.vision.augment import AugmentSetting, augment_frame, sample_augmentation
 
 
 def _frame() -> np.ndarray:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ethoflow.preprocess.crop import crop_around
+from ethoflow.vision.crop import crop_around
 
 
 @pytest.mark.parametrize("channels", [None, 3])

@@ -31,10 +31,10 @@ def test_an_unset_demo_budget_is_trains(tmp_path):
 
 def test_the_demo_retrains_with_its_budget(tmp_path, monkeypatch):
     """run_demo hands the demo's budget to the retrain flow (everything around it stubbed)."""
-    import ethoflow.deployments
     import ethoflow.flows.label
     import ethoflow.flows.retrain
-    import ethoflow.versioning
+    import ethoflow.mlops.deployments
+    import ethoflow.mlops.versioning
 
     params = tmp_path / "params.yaml"
     params.write_text(
@@ -53,13 +53,13 @@ def test_the_demo_retrains_with_its_budget(tmp_path, monkeypatch):
     monkeypatch.setattr(
         ethoflow.flows.label, "label_flow", lambda **_: {"counts": {}, "outcomes": []}
     )
-    monkeypatch.setattr(ethoflow.versioning, "track_data", lambda *_: None)
-    monkeypatch.setattr(ethoflow.versioning, "push_data", lambda *_: 0)
+    monkeypatch.setattr(ethoflow.mlops.versioning, "track_data", lambda *_: None)
+    monkeypatch.setattr(ethoflow.mlops.versioning, "push_data", lambda *_: 0)
     lab = pd.DataFrame({"condition": ["c1"], "frames": [10]})
     monkeypatch.setattr(demo, "write_lab", lambda _: lab)
     monkeypatch.setattr(demo, "agreement", lambda *_: pd.DataFrame())
     monkeypatch.setattr(demo, "retrain_text", lambda _: "")
-    monkeypatch.setattr("ethoflow.deployments.use_local_prefect", lambda _: None)
+    monkeypatch.setattr("ethoflow.mlops.deployments.use_local_prefect", lambda _: None)
     said = []
     demo.run_demo(settings, params, echo=said.append)
     assert seen == {"n_trials": 2, "max_epochs": 12, "patience": 4}

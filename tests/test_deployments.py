@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_deployments_register_with_the_configured_cron(tmp_path, prefect_harness):
     from prefect.client.orchestration import get_client
 
-    from ethoflow.deployments import build_deployments
+    from ethoflow.mlops.deployments import build_deployments
 
     params = tmp_path / "params.yaml"
     params.write_text('label: {cron: "30 3 * * 1-5", timezone: Europe/Berlin}\n')

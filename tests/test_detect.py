@@ -8,13 +8,6 @@ import pandas as pd
 import pytest
 
 from ethoflow.io.video import VideoReader
-from ethoflow.preprocess.detect import find_arena
-from ethoflow.preprocess.track import (
-    MouseTracker,
-    _components,
-    _label_type,
-    estimate_background,
-)
 from ethoflow.synth import (
     CONDITIONS,
     HELD_OUT_CONDITION,
@@ -23,7 +16,14 @@ from ethoflow.synth import (
     render_recording,
     write_recording,
 )
-from ethoflow.tracking import track_frames
+from ethoflow.vision.arena import find_arena
+from ethoflow.vision.openfield import track_frames
+from ethoflow.vision.track import (
+    MouseTracker,
+    _components,
+    _label_type,
+    estimate_background,
+)
 
 POLARITIES = ("dark_on_light", "light_on_dark")
 # Seed 1 sends the mouse along the walls (and into corners of the square arenas) in every

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from conftest import WALK_FRAMES, WALK_SIZES, WALK_START
-from ethoflow.distance import position_noise, travelled
-from ethoflow.preprocess.quality import MIN_BODY_PIXELS
-from ethoflow.tracking import SUMMARY_FILE, track_recording
+from ethoflow.labelling.tracking import SUMMARY_FILE, track_recording
+from ethoflow.vision.distance import position_noise, travelled
+from ethoflow.vision.quality import MIN_BODY_PIXELS
 
 REAL = Path(__file__).parent / "data" / "real"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ethoflow.drift import (
+from ethoflow.features.drift import (
     SETUP_MEASURES,
     DriftLimits,
     drift_summary,

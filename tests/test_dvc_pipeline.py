@@ -129,3 +129,43 @@ def test_exp_run_reruns_only_what_depends_on_the_changed_parameter(project):
     # Quoted: the search space's lists hold commas.
     table = csv.DictReader(io.StringIO(dvc(run, "exp", "show", "--csv")))
     assert {row["postprocess.median_frames"] for row in table} == {"3", "5"}
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _ethoflow_modules(path: Path, seen: set[Path]) -> set[Path]:
+    """Files of every ethoflow module ``path`` imports, transitively (also inside functions)."""
+    import ast
+
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ethoflow"):
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.startswith("ethoflow")]
+        for name in names:
+            parts = name.split(".")[1:]
+            base = ROOT / "flows" if parts[:1] == ["flows"] else ROOT / "src" / "ethoflow"
+            parts = parts[1:] if parts[:1] == ["flows"] else parts
+            for candidate in (
+                base.joinpath(*parts).with_suffix(".py"),
+                base.joinpath(*parts, "__init__.py"),
+            ):
+                if candidate.is_file() and candidate not in seen:
+                    seen.add(candidate)
+                    _ethoflow_modules(candidate, seen)
+    return seen
+
+
+@pytest.mark.parametrize("stage", ["ingest", "train", "evaluate"])
+def test_every_module_a_stage_runs_is_among_its_deps(stage):
+    """A change anywhere in the code a stage runs re-runs the stage (`dvc repro`)."""
+    deps = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]["deps"]
+    covered = [ROOT / dep for dep in deps]
+    entry = ROOT / "flows" / f"{stage}.py"
+    files = _ethoflow_modules(entry, {entry})
+    missing = sorted(
+        str(f.relative_to(ROOT)) for f in files if not any(f.is_relative_to(d) for d in covered)
+    )
+    assert not missing, f"dvc.yaml's {stage} stage does not depend on {missing}"

@@ -3,18 +3,18 @@ import math
 import numpy as np
 import pytest
 
-from ethoflow.evaluation import (
+from ethoflow.evaluation.metrics import (
     BinaryMetrics,
     Evaluation,
     PostProcessing,
     binary_metrics,
-    bouts,
     choose_threshold,
     evaluate_videos,
     label_frames,
     postprocess,
     worst_condition,
 )
+from ethoflow.io.labels import bouts
 
 # --- binary_metrics -------------------------------------------------------------------------
 
@@ -447,7 +447,7 @@ def test_worst_condition_rejects_unknown_metrics_and_empty_tables():
 
 
 def test_evaluation_report_names_unmeasurable_conditions():
-    from ethoflow.reports import evaluation_text
+    from ethoflow.evaluation.reports import evaluation_text
 
     rows = [
         {"head": "grooming", "version": "3", "worst_condition_pr_auc": 0.8, "not measurable": "C"},

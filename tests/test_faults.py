@@ -31,7 +31,7 @@ from typer.testing import CliRunner, Result
 
 from ethoflow.cli import app
 from ethoflow.config import Settings, load_settings
-from ethoflow.featurization import Featurization
+from ethoflow.features.featurization import Featurization
 from ethoflow.flows.label import label_flow  # imported before any CliRunner call: see run_label
 from ethoflow.synth import CONDITIONS, render_recording
 
@@ -109,13 +109,13 @@ def project(tmp_path_factory, prefect_harness) -> Project:
     import keras
     import mlflow
 
-    from ethoflow.models import build_model
-    from ethoflow.registry import (
+    from ethoflow.mlops.registry import (
         configure_tracking,
         local_tracking_uri,
         log_keras_model,
         model_name,
     )
+    from ethoflow.models import build_model
 
     root = tmp_path_factory.mktemp("faults")
     tracking_uri = local_tracking_uri(root / "mlflow")
@@ -161,7 +161,7 @@ def empty_store(folder: Path) -> str:
     """A tracking store that exists (its database made) but holds no model."""
     import mlflow
 
-    from ethoflow.registry import local_tracking_uri
+    from ethoflow.mlops.registry import local_tracking_uri
 
     uri = local_tracking_uri(folder)
     mlflow.MlflowClient(uri).search_experiments()  # creates the database
@@ -594,8 +594,8 @@ def test_out_naming_a_file_exits_2(project, tmp_path):
 
 
 def test_disk_full_quarantines_that_video_and_the_batch_goes_on(project, tmp_path, monkeypatch):
-    from ethoflow import labelling
     from ethoflow.io.atomic import atomic_path
+    from ethoflow.labelling import recording as labelling
 
     real_write_csv = labelling.write_csv
 
@@ -723,7 +723,7 @@ def test_registry_faults_no_retry_can_fix_are_not_retried(
 @pytest.mark.parametrize("fault", ["no-champion", "other-features"])
 def test_label_flow_does_not_retry_what_no_retry_fixes(project, tmp_path, caplog, fault):
     """The nightly flow (no CLI check before it): the answer at once, no retry of the task."""
-    from ethoflow.registry import NoChampionError
+    from ethoflow.mlops.registry import NoChampionError
 
     if fault == "no-champion":
         uri, changes, error = empty_store(tmp_path / "fresh-store"), {}, NoChampionError

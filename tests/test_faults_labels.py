@@ -12,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ethoflow.data.ingest import discover_recordings
+from ethoflow.data.validation import validate_recording
 from ethoflow.errors import InputError
-from ethoflow.ingest import discover_recordings
 from ethoflow.io.labels import read_labels
 from ethoflow.synth import CONDITIONS, write_recording
-from ethoflow.validation import validate_recording
 
 FRAMES = 10  # condition 1 records at 10 fps; one second of it
 TOLERANCE = 2

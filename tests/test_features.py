@@ -4,7 +4,7 @@ import threading
 import numpy as np
 import pytest
 
-from ethoflow.features import FeatureExtractor, WeightsError, extract_features
+from ethoflow.features.cnn import FeatureExtractor, WeightsError, extract_features
 
 # The output width does not depend on the input size: small inputs keep the tests fast.
 SIZE = 64
@@ -22,7 +22,7 @@ def conv3() -> FeatureExtractor:
 def test_import_does_not_load_tensorflow():
     import subprocess
 
-    code = "import sys, ethoflow.features; sys.exit('tensorflow' in sys.modules)"
+    code = "import sys, ethoflow.features.cnn; sys.exit('tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
@@ -54,7 +54,7 @@ def test_same_seed_same_features_and_other_seed_differs(conv3):
 def test_bgr_crops_equal_keras_preprocessing_of_rgb(conv3):
     import keras
 
-    from ethoflow.features import _build_model
+    from ethoflow.features.cnn import _build_model
 
     bgr = _crops(3, seed=1)
     rgb = bgr[..., ::-1].astype(np.float32)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ethoflow.preprocess.fps import kept_frame_indices, standardize_fps
+from ethoflow.vision.fps import kept_frame_indices, standardize_fps
 
 
 @pytest.mark.parametrize(

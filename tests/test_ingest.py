@@ -17,10 +17,10 @@ import pytest
 
 from conftest import small_lab
 from ethoflow.config import load_settings
-from ethoflow.featurization import Featurization
-from ethoflow.ingest import discover_recordings, featurize_recording
-from ethoflow.preprocess.motion import MOTION_FEATURES
-from ethoflow.preprocess.posture import POSTURE_FEATURES
+from ethoflow.data.ingest import discover_recordings, featurize_recording
+from ethoflow.features.featurization import Featurization
+from ethoflow.features.motion import MOTION_FEATURES
+from ethoflow.features.posture import POSTURE_FEATURES
 from ethoflow.synth import CONDITIONS, write_recording
 
 PARAMS = """
@@ -230,7 +230,7 @@ def test_crash_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path, prefect
 
 
 def test_posture_only_ingest_skips_the_cnn(tmp_path):
-    from ethoflow.preprocess.augment import AugmentSetting
+    from ethoflow.vision.augment import AugmentSetting
 
     params = _project(tmp_path / "p")
     settings = load_settings(params)

@@ -26,7 +26,7 @@ import pytest
 import test_faults
 from conftest import small_lab
 from ethoflow.config import load_settings
-from ethoflow.interrupt import EXIT_STATUS
+from ethoflow.runtime.interrupt import EXIT_STATUS
 from ethoflow.synth import CONDITIONS
 from test_faults import Project, synthetic_frames, temp_files, write_video
 

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import small_lab
 from ethoflow.config import load_settings
-from ethoflow.evaluation import label_agreement
+from ethoflow.evaluation.metrics import label_agreement
 from ethoflow.synth import CONDITIONS, HELD_OUT_CONDITION, truth_labels
 
 PARAMS = """

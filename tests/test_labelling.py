@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from ethoflow.config import PostProcessing, Settings
-from ethoflow.evaluation import postprocess
-from ethoflow.featurization import Featurization
+from ethoflow.evaluation.metrics import postprocess
+from ethoflow.features.featurization import Featurization
 from ethoflow.io.video import probe_video
-from ethoflow.labelling import (
+from ethoflow.labelling.recording import (
     HeadModel,
     LabelOutcome,
     check_featurization,
@@ -27,8 +27,7 @@ from ethoflow.labelling import (
     predict_video,
     write_batch_report,
 )
-from ethoflow.preprocess.fps import kept_frame_indices
-from ethoflow.registry import (
+from ethoflow.mlops.registry import (
     NoChampionError,
     configure_tracking,
     load_champions,
@@ -37,6 +36,7 @@ from ethoflow.registry import (
     model_name,
 )
 from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.vision.fps import kept_frame_indices
 
 WINDOW = 16
 HP = {"window": WINDOW, "kernel_size": 3, "dilation_depth": 2, "stacks": 1, "causal": False}

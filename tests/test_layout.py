@@ -9,20 +9,37 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "ethoflow"
+# The library's pure parts: no MLflow, no Prefect (those live in mlops' registry and deployments,
+# the search's trial logging, the flows and the entry points).
 PURE = [
-    "evaluation.py",
-    "plots.py",
-    "summaries.py",
-    "featurization.py",
-    "features.py",
-    "preprocess",
+    "data",
+    "evaluation",
+    "features",
     "io",
-    "labelling.py",
-    "ingest.py",
-    "promotion.py",
-    "reports.py",
-    "tracking.py",
+    "labelling",
+    "models",
+    "runtime",
+    "vision",
+    "mlops/model_card.py",
+    "mlops/promotion.py",
 ]
+# The pipeline's layers, lowest first: a package imports from its own layer or lower ones. The
+# entry points (cli, demo, ui) and flows/ sit on top and may import any.
+LAYERS = [
+    {"errors", "config", "io", "runtime"},
+    {"vision"},
+    {"features"},
+    {"data"},
+    {"models"},
+    {"training"},
+    {"evaluation"},
+    {"labelling"},
+    {"mlops", "synth"},
+]
+ENTRY_POINTS = {"cli", "demo", "ui", "flows"}
+# Imports against the layers, each for a reason: Prefect's deployments name the flows they
+# run, and the search logs each trial's model to the registry as it ends.
+UPWARD = {("mlops/deployments.py", "flows"), ("training/search.py", "mlops")}
 
 
 def _imports(path: Path) -> set[str]:
@@ -46,7 +63,7 @@ def test_pure_parts_import_neither_mlflow_nor_prefect(part):
 
 def test_flows_are_the_only_prefect_users():
     users = {p.relative_to(ROOT) for p in PACKAGE.rglob("*.py") if "prefect" in _imports(p)}
-    assert users == {Path("src/ethoflow/deployments.py")}
+    assert users == {Path("src/ethoflow/mlops/deployments.py")}
 
 
 def test_top_level_matches_the_design_card():
@@ -64,3 +81,39 @@ def test_every_package_is_installed():
     }
     assert set(config["packages"]) == found | {"ethoflow.flows"}
     assert config["package-dir"]["ethoflow.flows"] == "flows"
+
+
+def _part(module: str) -> str:
+    """The package (or top-level module) of an ``ethoflow.…`` module name."""
+    return module.split(".")[1] if module.count(".") else module
+
+
+@pytest.mark.parametrize(
+    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_packages_import_only_their_layer_and_below(path):
+    relative = path.relative_to(PACKAGE)
+    part = relative.parts[0] if len(relative.parts) > 1 else relative.stem
+    if part in ENTRY_POINTS or part == "__init__":
+        return
+    layer = {name: i for i, names in enumerate(LAYERS) for name in names}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.level == 0):
+            continue
+        if node.module == "ethoflow":
+            targets = [alias.name for alias in node.names]
+        elif node.module.startswith("ethoflow."):
+            targets = [_part(node.module)]
+        else:
+            continue
+        for target in targets:
+            if (str(relative), target) in UPWARD:
+                continue
+            assert target not in ENTRY_POINTS, f"{relative} imports the entry point {target}"
+            assert layer[target] <= layer[part], f"{relative} ({part}) imports {target}, a layer up"
+
+
+def test_every_module_sits_in_a_layer():
+    parts = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    parts |= {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
+    assert parts == set().union(*LAYERS) | ENTRY_POINTS - {"flows"}

@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from ethoflow.drift import DriftLimits, recording_profile
-from ethoflow.model_card import DESCRIPTION_LIMIT, model_card, registry_description
+from ethoflow.features.drift import DriftLimits, recording_profile
+from ethoflow.mlops.model_card import DESCRIPTION_LIMIT, model_card, registry_description
 
 LIMITS = DriftLimits(max_camera_ratio=1.25, max_look_ratio=1.5, max_feature_sigma=3.0)
 TAGS = {

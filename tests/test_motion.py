@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from ethoflow.config import Settings
-from ethoflow.featurization import Featurization
-from ethoflow.preprocess.motion import MOTION_FEATURES, BodyMotion, motion_features
-from ethoflow.preprocess.posture import POSTURE_FEATURES
+from ethoflow.features.featurization import Featurization
+from ethoflow.features.motion import MOTION_FEATURES, BodyMotion, motion_features
+from ethoflow.features.posture import POSTURE_FEATURES
 from ethoflow.synth import CONDITIONS, write_recording
 
 FLOOR, MOUSE = 200.0, 50.0

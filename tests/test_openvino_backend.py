@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ethoflow import features
 from ethoflow.config import ConfigError, FeaturesConfig, Settings, load_settings
-from ethoflow.features import FeatureExtractor
-from ethoflow.featurization import Featurization
+from ethoflow.features import cnn as features
+from ethoflow.features.cnn import FeatureExtractor
+from ethoflow.features.featurization import Featurization
 from ethoflow.io.video import VideoReader
-from ethoflow.preprocess.crop import crop_around
+from ethoflow.vision.crop import crop_around
 
 SIZE = 160  # the production crop; conversion time does not depend on it
 
@@ -82,7 +82,7 @@ def test_fp32_shares_the_keras_identity(keras_extractor, openvino_extractor):
 def test_conversion_is_cached(openvino_extractor, cache, crops, caplog):
     xml = cache / openvino_extractor.identity / "model.xml"
     written = xml.stat().st_mtime_ns
-    with caplog.at_level(logging.INFO, logger="ethoflow.features"):
+    with caplog.at_level(logging.INFO, logger="ethoflow.features.cnn"):
         again = FeatureExtractor(input_size=SIZE, seed=0, backend="openvino", cache_dir=cache)
     assert not [record for record in caplog.records if "converting" in record.message]
     assert xml.stat().st_mtime_ns == written
@@ -135,7 +135,7 @@ def test_threads_share_one_extractor(openvino_extractor, crops):
 
 @pytest.mark.skipif(not _has_bf16(), reason="OpenVINO finds no bfloat16 support on this CPU")
 def test_bf16_features_are_close_and_their_own(keras_extractor, cache, crops, caplog):
-    with caplog.at_level(logging.INFO, logger="ethoflow.features"):
+    with caplog.at_level(logging.INFO, logger="ethoflow.features.cnn"):
         bf16 = FeatureExtractor(
             input_size=SIZE, seed=0, backend="openvino", precision="bf16", cache_dir=cache
         )
@@ -159,7 +159,7 @@ def test_bf16_needs_openvino(tmp_path):
 
 def test_imports_stay_light():
     code = (
-        "import sys, ethoflow.featurization; "
+        "import sys, ethoflow.features.featurization; "
         "sys.exit(bool({'openvino', 'tensorflow'} & set(sys.modules)))"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

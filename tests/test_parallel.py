@@ -39,7 +39,7 @@ def _with_workers(params: Path, workers: int) -> Path:
 
 
 def test_ingest_with_two_workers_matches_one(tmp_path, prefect_harness, monkeypatch):
-    from ethoflow import ingest as steps
+    from ethoflow.data import ingest as steps
     from ethoflow.flows.ingest import ingest_flow
 
     params = _project(tmp_path / "lab")

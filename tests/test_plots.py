@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from ethoflow.config import PostProcessing
-from ethoflow.evaluation import Evaluation, binary_metrics, evaluate_videos, pr_curve_points
-from ethoflow.plots import (
+from ethoflow.evaluation.metrics import Evaluation, binary_metrics, evaluate_videos, pr_curve_points
+from ethoflow.evaluation.plots import (
     evaluation_figures,
     plot_confusion_matrix,
     plot_ethogram,

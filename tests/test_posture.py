@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ethoflow.features.posture import POSTURE_FEATURES, posture_features
 from ethoflow.io.video import VideoReader
-from ethoflow.preprocess.posture import POSTURE_FEATURES, posture_features
-from ethoflow.preprocess.track import body_ellipse
 from ethoflow.synth import CONDITIONS, write_recording
-from ethoflow.tracking import track_frames
+from ethoflow.vision.openfield import track_frames
+from ethoflow.vision.track import body_ellipse
 
 
 def test_body_ellipse_measures_an_ellipse():

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from ethoflow.registry import (
+from ethoflow.mlops.registry import (
     CHAMPION,
     DECISIONS_EXPERIMENT,
     PREVIOUS,

@@ -8,15 +8,15 @@ import threading
 import numpy as np
 import pytest
 
-import ethoflow.featurization as featurization_module
+import ethoflow.features.featurization as featurization_module
 from ethoflow.config import Settings
-from ethoflow.features import extract_features
-from ethoflow.featurization import Featurization
+from ethoflow.features.cnn import extract_features
+from ethoflow.features.featurization import Featurization
+from ethoflow.features.read_ahead import read_ahead
 from ethoflow.io.video import VideoReader
-from ethoflow.preprocess.crop import crop_around
-from ethoflow.preprocess.fps import standardize_fps
-from ethoflow.preprocess.track import MouseTracker
-from ethoflow.read_ahead import read_ahead
+from ethoflow.vision.crop import crop_around
+from ethoflow.vision.fps import standardize_fps
+from ethoflow.vision.track import MouseTracker
 
 
 def _read_ahead_threads() -> list[str]:

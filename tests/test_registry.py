@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ethoflow.registry import (
+from ethoflow.mlops.registry import (
     configure_tracking,
     load_keras_model,
     local_tracking_uri,

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from ethoflow.split import split_recordings
+from ethoflow.data.split import split_recordings
 
 
 def _recordings(counts: dict[str, int]) -> pd.DataFrame:

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ethoflow.preprocess.fps import kept_frame_indices
-from ethoflow.summaries import video_summary
+from ethoflow.evaluation.summaries import video_summary
+from ethoflow.vision.fps import kept_frame_indices
 
 
 def test_video_summary_counts_bouts_and_movement():
@@ -24,7 +24,8 @@ def test_video_summary_counts_bouts_and_movement():
     assert summary["frames"] == 10
     assert summary["frame_period_s"] == pytest.approx(0.1)
     assert summary["duration_s"] == pytest.approx(1.0)
-    # The step beyond the centre's jitter (ethoflow.distance), lightly smoothed: nearly whole.
+    # The step beyond the centre's jitter (ethoflow.vision.distance), lightly smoothed: nearly
+    # whole.
     assert summary["distance_px"] == pytest.approx(5.0, abs=0.1)
     assert summary["mean_speed_px_s"] == pytest.approx(summary["distance_px"] / 0.9, abs=0.01)
     assert summary["position_noise_px"] > 0

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from ethoflow.cli import app
 from ethoflow.io.video import open_recording
-from ethoflow.preprocess.quality import check_track
-from ethoflow.preprocess.track import MouseTracker, estimate_background
-from ethoflow.tracking import track_frames
+from ethoflow.vision.openfield import track_frames
+from ethoflow.vision.quality import check_track
+from ethoflow.vision.track import MouseTracker, estimate_background
 
 REAL = Path(__file__).parent / "data" / "real"
 TRACKTOR = REAL / "tracktor_mouse_video.mp4"

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from ethoflow.io.video import open_recording
-from ethoflow.preprocess.quality import check_track
-from ethoflow.preprocess.track import MouseTracker
-from ethoflow.tracking import track_frames
+from ethoflow.vision.openfield import track_frames
+from ethoflow.vision.quality import check_track
+from ethoflow.vision.track import MouseTracker
 
 REAL = Path(__file__).parent / "data" / "real"
 SESSIONS = sorted(p for p in (REAL / "openfield_frames").iterdir() if p.is_dir())

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ethoflow.config import SearchSpace
-from ethoflow.drift import SETUP_MEASURES
+from ethoflow.features.drift import SETUP_MEASURES
 from ethoflow.training.fit import Budget, load_split, train_head
 from ethoflow.training.search import run_search, search_and_register
 
@@ -104,7 +104,7 @@ def splits(tmp_path_factory):
 def tracking(tmp_path):
     import mlflow
 
-    from ethoflow.registry import configure_tracking, local_tracking_uri
+    from ethoflow.mlops.registry import configure_tracking, local_tracking_uri
 
     uri = local_tracking_uri(tmp_path / "runs")
     configure_tracking(uri, "test")
@@ -139,7 +139,7 @@ def test_ctrl_c_stops_training_after_the_batch_in_hand(splits):
     import signal
     import time
 
-    from ethoflow.interrupt import Interrupted, stop_on_sigint
+    from ethoflow.runtime.interrupt import Interrupted, stop_on_sigint
 
     train, test = splits
     hp = {"window": 16, "batch_size": 8, "layers": 1, "units": 8, "dropout": 0.0}
@@ -192,7 +192,7 @@ def test_search_logs_nested_trials_and_registers_the_best(splits, tracking, tmp_
 
 
 def test_registered_model_loads_back_in_safe_mode(splits, tracking, tmp_path):
-    from ethoflow.registry import load_keras_model
+    from ethoflow.mlops.registry import load_keras_model
     from ethoflow.training.fit import predict_frames
 
     train, test = splits

@@ -15,11 +15,10 @@ import pytest
 
 import test_faults
 from ethoflow.config import Settings, load_settings
-from ethoflow.evaluation import bouts
-from ethoflow.io.labels import read_labels
+from ethoflow.evaluation.summaries import video_summary
+from ethoflow.io.labels import bouts, read_labels
 from ethoflow.io.video import VideoReader
-from ethoflow.labelling import write_batch_report
-from ethoflow.summaries import video_summary
+from ethoflow.labelling.batch import write_batch_report
 from ethoflow.synth import CONDITIONS, write_recording
 from ethoflow.ui import files, recording, results, review
 from test_faults import HEADS, empty_store, write_params
@@ -89,7 +88,7 @@ def set_thresholds(project, labeller: results.Labeller, labels: pd.DataFrame) ->
     (as an evaluation would) and in ``labeller`` (the same models: no second download)."""
     import mlflow
 
-    from ethoflow.registry import model_name
+    from ethoflow.mlops.registry import model_name
 
     client = mlflow.MlflowClient(project.tracking_uri)
     heads = {}
@@ -378,7 +377,7 @@ def test_a_correction_is_saved_as_a_label_file_next_to_the_video(app, tmp_path):
 
 
 def test_bouts_helper_is_the_evaluation_one(app):
-    # The bout list is built on evaluation.bouts: the same runs the summaries count.
+    # The bout list is built on ethoflow.io.labels.bouts: the same runs the summaries count.
     rec = recording.load_recording(app.video, app.hand_labels)
     for head in rec.heads:
         runs = bouts(rec.table[head].to_numpy())

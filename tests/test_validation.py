@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ethoflow import validation
+from ethoflow.data import validation
+from ethoflow.data.validation import ValidationReport, save_report, validate_recording
 from ethoflow.io.video import read_video_info
 from ethoflow.synth import CONDITIONS, write_recording
-from ethoflow.validation import ValidationReport, save_report, validate_recording
 
 FRAMES = 10  # condition 1 records at 10 fps; one second of it
 TOLERANCE = 2

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from ethoflow.mlops.versioning import data_version, git_commit, pull_data, push_data, track_data
 from ethoflow.synth import CONDITIONS, write_recording
-from ethoflow.versioning import data_version, git_commit, pull_data, push_data, track_data
 
 
 @pytest.fixture

@@ -100,7 +100,7 @@ PatienceOption = Annotated[
 
 def _reports():
     # pandas costs most of a second to import; `--help` must not pay for it.
-    from ethoflow import reports
+    from ethoflow.evaluation.metrics import reports
 
     return reports
 
@@ -120,7 +120,7 @@ def _settings(params: Path) -> Settings:
 def _flow_settings(params: Path) -> Settings:
     """Settings for a command that runs a flow: Prefect's state goes to the project's folder,
     its logs to the run's log file (:func:`_start_log`)."""
-    from ethoflow.deployments import start_temporary_server, use_local_prefect
+    from ethoflow.mlops.deployments import start_temporary_server, use_local_prefect
 
     settings = _settings(params)
     use_local_prefect(settings)
@@ -140,8 +140,8 @@ _context: typer.Context | None = None  # the command line's, set by main
 def _start_log(settings: Settings) -> None:
     """Log to ``<paths.runs>/logs/<command>-<UTC time>.log`` (the terminal too with --verbose),
     named on stderr when the command ends; draw a progress bar per recording."""
-    from ethoflow import progress
-    from ethoflow.run_log import log_to_file
+    from ethoflow.runtime import progress
+    from ethoflow.runtime.run_log import log_to_file
 
     command = _context.invoked_subcommand if _context else None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -161,9 +161,10 @@ def _start_log(settings: Settings) -> None:
 
 @contextmanager
 def _stoppable(rest: str) -> Iterator[None]:
-    """Ctrl-C within: the work stops after the frame batch in hand (:mod:`ethoflow.interrupt`),
-    one line says what was done and how to ``rest``, exit 130; a second Ctrl-C exits at once."""
-    from ethoflow.interrupt import EXIT_STATUS, Interrupted, stop_on_sigint
+    """Ctrl-C within: the work stops after the frame batch in hand
+    (:mod:`ethoflow.runtime.interrupt`), one line says what was done and how to ``rest``, exit
+    130; a second Ctrl-C exits at once."""
+    from ethoflow.runtime.interrupt import EXIT_STATUS, Interrupted, stop_on_sigint
 
     # Entered before numpy (or anything that starts threads) is imported: threads started
     # earlier, such as OpenBLAS's, do not block SIGINT, and one that takes it delays the stop
@@ -325,7 +326,7 @@ def rollback(
     params: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Swap a head's `champion` and `previous` aliases (undo the last promotion)."""
-    from ethoflow import registry
+    from ethoflow.mlops import registry
 
     registry.start_tracking(_settings(params))
     try:
@@ -348,7 +349,7 @@ def compare(
     """Print two evaluated versions' validation metrics per condition side by side."""
     import pandas as pd
 
-    from ethoflow import registry
+    from ethoflow.mlops import registry
 
     registry.start_tracking(_settings(params))
     try:
@@ -417,10 +418,10 @@ def _label(videos: list[Path], params: Path, out: Path | None) -> dict:
     _check_out(out or settings.paths.outbox, "--out" if out else "--out (or paths.outbox)")
     from mlflow.exceptions import MlflowException
 
-    from ethoflow import registry
-    from ethoflow.featurization import Featurization
+    from ethoflow.features.featurization import Featurization
     from ethoflow.flows.label import label_flow
-    from ethoflow.labelling import check_featurization
+    from ethoflow.labelling.recording import check_featurization
+    from ethoflow.mlops import registry
 
     try:
         # The champions' tags, read before the flow starts: no champion, or one trained on
@@ -458,9 +459,9 @@ def track(
     if missing:
         _fail(f"not found: {', '.join(missing)}")
     with _stoppable("track the rest"):
-        from ethoflow.interrupt import Interrupted
-        from ethoflow.labelling import write_batch_report
-        from ethoflow.tracking import recordings, track_paths
+        from ethoflow.labelling.batch import write_batch_report
+        from ethoflow.labelling.tracking import recordings, track_paths
+        from ethoflow.runtime.interrupt import Interrupted
 
         try:
             found = recordings(paths)
@@ -497,7 +498,7 @@ def serve(
 
     Starts a Prefect server on ``port`` unless PREFECT_API_URL points at one already.
     """
-    from ethoflow.deployments import serve as serve_deployments
+    from ethoflow.mlops.deployments import serve as serve_deployments
 
     try:
         serve_deployments(_settings(params), params, port)
@@ -639,7 +640,7 @@ def labels_agree(
     """Per-frame and per-bout precision, recall, F1 and Cohen's kappa of B against A."""
     from functools import partial
 
-    from ethoflow.agreement import agreement, on_one_clock
+    from ethoflow.evaluation.agreement import agreement, on_one_clock
     from ethoflow.io.interchange import label_format_of, read_label_file
     from ethoflow.io.labels import source_frames
 

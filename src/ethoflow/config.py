@@ -176,8 +176,8 @@ class LabelConfig(_Section):
 
 class DriftConfig(_Section):
     """When a recording to label is flagged as unlike the champions' training recordings
-    (:mod:`ethoflow.drift`). The defaults flag every recording of the synthetic lab's held-out
-    set-up and none of the trained set-ups' (docs/drift_and_model_cards.md)."""
+    (:mod:`ethoflow.features.drift`). The defaults flag every recording of the synthetic lab's
+    held-out set-up and none of the trained set-ups' (docs/drift_and_model_cards.md)."""
 
     # Frame rate, frame size and arena side against the nearest trained set-up: the product of
     # the ratios outside its ranges.

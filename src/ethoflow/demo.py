@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from ethoflow.config import Settings
-from ethoflow.evaluation import label_agreement
+from ethoflow.evaluation.metrics import label_agreement
+from ethoflow.evaluation.reports import retrain_text
 from ethoflow.io.atomic import write_csv
-from ethoflow.reports import retrain_text
 
 
 def write_lab(
@@ -97,13 +97,13 @@ def demo_budget(settings: Settings) -> dict[str, int]:
 
 def run_demo(settings: Settings, params: Path, echo: Callable[[str], None] = print) -> None:
     """Run the demo with the settings read from ``params``, telling progress through ``echo``."""
-    from ethoflow.deployments import use_local_prefect
+    from ethoflow.mlops.deployments import use_local_prefect
 
     # Before Prefect is imported: it reads its settings (home, timeouts) from the environment then.
     use_local_prefect(settings)
     from ethoflow.flows.label import label_flow
     from ethoflow.flows.retrain import retrain_flow
-    from ethoflow.versioning import push_data, track_data
+    from ethoflow.mlops.versioning import push_data, track_data
 
     root = params.resolve().parent
     echo("1/5 synthesising the lab …")

@@ -21,7 +21,7 @@ import test_faults
 from conftest import BROWSER_TIMEOUT_MS
 from ethoflow.config import load_settings
 from ethoflow.io.labels import read_labels
-from ethoflow.labelling import write_batch_report
+from ethoflow.labelling.batch import write_batch_report
 from ethoflow.synth import CONDITIONS, write_recording
 from ethoflow.ui import results
 from test_faults import write_params

@@ -50,12 +50,12 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.errors import InputError
-from ethoflow.evaluation import bouts
 from ethoflow.io.atomic import atomic_path
 from ethoflow.io.labels import (
     BEHAVIOURS,
     COLUMN_NAMES,
     binary_column,
+    bouts,
     header_key,
     read_labels,
     read_text,

@@ -18,8 +18,8 @@ import pandas as pd
 from ethoflow.errors import InputError
 
 BEHAVIOURS = ("grooming", "rearing")
-# The label schema, shared with the Great Expectations suite (ethoflow.validation): header key ->
-# the column's name as annotators write it.
+# The label schema, shared with the Great Expectations suite (ethoflow.data.validation): header key
+# -> the column's name as annotators write it.
 COLUMN_NAMES = {
     "grooming": "Grooming",
     "rearing": "Rearing",
@@ -126,7 +126,7 @@ def read_text(path: Path) -> str:
 
 def parse_label_csv(path: str | Path) -> pd.DataFrame:
     """The label CSV's table as written (headers untouched), parsed the same way for
-    :func:`read_labels` and the Great Expectations checks (:mod:`ethoflow.validation`).
+    :func:`read_labels` and the Great Expectations checks (:mod:`ethoflow.data.validation`).
 
     Spreadsheet exports are read as they come: UTF-8 or Windows-1252 text (:func:`read_text`),
     a byte-order mark and CRLF line ends (pandas handles both), and semicolons as the separator
@@ -145,8 +145,8 @@ def parse_label_csv(path: str | Path) -> pd.DataFrame:
 
 def source_frames(path: str | Path) -> np.ndarray | None:
     """The ``frame`` column of a ``labels.csv`` that ``ethoflow label`` wrote: the source-video
-    frame each row of the models' clock shows (:func:`ethoflow.labelling.label_table`); None for
-    a file without one (a person's per-frame labels)."""
+    frame each row of the models' clock shows (:func:`ethoflow.labelling.recording.label_table`);
+    None for a file without one (a person's per-frame labels)."""
     table = parse_label_csv(path)
     column = next((name for name in table.columns if header_key(name) == "frame"), None)
     if column is None or "time_s" not in table.columns:
@@ -176,3 +176,21 @@ def read_labels(path: str | Path) -> pd.DataFrame:
         # Otherwise a header-only file reads as a valid zero-frame table.
         raise InputError(path, "label file has a header but no label rows")
     return normalize_labels(table, source=path)
+
+
+def as_binary(values: np.ndarray, what: str) -> np.ndarray:
+    """``values`` as 1-D int8 0/1; ValueError naming ``what`` otherwise."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{what} must be 1-D, got shape {array.shape}")
+    invalid = ~np.isin(array, (0, 1))
+    if invalid.any():
+        raise ValueError(f"{what} must be 0/1, found {np.unique(array[invalid])[:5].tolist()}")
+    return array.astype(np.int8)
+
+
+def bouts(binary: np.ndarray) -> list[tuple[int, int]]:
+    """The runs of 1s as half-open ``(start, stop)`` frame ranges, in order."""
+    padded = np.concatenate(([0], as_binary(binary, "binary"), [0]))
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(start), int(stop)) for start, stop in zip(edges[::2], edges[1::2], strict=True)]

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ethoflow import interrupt
+from ethoflow.runtime import interrupt
 from ethoflow.training.windows import balanced_weights, frames_from_windows, make_windows
 
 

@@ -259,7 +259,7 @@ def search_and_register(
     same seed, only when that trial ran in an earlier, interrupted search).
 
     ``lineage`` (data version, git commit, feature extractor, …) is set as tags on the run and on
-    the model version; ``profile`` (:func:`ethoflow.drift.training_profile`), the training
+    the model version; ``profile`` (:func:`ethoflow.features.drift.training_profile`), the training
     recordings' set-up numbers and feature summaries, is logged as the run's ``profile.json``,
     which labelling scores new recordings against. The study is named after the head,
     architecture, features version and search set-up, so new data or a new search space starts a
@@ -268,7 +268,7 @@ def search_and_register(
     """
     import mlflow
 
-    from ethoflow.registry import PROFILE_ARTIFACT, log_keras_model, model_name
+    from ethoflow.mlops.registry import PROFILE_ARTIFACT, log_keras_model, model_name
     from ethoflow.training.windows import make_windows
 
     # A changed search space or budget makes earlier trials incomparable: it starts a new study.

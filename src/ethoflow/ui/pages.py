@@ -14,12 +14,12 @@ from pathlib import Path
 import streamlit as st
 
 from ethoflow.config import ConfigError, Settings, load_settings
+from ethoflow.evaluation.plots import plot_ethogram
 from ethoflow.io.video import VIDEO_SUFFIXES
-from ethoflow.plots import plot_ethogram
-from ethoflow.tracking import draw_trajectory
 from ethoflow.ui import recording as rec
 from ethoflow.ui import results, review
 from ethoflow.ui.files import UserError, data_folder, keep_upload
+from ethoflow.vision.openfield import draw_trajectory
 
 PAGES = ("Automatic labelling", "Manual viewer", "Nightly results", "Review queue")
 
@@ -62,7 +62,7 @@ def _recording(video: str, labels: str | None, stamp: float, tolerance: int) -> 
 @st.cache_data(show_spinner="Reading the arena…", max_entries=16)
 def _arena(video: str, stamp: float) -> tuple:
     from ethoflow.io.video import VideoReader
-    from ethoflow.preprocess.track import MouseTracker
+    from ethoflow.vision.track import MouseTracker
 
     tracker = MouseTracker.for_recording(VideoReader(video))
     return tracker.background, tracker.arena_side

@@ -1,8 +1,9 @@
 """Manual mode: a recording with its hand-made labels, tracked, and the pictures drawn from it.
 
-The mouse is tracked with :func:`ethoflow.tracking.track_frames` (the tracker of ingest and
-labelling), the movement summarised by :func:`ethoflow.summaries.video_summary` and bouts found
-by :func:`ethoflow.evaluation.bouts`; frames are decoded one at a time when shown.
+The mouse is tracked with :func:`ethoflow.vision.openfield.track_frames` (the tracker of ingest and
+labelling), the movement summarised by :func:`ethoflow.evaluation.summaries.video_summary` and
+bouts found
+by :func:`ethoflow.io.labels.bouts`; frames are decoded one at a time when shown.
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ethoflow.distance import travelled
 from ethoflow.errors import InputError
-from ethoflow.evaluation import bouts
-from ethoflow.io.labels import BEHAVIOURS, read_labels
+from ethoflow.evaluation.plots import draw_detection
+from ethoflow.evaluation.summaries import video_summary
+from ethoflow.io.labels import BEHAVIOURS, bouts, read_labels
 from ethoflow.io.video import VideoReader
-from ethoflow.plots import draw_detection
-from ethoflow.preprocess.quality import TrackQuality, check_track
-from ethoflow.preprocess.track import MouseTracker
-from ethoflow.summaries import video_summary
-from ethoflow.tracking import track_frames
 from ethoflow.ui.files import UserError
+from ethoflow.vision.distance import travelled
+from ethoflow.vision.openfield import track_frames
+from ethoflow.vision.quality import TrackQuality, check_track
+from ethoflow.vision.track import MouseTracker
 
 # Drawn on frames: one BGR colour per behaviour (matplotlib's C0, C1 of the ethogram).
 COLOURS = {"grooming": (180, 119, 31), "rearing": (14, 127, 255)}
@@ -149,7 +149,7 @@ def next_bout(table: pd.DataFrame, head: str, row: int) -> int | None:
 def movement(table: pd.DataFrame, fps: float, scale: float | None, bin_s: float = 1.0):
     """Distance travelled (cumulative) and speed per ``bin_s`` seconds; in cm with ``scale``
     (pixels per cm), else pixels: the steps the summary's distance adds up
-    (:func:`ethoflow.distance.travelled`)."""
+    (:func:`ethoflow.vision.distance.travelled`)."""
     if not fps > 0 or not bin_s > 0:
         raise ValueError(f"fps and bin_s must be positive, got {fps}, {bin_s}")
     steps = travelled(table).steps.to_numpy() / (scale or 1.0)

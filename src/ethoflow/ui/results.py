@@ -1,7 +1,8 @@
 """Automatic mode and nightly results: label videos with the champions, read labelled outputs.
 
-Labelling is :func:`ethoflow.labelling.label_video` with the champions of
-:func:`ethoflow.registry.load_champions`, called as the label flow calls them; the outputs read here
+Labelling is :func:`ethoflow.labelling.recording.label_video` with the champions of
+:func:`ethoflow.mlops.registry.load_champions`, called as the label flow calls them; the outputs
+read here
 are the files it writes (``labels.csv``, ``summary.json``, ``ethogram.png``, ``record.json``).
 """
 
@@ -14,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from ethoflow.config import Settings
-from ethoflow.drift import DriftLimits
-from ethoflow.featurization import Featurization
-from ethoflow.labelling import (
+from ethoflow.features.drift import DriftLimits
+from ethoflow.features.featurization import Featurization
+from ethoflow.labelling.recording import (
     ETHOGRAM_FILE,
     LABELS_FILE,
     RECORD_FILE,
@@ -37,7 +38,7 @@ class Labeller:
     settings: Settings
     heads: dict[str, HeadModel]
     featurization: Featurization
-    extractor: object | None  # ethoflow.features.FeatureExtractor
+    extractor: object | None  # ethoflow.features.cnn.FeatureExtractor
 
 
 def champion_key(settings: Settings) -> tuple[tuple[str, str, float, int, str], ...]:
@@ -59,7 +60,7 @@ def load_labeller(settings: Settings) -> Labeller:
 def _champions(settings: Settings, *, models: bool) -> dict[str, HeadModel]:
     from mlflow.exceptions import MlflowException
 
-    from ethoflow import registry
+    from ethoflow.mlops import registry
 
     try:
         registry.start_tracking(settings, create=False)

@@ -22,9 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ethoflow.evaluation import bouts
 from ethoflow.io.atomic import atomic_path, write_csv, write_json
-from ethoflow.io.labels import COLUMN_NAMES
+from ethoflow.io.labels import COLUMN_NAMES, bouts
 from ethoflow.io.video import VideoReader
 from ethoflow.ui.results import Labelled
 

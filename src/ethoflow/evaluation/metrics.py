@@ -1,8 +1,9 @@
 """Score a binary per-frame head on whole videos: metrics, threshold, post-processing, tables.
 
-Pure functions on numpy arrays and Keras models; figures are drawn by :mod:`ethoflow.plots`, and
-the registry (:mod:`ethoflow.registry`) loads models and logs evaluations to MLflow. scikit-learn
-and SciPy are imported inside the functions that need them, so importing this module stays cheap.
+Pure functions on numpy arrays and Keras models; figures are drawn by
+:mod:`ethoflow.evaluation.plots`, and the registry (:mod:`ethoflow.mlops.registry`) loads models
+and logs evaluations to MLflow. scikit-learn and SciPy are imported inside the functions that need
+them, so importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import PostProcessing
+from ethoflow.io.labels import as_binary, bouts
 from ethoflow.training.fit import Split, pr_auc, predict_frames
 
 
@@ -48,16 +50,6 @@ class BinaryMetrics:
 METRIC_COLUMNS = [field.name for field in fields(BinaryMetrics)]
 
 
-def _binary(values: np.ndarray, what: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise ValueError(f"{what} must be 1-D, got shape {array.shape}")
-    invalid = ~np.isin(array, (0, 1))
-    if invalid.any():
-        raise ValueError(f"{what} must be 0/1, found {np.unique(array[invalid])[:5].tolist()}")
-    return array.astype(np.int8)
-
-
 def _scores(values: np.ndarray, what: str) -> np.ndarray:
     array = np.asarray(values, dtype=np.float64)
     if array.ndim != 1:
@@ -85,8 +77,8 @@ def binary_metrics(targets: np.ndarray, scores: np.ndarray, predicted: np.ndarra
 
     ``targets`` and ``predicted`` are 0/1, ``scores`` the probabilities behind ``predicted``.
     """
-    targets = _binary(targets, "targets")
-    predicted = _binary(predicted, "predicted")
+    targets = as_binary(targets, "targets")
+    predicted = as_binary(predicted, "predicted")
     scores = _scores(scores, "scores")
     _same_length("", targets=targets, scores=scores, predicted=predicted)
     if len(targets) == 0:
@@ -125,7 +117,7 @@ def choose_threshold(
     (the one with most recall) wins. Without positive frames every cut has F1 0, so the neutral
     0.5 is returned.
     """
-    targets = _binary(targets, "targets").astype(bool)
+    targets = as_binary(targets, "targets").astype(bool)
     scores = _scores(scores, "scores")
     _same_length("", targets=targets, scores=scores)
     if not targets.any():
@@ -154,18 +146,11 @@ def _f1_by_cut(targets: np.ndarray, scores: np.ndarray, cuts: np.ndarray) -> np.
     return np.divide(2 * tp, denominator, out=np.zeros(len(cuts)), where=denominator > 0)
 
 
-def bouts(binary: np.ndarray) -> list[tuple[int, int]]:
-    """The runs of 1s as half-open ``(start, stop)`` frame ranges, in order."""
-    padded = np.concatenate(([0], _binary(binary, "binary"), [0]))
-    edges = np.flatnonzero(np.diff(padded))
-    return [(int(start), int(stop)) for start, stop in zip(edges[::2], edges[1::2], strict=True)]
-
-
 def postprocess(predicted: np.ndarray, setting: PostProcessing) -> np.ndarray:
     """Median-filter one video's 0/1 predictions, then drop positive bouts that are too short."""
     from scipy.ndimage import median_filter
 
-    smoothed = _binary(predicted, "predicted")
+    smoothed = as_binary(predicted, "predicted")
     if setting.median_frames > 1 and len(smoothed):
         # "nearest" repeats the edge frames, so the first and last frames are not biased to 0.
         smoothed = median_filter(smoothed, size=setting.median_frames, mode="nearest")
@@ -225,7 +210,7 @@ def evaluate_videos(
     checked_targets, checked_scores = [], []
     for video_id, video_targets, video_scores in zip(video_ids, targets, scores, strict=True):
         where = f"video {video_id!r}"
-        checked_targets.append(_binary(video_targets, f"{where}: targets"))
+        checked_targets.append(as_binary(video_targets, f"{where}: targets"))
         checked_scores.append(_scores(video_scores, f"{where}: scores"))
         _same_length(f"{where}: ", targets=checked_targets[-1], scores=checked_scores[-1])
         if len(checked_targets[-1]) == 0:

@@ -3,7 +3,7 @@
 The arena is the largest rectangle-like region (rotation allowed) with a brightness step on all
 four edges, over a sweep of thresholds: with a side lamp, one whole-frame Otsu threshold can merge
 the floor with the background. Its short side scales distances to cm. The mouse itself is found
-by :mod:`ethoflow.preprocess.track`.
+by :mod:`ethoflow.vision.track`.
 """
 
 from __future__ import annotations

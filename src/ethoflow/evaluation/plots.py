@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ethoflow.evaluation import METRIC_COLUMNS, BinaryMetrics, Evaluation, bouts
+from ethoflow.evaluation.metrics import METRIC_COLUMNS, BinaryMetrics, Evaluation
 from ethoflow.io.atomic import atomic_path
+from ethoflow.io.labels import bouts
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

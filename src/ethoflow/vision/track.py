@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from ethoflow.io.video import check_picture
-from ethoflow.preprocess.detect import Polarity, _to_gray, find_arena
+from ethoflow.vision.arena import Polarity, _to_gray, find_arena
 
 # Changes whenever tracking changes what the crops and posture features are: it is part of the
 # featurisation id, so no champion is fed features from another tracker.
@@ -187,7 +187,7 @@ class MouseTracker:
         self._body = math.nan  # running body length, for the tail opening and the fallback reach
         self._area = math.nan  # running body area: a much smaller blob is part of the mouse
         self._shape: tuple[int, int] = (0, 0)
-        # Evidence for ethoflow.preprocess.quality: frames whose detection the frame itself did
+        # Evidence for ethoflow.vision.quality: frames whose detection the frame itself did
         # not show (a ghost of the background), and how much of a typical frame differs from
         # the background (noise, a moving camera: the background never settles).
         self.ghost_frames = 0

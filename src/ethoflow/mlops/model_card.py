@@ -2,9 +2,9 @@
 which threshold and post-processing, on what set-ups, and where it is known not to hold.
 
 Pure: :func:`model_card` writes Markdown from a version's tags, its evaluation table
-(:func:`ethoflow.evaluation.evaluate_model`'s, as logged) and its training profile
-(:func:`ethoflow.drift.training_profile`). :func:`ethoflow.registry.write_model_card` gathers
-them from MLflow on promotion and stores the card as the version's description and as
+(:func:`ethoflow.evaluation.metrics.evaluate_model`'s, as logged) and its training profile
+(:func:`ethoflow.features.drift.training_profile`). :func:`ethoflow.mlops.registry.write_model_card`
+gathers them from MLflow on promotion and stores the card as the version's description and as
 ``model_card.md`` in its run.
 """
 
@@ -14,7 +14,7 @@ import json
 
 import pandas as pd
 
-from ethoflow.drift import CAMERA_MEASURES, LOOK_MEASURES, SETUP_MEASURES, DriftLimits
+from ethoflow.features.drift import CAMERA_MEASURES, LOOK_MEASURES, SETUP_MEASURES, DriftLimits
 
 # A behaviour with fewer bouts than this in the training split is learnt from few examples.
 FEW_BOUTS = 20

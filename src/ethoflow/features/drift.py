@@ -15,7 +15,7 @@ run), and labelling scores each new recording against it (:func:`score_recording
 * **features**: the mean |z| of the recording's mean features against the training recordings'
   means, in units of their spread (σ).
 
-Pure functions on numbers and arrays; :mod:`ethoflow.registry` stores and reads profiles.
+Pure functions on numbers and arrays; :mod:`ethoflow.mlops.registry` stores and reads profiles.
 """
 
 from __future__ import annotations

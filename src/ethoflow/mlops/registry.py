@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import PostProcessing, Settings
-from ethoflow.drift import DriftLimits
-from ethoflow.evaluation import Evaluation, evaluate_model, pr_curve_points
-from ethoflow.labelling import HeadModel
-from ethoflow.model_card import model_card, registry_description
-from ethoflow.promotion import DEFAULT_METRIC, Decision, Scored, decide, make_decision
+from ethoflow.evaluation.metrics import Evaluation, evaluate_model, pr_curve_points
+from ethoflow.features.drift import DriftLimits
+from ethoflow.labelling.recording import HeadModel
+from ethoflow.mlops.model_card import model_card, registry_description
+from ethoflow.mlops.promotion import DEFAULT_METRIC, Decision, Scored, decide, make_decision
 from ethoflow.training.fit import Split
 
 if TYPE_CHECKING:
@@ -57,7 +57,8 @@ _MODEL_DISTRIBUTIONS = ("keras", "tensorflow", "keras-tcn")
 
 
 UNMEASURABLE_TAG = "unmeasurable_conditions"
-# The training recordings' set-up profile in a model's run (ethoflow.drift.training_profile).
+# The training recordings' set-up profile in a model's run
+# (ethoflow.features.drift.training_profile).
 PROFILE_ARTIFACT = "profile.json"
 MODEL_CARD_ARTIFACT = "model_card.md"  # in a model's run, written on promotion
 
@@ -416,8 +417,8 @@ def promote_if_better(
     """Make the best evaluated ``architecture`` version champion if it beats the champion.
 
     It must score strictly more than the champion's ``metric`` plus ``min_improvement``
-    (:func:`ethoflow.promotion.decide`); the replaced champion becomes ``previous``. Every decision,
-    a refusal too, is logged as a run of the ``ethoflow-decisions`` experiment.
+    (:func:`ethoflow.mlops.promotion.decide`); the replaced champion becomes ``previous``. Every
+    decision, a refusal too, is logged as a run of the ``ethoflow-decisions`` experiment.
     """
     client = _client(client)
     name = model_name(head)
@@ -463,7 +464,7 @@ def promote_if_better(
 def write_model_card(
     head: str, version: str, limits: DriftLimits, *, client: MlflowClient | None = None
 ) -> str:
-    """Write the model card of ``head``'s version ``version`` (:func:`ethoflow.model_card.
+    """Write the model card of ``head``'s version ``version`` (:func:`ethoflow.mlops.model_card.
     model_card`, with the drift ``limits`` labelling applies) as the version's description in
     the registry and as ``model_card.md`` in its run; return the card."""
     client = _client(client)
@@ -559,7 +560,8 @@ def evaluate_version(
     fps: float,
     client: MlflowClient | None = None,
 ) -> Evaluation:
-    """Evaluate version ``version`` of ``name`` (:func:`ethoflow.evaluation.evaluate_model`) and
+    """Evaluate version ``version`` of ``name``
+    (:func:`ethoflow.evaluation.metrics.evaluate_model`) and
     log the evaluation to its run (:func:`log_evaluation`)."""
     client = _client(client)
     model_version = client.get_model_version(name, version)
@@ -589,12 +591,12 @@ def log_evaluation(
 
     The run receives metrics ``val_<condition>_<metric>`` (``…_pp`` when post-processed), the
     table (CSV and markdown), the PR curve points and the figures of
-    :func:`ethoflow.plots.evaluation_figures` under ``evaluation/v<N>/``. The version is tagged
-    ``threshold``, ``worst_condition_pr_auc``, ``unmeasurable_conditions`` (comma-separated
+    :func:`ethoflow.evaluation.plots.evaluation_figures` under ``evaluation/v<N>/``. The version is
+    tagged ``threshold``, ``worst_condition_pr_auc``, ``unmeasurable_conditions`` (comma-separated
     conditions without positives, whose PR-AUC is undefined), ``postprocess`` and, last,
     ``evaluated``.
     """
-    from ethoflow.plots import evaluation_figures, slug
+    from ethoflow.evaluation.plots import evaluation_figures, slug
 
     version = str(model_version.version)
     run_id = model_version.run_id

@@ -22,7 +22,7 @@ import math
 import cv2
 import numpy as np
 
-from ethoflow.preprocess.crop import crop_around
+from ethoflow.vision.crop import crop_around
 
 MOTION_FEATURES = ("motion_busy_half", "motion_still_half")
 # Changes whenever what the motion features measure changes: part of the featurisation id.

@@ -1,6 +1,7 @@
 """Ingestion steps: raw recordings → per-video frame features with aligned labels and a manifest.
 
-Each recording is streamed once through :class:`ethoflow.featurization.Featurization`. Outputs are
+Each recording is streamed once through :class:`ethoflow.features.featurization.Featurization`.
+Outputs are
 written atomically and a per-video record is written last (:mod:`ethoflow.io.records`), so a crash
 leaves either a finished video or nothing, and a re-run only does the rest.
 """
@@ -17,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import Settings
+from ethoflow.data.split import split_recordings
 from ethoflow.errors import InputError
-from ethoflow.featurization import Featurization
+from ethoflow.features.featurization import Featurization
 from ethoflow.io.atomic import atomic_path, write_csv, write_json
 from ethoflow.io.digest import file_digest, sha256_file
 from ethoflow.io.interchange import (
@@ -31,12 +33,11 @@ from ethoflow.io.interchange import (
 from ethoflow.io.labels import read_labels
 from ethoflow.io.records import commit_record, current_record, invalidate_record
 from ethoflow.io.video import VideoInfo, VideoReader, check_picture, read_video_info
-from ethoflow.preprocess.augment import AugmentSetting, sample_augmentation
-from ethoflow.preprocess.fps import kept_frame_indices
-from ethoflow.split import split_recordings
+from ethoflow.vision.augment import AugmentSetting, sample_augmentation
+from ethoflow.vision.fps import kept_frame_indices
 
 if TYPE_CHECKING:
-    from ethoflow.features import FeatureExtractor
+    from ethoflow.features.cnn import FeatureExtractor
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +296,7 @@ def featurize_recording(
         decoded_frames=decoded,
         label_rows=len(labels),
         augmentation=augment and asdict(augment),
-        setup=result.setup,  # the set-up's numbers: models store them (ethoflow.drift)
+        setup=result.setup,  # the set-up's numbers: models store them (ethoflow.features.drift)
     )
     log.info("%s: %d frames ingested", video_id, len(table))
     return record | {"cached": False}

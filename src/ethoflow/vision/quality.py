@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ethoflow.preprocess.track import MouseTracker
+from ethoflow.vision.track import MouseTracker
 
 # A mouse runs at most about 1 m/s, some 10 of its body lengths (without the tail) a second; a
 # step may also move the centre by a body length when the detection changes part (head, body).

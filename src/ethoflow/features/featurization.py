@@ -19,32 +19,32 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ethoflow import interrupt, progress
 from ethoflow.config import Settings
-from ethoflow.drift import SETUP_MEASURES, measure_setup
-from ethoflow.features import Backend, Precision, extract_features, extractor_identity
-from ethoflow.io.video import VideoReader
-from ethoflow.preprocess.augment import AugmentSetting, augment_frame
-from ethoflow.preprocess.crop import crop_around
-from ethoflow.preprocess.detect import _to_gray
-from ethoflow.preprocess.fps import standardize_fps
-from ethoflow.preprocess.motion import (
+from ethoflow.features.cnn import Backend, Precision, extract_features, extractor_identity
+from ethoflow.features.drift import SETUP_MEASURES, measure_setup
+from ethoflow.features.motion import (
     MOTION_FEATURES,
     MOTION_VERSION,
     BodyMotion,
     motion_features,
 )
-from ethoflow.preprocess.posture import POSTURE_FEATURES, posture_features
-from ethoflow.preprocess.quality import TrackQuality, check_track
-from ethoflow.preprocess.track import (
+from ethoflow.features.posture import POSTURE_FEATURES, posture_features
+from ethoflow.features.read_ahead import read_ahead
+from ethoflow.io.video import VideoReader
+from ethoflow.runtime import interrupt, progress
+from ethoflow.vision.arena import _to_gray
+from ethoflow.vision.augment import AugmentSetting, augment_frame
+from ethoflow.vision.crop import crop_around
+from ethoflow.vision.fps import standardize_fps
+from ethoflow.vision.quality import TrackQuality, check_track
+from ethoflow.vision.track import (
     TRACK_COLUMNS,
     TRACKER_VERSION,
     MouseTracker,
 )
-from ethoflow.read_ahead import read_ahead
 
 if TYPE_CHECKING:
-    from ethoflow.features import FeatureExtractor
+    from ethoflow.features.cnn import FeatureExtractor
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,8 @@ class VideoFeatures:
     arena_side_px: float | None  # short side of the detected arena (None: no frame decoded)
     features: np.ndarray  # (frames, n) CNN features, then posture features when asked for
     augmented: np.ndarray | None  # the same for the augmented copy
-    setup: dict[str, float | None]  # the camera set-up's numbers (ethoflow.drift.measure_setup)
-    quality: TrackQuality  # is the track a mouse (ethoflow.preprocess.quality)
+    setup: dict[str, float | None]  # the set-up's numbers (ethoflow.features.drift.measure_setup)
+    quality: TrackQuality  # is the track a mouse (ethoflow.vision.quality)
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class Featurization:
 
     def build_extractor(self) -> FeatureExtractor | None:
         """The ResNet50 extractor (seconds, ~100 MB); None without CNN features."""
-        from ethoflow.features import FeatureExtractor
+        from ethoflow.features.cnn import FeatureExtractor
 
         if not self.cnn:
             return None
@@ -167,8 +167,8 @@ class Featurization:
 
         ``extractor`` must come from :meth:`build_extractor` (ValueError otherwise). A progress
         bar named ``progress_name`` (default: the file's name) shows when the command enabled
-        them (:mod:`ethoflow.progress`); a Ctrl-C stops it between frame batches
-        (:class:`ethoflow.interrupt.Interrupted`).
+        them (:mod:`ethoflow.runtime.progress`); a Ctrl-C stops it between frame batches
+        (:class:`ethoflow.runtime.interrupt.Interrupted`).
         """
         self.check_extractor(extractor)
         # OpenCV's own worker threads gain no time on images this small, yet they spent 2 ms of

@@ -3,7 +3,8 @@
 Table A is the reference. Per behaviour, per frame: precision (share of B's frames that A marks
 too), recall (share of A's frames that B marks too), F1 and Cohen's kappa (agreement beyond
 chance; scikit-learn's ``cohen_kappa_score``), with the conventions of
-:func:`ethoflow.evaluation.binary_metrics` for empty denominators: 1.0 when neither table marks a
+:func:`ethoflow.evaluation.metrics.binary_metrics` for empty denominators: 1.0 when neither table
+marks a
 frame, 0.0 when only one does. Kappa is undefined (NaN) when both tables mark every frame alike,
 all 0 or all 1: chance alone would agree as well.
 
@@ -22,8 +23,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from ethoflow.evaluation import binary_metrics, bouts, ratio_or_perfect
-from ethoflow.io.labels import BEHAVIOURS
+from ethoflow.evaluation.metrics import binary_metrics, ratio_or_perfect
+from ethoflow.io.labels import BEHAVIOURS, bouts
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Label new recordings with the champion models: per-frame labels, a summary and an ethogram.
 
 Each video is streamed once through the same featurisation as training
-(:class:`ethoflow.featurization.Featurization`); every head's champion (loaded by
-:func:`ethoflow.registry.load_champions`) then predicts per-frame probabilities, which are
+(:class:`ethoflow.features.featurization.Featurization`); every head's champion (loaded by
+:func:`ethoflow.mlops.registry.load_champions`) then predicts per-frame probabilities, which are
 thresholded at the head's evaluated threshold and post-processed. Outputs go to
 ``<outbox>/<video_id>/``, each written atomically, with ``record.json`` written last
 (:mod:`ethoflow.io.records`): a folder with a record is complete and matches its key (video bytes,
@@ -19,8 +19,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import time
-from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,23 +28,24 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ethoflow import interrupt
 from ethoflow.config import PostProcessing
-from ethoflow.distance import DISTANCE_METHOD
-from ethoflow.drift import DriftLimits, drift_summary
 from ethoflow.errors import InputError
-from ethoflow.evaluation import label_frames
-from ethoflow.featurization import Featurization
+from ethoflow.evaluation.metrics import label_frames
+from ethoflow.evaluation.plots import plot_ethogram, save_figure
+from ethoflow.evaluation.summaries import video_summary
+from ethoflow.features.drift import DriftLimits, drift_summary
+from ethoflow.features.featurization import Featurization
 from ethoflow.io.atomic import write_csv, write_json
 from ethoflow.io.digest import file_digest, sha256_file
 from ethoflow.io.records import commit_record, current_record, invalidate_record
-from ethoflow.io.video import truncated, videos_in
-from ethoflow.plots import plot_ethogram, save_figure
-from ethoflow.summaries import video_summary
+from ethoflow.io.video import truncated
+from ethoflow.labelling.batch import LabelOutcome
+from ethoflow.runtime import interrupt
 from ethoflow.training.fit import predict_frames
+from ethoflow.vision.distance import DISTANCE_METHOD
 
 if TYPE_CHECKING:
-    from ethoflow.features import FeatureExtractor
+    from ethoflow.features.cnn import FeatureExtractor
 
 log = logging.getLogger(__name__)
 
@@ -67,22 +66,9 @@ class HeadModel:
     threshold: float
     window: int
     featurization: str
-    profile: dict | None = None  # its training recordings' set-ups (ethoflow.drift); None: unknown
-
-
-@dataclass(frozen=True)
-class LabelOutcome:
-    """What happened to one video: ``labelled``, ``skipped`` (up to date), ``quarantined`` or
-    ``interrupted`` (Ctrl-C came first: not done, a re-run labels it)."""
-
-    video_id: str
-    video: Path
-    status: str
-    reason: str
-    outputs: Path | None
-    # Set-up drift of a labelled recording (ethoflow.drift): None when not labelled.
-    drift_flagged: bool | None = None
-    drift_reasons: str = ""
+    profile: dict | None = (
+        None  # its training recordings' set-ups (ethoflow.features.drift); None: unknown
+    )
 
 
 def check_featurization(heads: dict[str, HeadModel], expected: str) -> None:
@@ -104,7 +90,8 @@ def check_featurization(heads: dict[str, HeadModel], expected: str) -> None:
 def predict_video(
     features: np.ndarray, heads: dict[str, HeadModel], setting: PostProcessing
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per head: (float32 probabilities, int8 labels: :func:`~ethoflow.evaluation.label_frames`)."""
+    """Per head: (float32 probabilities, int8 labels:
+    :func:`~ethoflow.evaluation.metrics.label_frames`)."""
     if not heads:
         raise ValueError("no heads to predict")
     if features.ndim != 2 or len(features) == 0:
@@ -127,7 +114,7 @@ def label_table(
     track: pd.DataFrame, fps: float, predictions: dict[str, tuple[np.ndarray, np.ndarray]]
 ) -> pd.DataFrame:
     """frame, time_s, each head's 0/1 label, each head's probability, x, y: one row per slot of
-    the ``fps`` clock the track was standardised to (:mod:`ethoflow.preprocess.fps`).
+    the ``fps`` clock the track was standardised to (:mod:`ethoflow.vision.fps`).
 
     ``frame`` is the source video's frame shown in the slot (repeated for a slower camera) and
     ``time_s`` the slot's start, so durations hold for any camera.
@@ -174,8 +161,8 @@ def label_video(
     earlier run are moved aside (``<outbox>/.stale/``), never left next to the quarantine.
 
     With ``drift_limits``, the recording is scored against the champions' training profiles
-    (:func:`ethoflow.drift.drift_summary`, ``drift`` in the summary and the outcome); a flagged
-    recording is labelled all the same.
+    (:func:`ethoflow.features.drift.drift_summary`, ``drift`` in the summary and the outcome); a
+    flagged recording is labelled all the same.
     """
     interrupt.check()  # a Ctrl-C stops the videos still waiting too
     expected = featurization.id
@@ -322,7 +309,7 @@ def check_result(video: Path, result, clock_fps: float) -> None:
     """Raise :class:`InputError` if a featurised recording is not worth labels: it decoded far
     fewer frames than its header promised, it lasts less than one slot of the models'
     ``clock_fps`` clock (its one row would claim more time than was filmed), its track is not
-    of a mouse (:mod:`ethoflow.preprocess.quality`), or the mouse is missing in most frames."""
+    of a mouse (:mod:`ethoflow.vision.quality`), or the mouse is missing in most frames."""
     if result.track.empty:
         raise InputError(video, "no frames decoded")
     if result.decoded < _MIN_DECODED_SHARE * result.frame_count:
@@ -370,85 +357,3 @@ def move_aside(folder: Path) -> Path | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     folder.rename(target)
     return target
-
-
-def find_videos(
-    sources: list[Path], *, settle_seconds: float = 0.0
-) -> tuple[list[tuple[str, Path]], list[LabelOutcome]]:
-    """The videos to label as ``(video_id, path)``: files named in ``sources`` and videos
-    anywhere under its folders (dot-files and dot-folders skipped), sorted by id; and the
-    quarantined ones (a missing source, a file modified less than ``settle_seconds`` ago: still
-    being copied, retried on the next run).
-
-    The video id (its output folder) is the file's stem; videos sharing a stem (in different
-    folders, or as ``a.mp4`` and ``a.avi``) get ids from their paths instead, e.g.
-    ``cage1-m1`` and ``cage2-m1``, so each has its own folder.
-    """
-    paths, outcomes = [], []
-    now = time.time()
-    for source in map(Path, sources):
-        if source.is_dir():
-            found = videos_in(source)
-        elif source.is_file():
-            found = [source]
-        else:
-            outcomes.append(
-                LabelOutcome(source.stem, source, "quarantined", "file not found", None)
-            )
-            continue
-        for path in found:
-            age = now - path.stat().st_mtime
-            if age < settle_seconds:
-                reason = (
-                    f"still being written (modified {age:.0f} s ago, less than "
-                    f"{settle_seconds:g} s): labelled on the next run"
-                )
-                outcomes.append(LabelOutcome(path.stem, path, "quarantined", reason, None))
-            else:
-                paths.append(path)
-    paths = list(dict.fromkeys(p.resolve() for p in paths))
-    return sorted(zip(video_ids(paths), paths, strict=True)), outcomes
-
-
-def video_ids(paths: list[Path]) -> list[str]:
-    """A unique id per path: its stem, or where stems clash, the stem with as many parent
-    folders (and the suffix, if still needed) as make it unique."""
-    stems = Counter(p.stem for p in paths)
-    ids = []
-    for path in paths:
-        if stems[path.stem] == 1:
-            ids.append(path.stem)
-            continue
-        clashing = [p for p in paths if p.stem == path.stem]
-        for depth in range(1, len(path.parts)):
-            parts = path.parent.parts[-depth:]
-            if len({q.parent.parts[-depth:] for q in clashing}) == len(clashing):
-                ids.append("-".join([*parts, path.stem]))
-                break
-        else:
-            ids.append(path.name.replace(".", "-"))  # a.mp4 and a.avi in one folder
-    return ids
-
-
-def write_batch_report(outcomes: list[LabelOutcome], source: str, outbox: Path) -> str:
-    """Write ``report.csv`` (every video of the batch) and ``quarantine.csv``; return a summary
-    in Markdown (counts per status, and each quarantined video with its reason)."""
-    columns = ["video_id", "video", "status", "reason", "outputs", "drift_flagged", "drift_reasons"]
-    report = pd.DataFrame([asdict(outcome) for outcome in outcomes], columns=columns)
-    write_csv(report, Path(outbox) / "report.csv")
-    quarantine = report.loc[report.status == "quarantined", ["video_id", "video", "reason"]]
-    write_csv(quarantine, Path(outbox) / "quarantine.csv")
-    counts = report.status.value_counts().to_dict()
-    lines = [f"Labelled batch from {source} into {outbox}: {counts or 'no videos'}."]
-    lines += [f"- {row.video_id}: quarantined — {row.reason}" for row in quarantine.itertuples()]
-    lines += [
-        f"- {o.video_id}: labelled with a **warning** — {o.reason}"
-        for o in outcomes
-        if o.status == "labelled" and o.reason
-    ]
-    flagged = [o for o in outcomes if o.drift_flagged]
-    lines += [
-        f"- {o.video_id}: **set-up drift**, labels less trustworthy — {o.drift_reasons}"
-        for o in flagged
-    ]
-    return "\n".join(lines)

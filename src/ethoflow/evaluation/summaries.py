@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ethoflow.distance import travelled
-from ethoflow.evaluation import bouts
+from ethoflow.io.labels import bouts
+from ethoflow.vision.distance import travelled
 
 
 def video_summary(
     table: pd.DataFrame, heads: list[str], fps: float, pixels_per_cm: float | None = None
 ) -> dict:
     """Bouts per head and the mouse's movement, from a :func:`label_table` table whose rows are
-    the slots of an ``fps`` clock (:mod:`ethoflow.preprocess.fps`).
+    the slots of an ``fps`` clock (:mod:`ethoflow.vision.fps`).
 
     Per head: ``bouts`` (count), ``total_s`` (rows in bouts / fps) and ``latency_s`` (time of
     the first bout's start; None without bouts). Overall: ``frames`` (rows), ``duration_s``
     (rows / fps), ``distance_px`` (the centre's steps beyond its detection jitter,
-    :func:`ethoflow.distance.travelled`, with the jitter as ``position_noise_px``) and
+    :func:`ethoflow.vision.distance.travelled`, with the jitter as ``position_noise_px``) and
     ``mean_speed_px_s`` (distance over the time from first to last frame); with
     ``pixels_per_cm``, also ``distance_cm`` and ``mean_speed_cm_s``.
     """

@@ -1,1 +1,0 @@
-"""Per-frame preprocessing: frame-rate standardisation, mouse detection, cropping, augmentation."""
