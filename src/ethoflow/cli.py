@@ -124,8 +124,6 @@ def _flow_settings(params: Path) -> Settings:
 
     settings = _settings(params)
     use_local_prefect(settings)
-    import prefect.main  # noqa: F401 - sets up Prefect's logging, which the log file takes over
-
     _start_log(settings)
     start_temporary_server()
     if not _verbose:

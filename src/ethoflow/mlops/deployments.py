@@ -25,7 +25,8 @@ RETRAIN_DEPLOYMENT = "on-demand"
 def use_local_prefect(settings: Settings) -> None:
     """Point Prefect at the project's own folder unless the user configured a server.
 
-    For entry points, before Prefect is imported (it reads these environment variables then).
+    For entry points, before Prefect is imported (it reads these environment variables then);
+    imports it.
     """
     home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.paths.runs / "prefect")))
     home.mkdir(parents=True, exist_ok=True)  # Prefect's SQLite cannot create missing folders
@@ -37,6 +38,8 @@ def use_local_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     # No telemetry from a lab machine; its heartbeat also contends for the SQLite lock.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect sets up its logging on import, from these: the run's log file then takes it over.
+    import prefect.main  # noqa: F401
 
 
 def start_temporary_server() -> None:
