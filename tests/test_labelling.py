@@ -17,15 +17,13 @@ from ethoflow.config import PostProcessing, Settings
 from ethoflow.evaluation.metrics import postprocess
 from ethoflow.features.featurization import Featurization
 from ethoflow.io.video import probe_video
+from ethoflow.labelling.batch import LabelOutcome, find_videos, write_batch_report
 from ethoflow.labelling.recording import (
     HeadModel,
-    LabelOutcome,
     check_featurization,
-    find_videos,
     label_table,
     label_video,
     predict_video,
-    write_batch_report,
 )
 from ethoflow.mlops.registry import (
     NoChampionError,

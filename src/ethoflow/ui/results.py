@@ -17,13 +17,13 @@ import pandas as pd
 from ethoflow.config import Settings
 from ethoflow.features.drift import DriftLimits
 from ethoflow.features.featurization import Featurization
+from ethoflow.labelling.batch import LabelOutcome
 from ethoflow.labelling.recording import (
     ETHOGRAM_FILE,
     LABELS_FILE,
     RECORD_FILE,
     SUMMARY_FILE,
     HeadModel,
-    LabelOutcome,
     check_featurization,
     label_video,
 )
