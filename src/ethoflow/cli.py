@@ -100,7 +100,7 @@ PatienceOption = Annotated[
 
 def _reports():
     # pandas costs most of a second to import; `--help` must not pay for it.
-    from ethoflow.evaluation.metrics import reports
+    from ethoflow.evaluation import reports
 
     return reports
 
