@@ -9,7 +9,8 @@ from prefect.cache_policies import NO_CACHE
 from ethoflow.config import Settings, load_settings
 from ethoflow.evaluation.reports import trained_versions, write_evaluation_report
 from ethoflow.flows.tasks import load, start_tracking
-from ethoflow.mlops import registry
+from ethoflow.mlops import logged_evaluations
+from ethoflow.mlops.registered_models import model_name
 from ethoflow.mlops.versioning import dataset_lineage
 from ethoflow.training.fit import Split
 
@@ -21,13 +22,13 @@ def features_version(settings: Settings) -> str:
 
 @task(cache_policy=NO_CACHE)
 def pending_versions(head: str, features: str, settings: Settings) -> list[str]:
-    return registry.versions_to_evaluate(registry.model_name(head), features, settings.postprocess)
+    return logged_evaluations.versions_to_evaluate(model_name(head), features, settings.postprocess)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="evaluate-{head}-v{version}")
 def evaluate(head: str, version: str, test: Split, validation: Split, settings: Settings) -> dict:
-    evaluation = registry.evaluate_version(
-        registry.model_name(head),
+    evaluation = logged_evaluations.evaluate_version(
+        model_name(head),
         version,
         test,
         validation,
@@ -39,7 +40,7 @@ def evaluate(head: str, version: str, test: Split, validation: Split, settings: 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 def report(settings: Settings) -> dict:
-    evaluated = registry.evaluations_of(trained_versions(settings.paths.reports))
+    evaluated = logged_evaluations.evaluations_of(trained_versions(settings.paths.reports))
     return write_evaluation_report(evaluated, settings.paths.reports)
 
 

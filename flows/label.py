@@ -30,7 +30,7 @@ from ethoflow.flows.tasks import (
 from ethoflow.io.atomic import check_writable
 from ethoflow.labelling import batch
 from ethoflow.labelling import recording as labelling
-from ethoflow.mlops import registry
+from ethoflow.mlops import champions
 from ethoflow.runtime.interrupt import Interrupted
 
 
@@ -43,7 +43,7 @@ from ethoflow.runtime.interrupt import Interrupted
 def load_champions(
     settings: Settings, featurization: Featurization
 ) -> dict[str, labelling.HeadModel]:
-    heads = registry.load_champions(settings.train.heads)
+    heads = champions.load_champions(settings.train.heads)
     labelling.check_featurization(heads, featurization.id)
     return heads
 

@@ -9,13 +9,14 @@ from prefect.cache_policies import NO_CACHE
 from ethoflow.config import Settings, load_settings
 from ethoflow.features.drift import DriftLimits
 from ethoflow.flows.tasks import start_tracking
-from ethoflow.mlops import registry
+from ethoflow.mlops.champion_changes import promote_if_better
+from ethoflow.mlops.model_card_writer import write_model_card
 
 
 @task(cache_policy=NO_CACHE, task_run_name="promote-{head}")
 def promote(head: str, settings: Settings) -> dict:
     p = settings.promote
-    decision = registry.promote_if_better(
+    decision = promote_if_better(
         head, architecture=p.architecture, metric=p.metric, min_improvement=p.min_improvement
     )
     return decision.as_dict()
@@ -23,7 +24,7 @@ def promote(head: str, settings: Settings) -> dict:
 
 @task(cache_policy=NO_CACHE, task_run_name="model-card-{head}-v{version}")
 def model_card(head: str, version: str, settings: Settings) -> str:
-    return registry.write_model_card(head, version, DriftLimits.from_settings(settings))
+    return write_model_card(head, version, DriftLimits.from_settings(settings))
 
 
 @flow(name="promote", log_prints=True)

@@ -7,16 +7,17 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ethoflow.config import Settings
+from ethoflow.errors import NoChampionError
 from ethoflow.features.cnn import FeatureExtractor
 from ethoflow.features.featurization import Featurization
-from ethoflow.mlops import registry
+from ethoflow.mlops import tracking
 from ethoflow.training.fit import Split, load_split
 
 
 def registry_unreachable(task, task_run, state) -> bool:
     """Retry a registry that could not be read, not an answer that no retry changes (no
     champion, no store, models trained on other features)."""
-    return not isinstance(state.data, registry.NoChampionError | ValueError)
+    return not isinstance(state.data, NoChampionError | ValueError)
 
 
 @task(
@@ -26,7 +27,7 @@ def registry_unreachable(task, task_run, state) -> bool:
     retry_condition_fn=registry_unreachable,
 )
 def start_tracking(settings: Settings, create: bool = True) -> str:
-    return registry.start_tracking(settings, create=create)
+    return tracking.start_tracking(settings, create=create)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="load-{split}")

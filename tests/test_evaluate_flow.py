@@ -77,7 +77,7 @@ def test_evaluation_logs_per_condition_metrics_and_tags(trained):
 
 def test_promotion_takes_the_best_tcn_and_compare_shows_both(trained):
     from ethoflow.flows.promote import promote_flow
-    from ethoflow.mlops.registry import compare_versions
+    from ethoflow.mlops.logged_evaluations import compare_versions
 
     decisions = promote_flow(params=str(trained))
     assert [(d["head"], d["promoted"], d["candidate_version"]) for d in decisions] == [

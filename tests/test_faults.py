@@ -109,12 +109,8 @@ def project(tmp_path_factory, prefect_harness) -> Project:
     import keras
     import mlflow
 
-    from ethoflow.mlops.registry import (
-        configure_tracking,
-        local_tracking_uri,
-        log_keras_model,
-        model_name,
-    )
+    from ethoflow.mlops.registered_models import log_keras_model, model_name
+    from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
     from ethoflow.models import build_model
 
     root = tmp_path_factory.mktemp("faults")
@@ -161,7 +157,7 @@ def empty_store(folder: Path) -> str:
     """A tracking store that exists (its database made) but holds no model."""
     import mlflow
 
-    from ethoflow.mlops.registry import local_tracking_uri
+    from ethoflow.mlops.tracking import local_tracking_uri
 
     uri = local_tracking_uri(folder)
     mlflow.MlflowClient(uri).search_experiments()  # creates the database
@@ -723,7 +719,7 @@ def test_registry_faults_no_retry_can_fix_are_not_retried(
 @pytest.mark.parametrize("fault", ["no-champion", "other-features"])
 def test_label_flow_does_not_retry_what_no_retry_fixes(project, tmp_path, caplog, fault):
     """The nightly flow (no CLI check before it): the answer at once, no retry of the task."""
-    from ethoflow.mlops.registry import NoChampionError
+    from ethoflow.errors import NoChampionError
 
     if fault == "no-champion":
         uri, changes, error = empty_store(tmp_path / "fresh-store"), {}, NoChampionError

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from ethoflow.config import PostProcessing, Settings
+from ethoflow.errors import NoChampionError
 from ethoflow.evaluation.metrics import postprocess
 from ethoflow.features.featurization import Featurization
 from ethoflow.io.video import probe_video
@@ -25,14 +26,9 @@ from ethoflow.labelling.recording import (
     label_video,
     predict_video,
 )
-from ethoflow.mlops.registry import (
-    NoChampionError,
-    configure_tracking,
-    load_champions,
-    local_tracking_uri,
-    log_keras_model,
-    model_name,
-)
+from ethoflow.mlops.champions import load_champions
+from ethoflow.mlops.registered_models import log_keras_model, model_name
+from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
 from ethoflow.synth import CONDITIONS, write_recording
 from ethoflow.vision.fps import kept_frame_indices
 

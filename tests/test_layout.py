@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "ethoflow"
-# The library's pure parts: no MLflow, no Prefect (those live in mlops' registry and deployments,
+# The library's pure parts: no MLflow, no Prefect (those live in mlops' other modules,
 # the search's trial logging, the flows and the entry points).
 PURE = [
     "data",

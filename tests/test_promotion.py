@@ -3,18 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from ethoflow.mlops.registry import (
-    CHAMPION,
+from ethoflow.mlops.champion_changes import (
     DECISIONS_EXPERIMENT,
-    PREVIOUS,
     best_candidate,
-    champion_version,
-    configure_tracking,
-    local_tracking_uri,
-    model_name,
     promote_if_better,
     rollback,
 )
+from ethoflow.mlops.champions import CHAMPION, PREVIOUS, champion_version
+from ethoflow.mlops.registered_models import model_name
+from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
 
 _heads = itertools.count()
 

@@ -4,12 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ethoflow.mlops.registry import (
-    configure_tracking,
-    load_keras_model,
-    local_tracking_uri,
-    log_keras_model,
-)
+from ethoflow.mlops.registered_models import load_keras_model, log_keras_model
+from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
 
 EXPERIMENT = "test-registry"
 MODEL_NAME = "ethoflow-grooming"

@@ -13,7 +13,7 @@ from test_train import SPACE, write_features
 def tracking(tmp_path):
     import mlflow
 
-    from ethoflow.mlops.registry import configure_tracking, local_tracking_uri
+    from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
 
     configure_tracking(local_tracking_uri(tmp_path / "runs"), "test")
     yield
@@ -21,7 +21,7 @@ def tracking(tmp_path):
 
 
 def test_the_best_trial_is_registered_without_training_it_again(tmp_path, tracking, monkeypatch):
-    from ethoflow.mlops.registry import load_keras_model
+    from ethoflow.mlops.registered_models import load_keras_model
     from ethoflow.training.fit import pr_auc, predict_frames
 
     root = write_features(tmp_path / "features")

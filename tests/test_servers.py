@@ -411,7 +411,7 @@ SEARCH_WORKER = """
 import json, sys, time
 from pathlib import Path
 
-from ethoflow.mlops.registry import configure_tracking
+from ethoflow.mlops.tracking import configure_tracking
 from ethoflow.training.fit import Budget, load_split
 from ethoflow.training.search import search_and_register
 from test_train import SPACE

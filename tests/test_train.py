@@ -104,7 +104,7 @@ def splits(tmp_path_factory):
 def tracking(tmp_path):
     import mlflow
 
-    from ethoflow.mlops.registry import configure_tracking, local_tracking_uri
+    from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
 
     uri = local_tracking_uri(tmp_path / "runs")
     configure_tracking(uri, "test")
@@ -192,7 +192,7 @@ def test_search_logs_nested_trials_and_registers_the_best(splits, tracking, tmp_
 
 
 def test_registered_model_loads_back_in_safe_mode(splits, tracking, tmp_path):
-    from ethoflow.mlops.registry import load_keras_model
+    from ethoflow.mlops.registered_models import load_keras_model
     from ethoflow.training.fit import predict_frames
 
     train, test = splits

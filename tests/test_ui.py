@@ -88,7 +88,7 @@ def set_thresholds(project, labeller: results.Labeller, labels: pd.DataFrame) ->
     (as an evaluation would) and in ``labeller`` (the same models: no second download)."""
     import mlflow
 
-    from ethoflow.mlops.registry import model_name
+    from ethoflow.mlops.registered_models import model_name
 
     client = mlflow.MlflowClient(project.tracking_uri)
     heads = {}

@@ -324,11 +324,12 @@ def rollback(
     params: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Swap a head's `champion` and `previous` aliases (undo the last promotion)."""
-    from ethoflow.mlops import registry
+    from ethoflow.mlops.champion_changes import rollback
+    from ethoflow.mlops.tracking import start_tracking
 
-    registry.start_tracking(_settings(params))
+    start_tracking(_settings(params))
     try:
-        decision = registry.rollback(head)
+        decision = rollback(head)
     except ValueError as exc:
         _fail(exc)
     typer.echo(
@@ -347,11 +348,13 @@ def compare(
     """Print two evaluated versions' validation metrics per condition side by side."""
     import pandas as pd
 
-    from ethoflow.mlops import registry
+    from ethoflow.mlops.logged_evaluations import compare_versions
+    from ethoflow.mlops.registered_models import model_name
+    from ethoflow.mlops.tracking import start_tracking
 
-    registry.start_tracking(_settings(params))
+    start_tracking(_settings(params))
     try:
-        table = registry.compare_versions(registry.model_name(head), first, second)
+        table = compare_versions(model_name(head), first, second)
     except ValueError as exc:
         _fail(exc)
     with pd.option_context("display.width", 200, "display.max_columns", None):
@@ -416,23 +419,25 @@ def _label(videos: list[Path], params: Path, out: Path | None) -> dict:
     _check_out(out or settings.paths.outbox, "--out" if out else "--out (or paths.outbox)")
     from mlflow.exceptions import MlflowException
 
+    from ethoflow.errors import NoChampionError
     from ethoflow.features.featurization import Featurization
     from ethoflow.flows.label import label_flow
     from ethoflow.labelling.recording import check_featurization
-    from ethoflow.mlops import registry
+    from ethoflow.mlops.champions import load_champions
+    from ethoflow.mlops.tracking import start_tracking
 
     try:
         # The champions' tags, read before the flow starts: no champion, or one trained on
         # other features, is one line here rather than a failed flow run with its tracebacks.
-        registry.start_tracking(settings, create=False)
-        champions = registry.load_champions(settings.train.heads, models=False)
+        start_tracking(settings, create=False)
+        champions = load_champions(settings.train.heads, models=False)
         check_featurization(champions, Featurization.from_settings(settings).id)
         batch = label_flow(
             params=str(params.resolve()),
             videos=[str(v.resolve()) for v in videos],
             outbox=str(out.resolve()) if out else None,
         )
-    except (registry.NoChampionError, ValueError, OSError) as exc:
+    except (NoChampionError, ValueError, OSError) as exc:
         _fail(exc)
     except MlflowException as exc:
         _fail(f"the model registry at {settings.tracking_uri} cannot be read: {exc.message}")

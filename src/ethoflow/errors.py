@@ -1,4 +1,4 @@
-"""Errors about a user's input file, raised before any output is written."""
+"""Errors a user can act on: an unusable input file, a head without a usable champion model."""
 
 from __future__ import annotations
 
@@ -12,3 +12,7 @@ class InputError(ValueError):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class NoChampionError(RuntimeError):
+    """A head has no usable champion model; the message says which head and what to run."""

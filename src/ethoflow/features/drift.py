@@ -15,7 +15,8 @@ run), and labelling scores each new recording against it (:func:`score_recording
 * **features**: the mean |z| of the recording's mean features against the training recordings'
   means, in units of their spread (σ).
 
-Pure functions on numbers and arrays; :mod:`ethoflow.mlops.registry` stores and reads profiles.
+Pure functions on numbers and arrays; training logs profiles to MLflow and
+:func:`ethoflow.mlops.registered_models.logged_training_profile` reads them back.
 """
 
 from __future__ import annotations

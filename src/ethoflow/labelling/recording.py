@@ -2,7 +2,7 @@
 
 Each video is streamed once through the same featurisation as training
 (:class:`ethoflow.features.featurization.Featurization`); every head's champion (loaded by
-:func:`ethoflow.mlops.registry.load_champions`) then predicts per-frame probabilities, which are
+:func:`ethoflow.mlops.champions.load_champions`) then predicts per-frame probabilities, which are
 thresholded at the head's evaluated threshold and post-processed. Outputs go to
 ``<outbox>/<video_id>/``, each written atomically, with ``record.json`` written last
 (:mod:`ethoflow.io.records`): a folder with a record is complete and matches its key (video bytes,

@@ -3,9 +3,9 @@ which threshold and post-processing, on what set-ups, and where it is known not 
 
 Pure: :func:`model_card` writes Markdown from a version's tags, its evaluation table
 (:func:`ethoflow.evaluation.metrics.evaluate_model`'s, as logged) and its training profile
-(:func:`ethoflow.features.drift.training_profile`). :func:`ethoflow.mlops.registry.write_model_card`
-gathers them from MLflow on promotion and stores the card as the version's description and as
-``model_card.md`` in its run.
+(:func:`ethoflow.features.drift.training_profile`).
+:func:`ethoflow.mlops.model_card_writer.write_model_card` gathers them from MLflow on promotion
+and stores the card as the version's description and as ``model_card.md`` in its run.
 """
 
 from __future__ import annotations

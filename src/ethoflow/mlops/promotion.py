@@ -1,10 +1,9 @@
 """Champion/challenger decisions: when a candidate model version replaces the champion.
 
-Pure rules on scores; :func:`ethoflow.mlops.registry.promote_if_better` reads the scores from the
-MLflow
-registry, applies the decision to its aliases and records it. The worst condition's PR-AUC is the
-default metric so that a model is not promoted for getting better on easy recording conditions
-while getting worse on a hard one.
+Pure rules on scores; :func:`ethoflow.mlops.champion_changes.promote_if_better` reads the scores
+from the MLflow registry, applies the decision to its aliases and records it. The worst
+condition's PR-AUC is the default metric so that a model is not promoted for getting better on
+easy recording conditions while getting worse on a hard one.
 """
 
 from __future__ import annotations

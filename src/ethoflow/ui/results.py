@@ -1,7 +1,7 @@
 """Automatic mode and nightly results: label videos with the champions, read labelled outputs.
 
 Labelling is :func:`ethoflow.labelling.recording.label_video` with the champions of
-:func:`ethoflow.mlops.registry.load_champions`, called as the label flow calls them; the outputs
+:func:`ethoflow.mlops.champions.load_champions`, called as the label flow calls them; the outputs
 read here
 are the files it writes (``labels.csv``, ``summary.json``, ``ethogram.png``, ``record.json``).
 """
@@ -60,13 +60,15 @@ def load_labeller(settings: Settings) -> Labeller:
 def _champions(settings: Settings, *, models: bool) -> dict[str, HeadModel]:
     from mlflow.exceptions import MlflowException
 
-    from ethoflow.mlops import registry
+    from ethoflow.errors import NoChampionError
+    from ethoflow.mlops.champions import load_champions
+    from ethoflow.mlops.tracking import start_tracking
 
     try:
-        registry.start_tracking(settings, create=False)
-        heads = registry.load_champions(settings.train.heads, models=models)
+        start_tracking(settings, create=False)
+        heads = load_champions(settings.train.heads, models=models)
         check_featurization(heads, Featurization.from_settings(settings).id)
-    except registry.NoChampionError as error:
+    except NoChampionError as error:
         raise UserError(
             f"No models to label with yet: {error}. Ask whoever runs the pipeline to train "
             "and promote models (`ethoflow retrain`, then `ethoflow promote`)."

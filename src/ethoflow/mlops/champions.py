@@ -1,0 +1,98 @@
+"""Each head's champion: the registered version aliased ``champion``, which labelling serves,
+loaded with the tags that say how to use it."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING
+
+from ethoflow.errors import NoChampionError
+from ethoflow.labelling.recording import HeadModel
+from ethoflow.mlops.registered_models import load_keras_model, logged_training_profile, model_name
+from ethoflow.mlops.tracking import client_or_default
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+PREVIOUS = "previous"
+_REQUIRED_TAGS = ("window", "featurization", "threshold")
+
+
+def model_aliases(client: MlflowClient, name: str) -> dict[str, str]:
+    """Alias -> version of registered model ``name``; empty if the model does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    # get_registered_model rather than get_model_version_by_alias: the latter reports a missing
+    # alias as INVALID_PARAMETER_VALUE, indistinguishable from other bad requests.
+    try:
+        registered = client.get_registered_model(name)
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return {}
+        raise
+    # Versions come back as ints from the SQL store; keep one type throughout.
+    return {alias: str(version) for alias, version in registered.aliases.items()}
+
+
+def champion_version(head: str, client: MlflowClient | None = None) -> ModelVersion | None:
+    """The version aliased ``champion`` of ``head``'s registered model; None if there is none."""
+    client = client_or_default(client)
+    name = model_name(head)
+    version = model_aliases(client, name).get(CHAMPION)
+    return None if version is None else client.get_model_version(name, version)
+
+
+def _usable_tags(name: str, version: str, tags: dict[str, str]) -> tuple[float, int, str]:
+    """The champion's threshold, window and featurisation tags, or a NoChampionError."""
+    missing = [tag for tag in _REQUIRED_TAGS if tag not in tags]
+    if not missing:
+        try:
+            threshold, window = float(tags["threshold"]), int(tags["window"])
+        except ValueError:
+            threshold, window = math.nan, 0
+        if math.isfinite(threshold) and window >= 1:
+            return threshold, window, tags["featurization"]
+    problem = f"lacks the tag(s) {missing}" if missing else "has an unusable threshold or window"
+    raise NoChampionError(
+        f"{name} version {version} (the {CHAMPION!r}) {problem}; training sets "
+        "window and featurization, evaluation sets threshold. Run `ethoflow retrain` to train and "
+        "evaluate models, then `ethoflow promote` to make an evaluated one champion"
+    )
+
+
+def load_champions(
+    heads: list[str], *, client: MlflowClient | None = None, models: bool = True
+) -> dict[str, HeadModel]:
+    """Load each head's ``champion`` version with its window, featurisation and threshold tags.
+
+    ``client`` finds the champion; the model itself is downloaded through MLflow's current
+    tracking/registry URI, so both must point at the same store. ``models=False`` reads the
+    tags only (``model`` None): a check in a fraction of a second, before any work. With the
+    models comes each version's training profile
+    (:func:`~ethoflow.mlops.registered_models.logged_training_profile`; None for a version logged
+    without one).
+    """
+    loaded = {}
+    for head in heads:
+        name = model_name(head)
+        champion = champion_version(head, client)
+        if champion is None:
+            raise NoChampionError(
+                f"{name} has no {CHAMPION!r} version, so {head!r} cannot be labelled: train and "
+                "evaluate models with `ethoflow retrain`, then choose one with `ethoflow promote`"
+            )
+        version = str(champion.version)
+        threshold, window, featurization = _usable_tags(name, version, champion.tags)
+        # By version, not alias: the alias may move between reading the tags and the download.
+        model = load_keras_model(f"models:/{name}/{version}") if models else None
+        profile = logged_training_profile(champion.run_id, client) if models else None
+        loaded[head] = HeadModel(
+            head, name, version, model, threshold, window, featurization, profile
+        )
+        log.info("%s: champion version %s, threshold %.4g", name, version, threshold)
+    return loaded
