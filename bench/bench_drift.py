@@ -17,7 +17,8 @@ import pandas as pd
 from ethoflow.config import Settings
 from ethoflow.features.drift import DriftLimits, recording_profile, score_recording
 from ethoflow.features.featurization import Featurization
-from ethoflow.synth import CONDITIONS, HELD_OUT_CONDITION, synthesize_lab
+from ethoflow.synth.conditions import CONDITIONS, HELD_OUT_CONDITION
+from ethoflow.synth.lab import synthesize_lab
 
 REAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "real"
 

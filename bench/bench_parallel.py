@@ -84,7 +84,8 @@ def prepare(workdir: Path, minutes: float, epochs: int) -> None:
     from ethoflow.mlops.registered_models import log_keras_model, model_name
     from ethoflow.mlops.tracking import configure_tracking
     from ethoflow.models import build_model
-    from ethoflow.synth import CONDITIONS, synthesize_lab
+    from ethoflow.synth.conditions import CONDITIONS
+    from ethoflow.synth.lab import synthesize_lab
     from ethoflow.training.fit import with_standardization
 
     for workers in WORKERS:

@@ -99,7 +99,8 @@ def make_lab(
 ) -> pd.DataFrame:
     """Every camera condition of the lab into ``workdir/raw``; reused when made with the same
     set-up."""
-    from ethoflow.synth import CONDITIONS, HELD_OUT_CONDITION, synthesize_lab
+    from ethoflow.synth.conditions import CONDITIONS, HELD_OUT_CONDITION
+    from ethoflow.synth.lab import synthesize_lab
 
     conditions = (*CONDITIONS, HELD_OUT_CONDITION)
     setup = {

@@ -24,7 +24,8 @@ def write_bench_recording(
     folder: Path, minutes: float, condition_name: str, seed: int = 1
 ) -> tuple[Path, Path]:
     """A seeded synthetic recording of ``minutes``; returns (video, label CSV)."""
-    from ethoflow.synth import condition_by_name, write_recording
+    from ethoflow.synth.conditions import condition_by_name
+    from ethoflow.synth.recording import write_recording
 
     Path(folder).mkdir(parents=True, exist_ok=True)
     video = Path(folder) / f"bench_{minutes:g}min.mp4"

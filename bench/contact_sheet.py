@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ethoflow.synth import CONDITIONS, HELD_OUT_CONDITION, Condition, render_recording
+from ethoflow.synth.conditions import CONDITIONS, HELD_OUT_CONDITION, Condition
+from ethoflow.synth.recording import render_recording
 from ethoflow.vision.crop import crop_around
 
 ROOT = Path(__file__).resolve().parents[1]

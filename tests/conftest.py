@@ -8,7 +8,9 @@ import cv2
 import pandas as pd
 import pytest
 
-from ethoflow.synth import CONDITIONS, Condition, synthesize_lab, write_recording
+from ethoflow.synth.conditions import CONDITIONS, Condition
+from ethoflow.synth.lab import synthesize_lab
+from ethoflow.synth.recording import write_recording
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from ethoflow.cli import _not_retracing_warning, app, main
-from ethoflow.synth import CONDITIONS
+from ethoflow.synth.conditions import CONDITIONS
 
 runner = CliRunner()
 

@@ -7,7 +7,8 @@ import pandas as pd
 
 from ethoflow import demo
 from ethoflow.config import load_settings
-from ethoflow.synth import CONDITIONS, synthesize_lab
+from ethoflow.synth.conditions import CONDITIONS
+from ethoflow.synth.lab import synthesize_lab
 
 PROJECT_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 

@@ -8,14 +8,8 @@ import pandas as pd
 import pytest
 
 from ethoflow.io.video import VideoReader
-from ethoflow.synth import (
-    CONDITIONS,
-    HELD_OUT_CONDITION,
-    Condition,
-    condition_by_name,
-    render_recording,
-    write_recording,
-)
+from ethoflow.synth.conditions import CONDITIONS, HELD_OUT_CONDITION, Condition, condition_by_name
+from ethoflow.synth.recording import render_recording, write_recording
 from ethoflow.vision.arena import find_arena
 from ethoflow.vision.openfield import track_frames
 from ethoflow.vision.track import (

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import small_lab
-from ethoflow.synth import CONDITIONS
+from ethoflow.synth.conditions import CONDITIONS
 
 PROJECT = Path(__file__).resolve().parents[1]
 # Two of the lab's set-ups, both 10 fps and small frames: the pipeline's plumbing, not its

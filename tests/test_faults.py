@@ -33,7 +33,8 @@ from ethoflow.cli import app
 from ethoflow.config import Settings, load_settings
 from ethoflow.features.featurization import Featurization
 from ethoflow.flows.label import label_flow  # imported before any CliRunner call: see run_label
-from ethoflow.synth import CONDITIONS, render_recording
+from ethoflow.synth.conditions import CONDITIONS
+from ethoflow.synth.recording import render_recording
 
 HEADS = ("grooming", "rearing")
 WINDOW = 16

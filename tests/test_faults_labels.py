@@ -16,7 +16,8 @@ from ethoflow.data.ingest import discover_recordings
 from ethoflow.data.validation import validate_recording
 from ethoflow.errors import InputError
 from ethoflow.io.labels import read_labels
-from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.synth.conditions import CONDITIONS
+from ethoflow.synth.recording import write_recording
 
 FRAMES = 10  # condition 1 records at 10 fps; one second of it
 TOLERANCE = 2

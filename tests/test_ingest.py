@@ -21,7 +21,8 @@ from ethoflow.data.ingest import discover_recordings, featurize_recording
 from ethoflow.features.featurization import Featurization
 from ethoflow.features.motion import MOTION_FEATURES
 from ethoflow.features.posture import POSTURE_FEATURES
-from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.synth.conditions import CONDITIONS
+from ethoflow.synth.recording import write_recording
 
 PARAMS = """
 seed: 5

@@ -27,7 +27,7 @@ import test_faults
 from conftest import small_lab
 from ethoflow.config import load_settings
 from ethoflow.runtime.interrupt import EXIT_STATUS
-from ethoflow.synth import CONDITIONS
+from ethoflow.synth.conditions import CONDITIONS
 from test_faults import Project, synthetic_frames, temp_files, write_video
 
 project = test_faults.project  # the fixture, here too

@@ -29,7 +29,8 @@ from ethoflow.labelling.recording import (
 from ethoflow.mlops.champions import load_champions
 from ethoflow.mlops.registered_models import log_keras_model, model_name
 from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
-from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.synth.conditions import CONDITIONS
+from ethoflow.synth.recording import write_recording
 from ethoflow.vision.fps import kept_frame_indices
 
 WINDOW = 16

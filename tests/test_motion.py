@@ -9,7 +9,8 @@ from ethoflow.config import Settings
 from ethoflow.features.featurization import Featurization
 from ethoflow.features.motion import MOTION_FEATURES, BodyMotion, motion_features
 from ethoflow.features.posture import POSTURE_FEATURES
-from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.synth.conditions import CONDITIONS
+from ethoflow.synth.recording import write_recording
 
 FLOOR, MOUSE = 200.0, 50.0
 

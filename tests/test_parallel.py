@@ -15,7 +15,7 @@ import test_faults
 import test_train
 from ethoflow.config import load_settings
 from ethoflow.errors import InputError
-from ethoflow.synth import CONDITIONS
+from ethoflow.synth.conditions import CONDITIONS
 from ethoflow.training.fit import Budget, load_split
 from ethoflow.training.search import search_and_register
 from test_faults import synthetic_frames, write_params, write_video

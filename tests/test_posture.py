@@ -7,7 +7,8 @@ import pytest
 
 from ethoflow.features.posture import POSTURE_FEATURES, posture_features
 from ethoflow.io.video import VideoReader
-from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.synth.conditions import CONDITIONS
+from ethoflow.synth.recording import write_recording
 from ethoflow.vision.openfield import track_frames
 from ethoflow.vision.track import body_ellipse
 

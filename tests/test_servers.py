@@ -42,7 +42,7 @@ import yaml
 
 from conftest import BROWSER_TIMEOUT_MS, small_lab
 from ethoflow.config import load_settings
-from ethoflow.synth import HELD_OUT_CONDITION
+from ethoflow.synth.conditions import HELD_OUT_CONDITION
 from test_label_flow import LAB_CONDITIONS
 from test_label_flow import PARAMS as LAB_PARAMS
 from test_train import write_features

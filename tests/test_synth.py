@@ -8,18 +8,16 @@ import pytest
 
 from ethoflow.io.labels import read_labels
 from ethoflow.io.video import VideoReader
-from ethoflow.synth import (
-    ACTIVITIES,
+from ethoflow.synth.behaviour import ACTIVITIES, _behaviour_timeline, lab_timeline
+from ethoflow.synth.conditions import (
     CONDITIONS,
     HELD_OUT_CONDITION,
     REAL_LIKE_CONDITIONS,
-    _behaviour_timeline,
-    _coat,
-    _lab_timeline,
     condition_by_name,
-    render_recording,
-    synthesize_lab,
 )
+from ethoflow.synth.lab import synthesize_lab
+from ethoflow.synth.mouse import coat_pattern
+from ethoflow.synth.recording import render_recording
 
 POLARITIES = ("dark_on_light", "light_on_dark")
 # The polarity each real-like condition is meant for: black mice in the open field and the round
@@ -296,9 +294,7 @@ def test_real_like_lab_is_written(tmp_path):
 def test_every_recording_of_20_s_or_more_shows_both_behaviours():
     for seed in range(300):
         seconds = 20 + seed % 60
-        bouts = _lab_timeline(
-            np.random.default_rng(seed), np.random.default_rng([seed, 2]), seconds
-        )
+        bouts = lab_timeline(np.random.default_rng(seed), np.random.default_rng([seed, 2]), seconds)
         starts = np.cumsum([0.0] + [b.seconds for b in bouts[:-1]])
         shown = {b.kind for b, start in zip(bouts, starts, strict=True) if start < seconds - 4}
         assert {"grooming", "rearing"} <= shown, (seed, seconds, bouts)
@@ -341,7 +337,7 @@ def test_camera_faults_drop_frames_and_distort_but_the_truth_stays_on_the_mouse(
 
 def test_a_coat_has_a_lit_back_and_hairs_along_the_body():
     body = 60.0
-    coat = _coat(np.random.default_rng(0), body)
+    coat = coat_pattern(np.random.default_rng(0), body)
     centre = coat.shape[0] // 2
     # Rows run across the body, columns from tail to nose: the back is lighter than the flanks
     # and than the head end, by 10-20 % of the mouse's contrast against the floor (hair aside).
@@ -355,4 +351,4 @@ def test_a_coat_has_a_lit_back_and_hairs_along_the_body():
     along = np.corrcoef(hair[:, :-1].ravel(), hair[:, 1:].ravel())[0, 1]
     across = np.corrcoef(hair[:-1].ravel(), hair[1:].ravel())[0, 1]
     assert along > across + 0.1
-    np.testing.assert_array_equal(coat, _coat(np.random.default_rng(0), body))
+    np.testing.assert_array_equal(coat, coat_pattern(np.random.default_rng(0), body))

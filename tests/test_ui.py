@@ -19,7 +19,8 @@ from ethoflow.evaluation.summaries import video_summary
 from ethoflow.io.labels import bouts, read_labels
 from ethoflow.io.video import VideoReader
 from ethoflow.labelling.batch import write_batch_report
-from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.synth.conditions import CONDITIONS
+from ethoflow.synth.recording import write_recording
 from ethoflow.ui import files, recording, results, review
 from test_faults import HEADS, empty_store, write_params
 

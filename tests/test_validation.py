@@ -9,7 +9,8 @@ import pytest
 from ethoflow.data import validation
 from ethoflow.data.validation import ValidationReport, save_report, validate_recording
 from ethoflow.io.video import read_video_info
-from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.synth.conditions import CONDITIONS
+from ethoflow.synth.recording import write_recording
 
 FRAMES = 10  # condition 1 records at 10 fps; one second of it
 TOLERANCE = 2

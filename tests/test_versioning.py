@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from ethoflow.mlops.versioning import data_version, git_commit, pull_data, push_data, track_data
-from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.synth.conditions import CONDITIONS
+from ethoflow.synth.recording import write_recording
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from ethoflow.io.video import (
     natural_key,
     probe_video,
 )
-from ethoflow.synth import CONDITIONS
+from ethoflow.synth.conditions import CONDITIONS
 
 
 def test_reader_reports_metadata_of_a_generated_mp4(tiny_recording):

@@ -30,7 +30,8 @@ def write_lab(
     ``conditions`` names the camera set-ups to record (default: the lab's trained ones);
     ValueError names the known ones for an unknown name.
     """
-    from ethoflow.synth import CONDITIONS, condition_by_name, synthesize_lab
+    from ethoflow.synth.conditions import CONDITIONS, condition_by_name
+    from ethoflow.synth.lab import synthesize_lab
 
     chosen = tuple(map(condition_by_name, conditions)) if conditions else CONDITIONS
     return synthesize_lab(
@@ -52,7 +53,8 @@ def inbox_truth_dir(settings: Settings) -> Path:
 def write_inbox(settings: Settings, workers: int | None = None) -> None:
     """New recordings from the held-out camera set-up into ``paths.inbox``, drawn by ``workers``
     processes (default: ``synth.workers``)."""
-    from ethoflow.synth import HELD_OUT_CONDITION, synthesize_lab
+    from ethoflow.synth.conditions import HELD_OUT_CONDITION
+    from ethoflow.synth.lab import synthesize_lab
 
     synthesize_lab(
         settings.paths.inbox,
@@ -68,7 +70,7 @@ def write_inbox(settings: Settings, workers: int | None = None) -> None:
 
 def agreement(settings: Settings, outcomes: list[dict]) -> pd.DataFrame:
     """Labels of the demo inbox against its ground truth; also written to the outbox."""
-    from ethoflow.synth import truth_labels
+    from ethoflow.synth.recording import truth_labels
 
     tables = []
     for outcome in outcomes:

@@ -22,7 +22,8 @@ from conftest import BROWSER_TIMEOUT_MS
 from ethoflow.config import load_settings
 from ethoflow.io.labels import read_labels
 from ethoflow.labelling.batch import write_batch_report
-from ethoflow.synth import CONDITIONS, write_recording
+from ethoflow.synth.conditions import CONDITIONS
+from ethoflow.synth.recording import write_recording
 from ethoflow.ui import results
 from test_faults import write_params
 from test_ui import GROOMING, REARING, set_thresholds
