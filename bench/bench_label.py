@@ -148,7 +148,7 @@ def _measure(video: Path, workdir: Path, case: str) -> dict:
     """Run in a subprocess: bare extractor, then labelling, then bare again."""
     from ethoflow.labelling.recording import SUMMARY_FILE, HeadModel, label_video
     from ethoflow.models import load_model
-    from ethoflow.training.fit import predict_frames
+    from ethoflow.models.prediction import predict_frames
 
     features, heads_features = CASES[case]
     settings, featurization = _featurization(workdir, features)

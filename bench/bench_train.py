@@ -113,7 +113,7 @@ def _timed(function: Callable[..., Any], log: list[float]) -> Callable[..., Any]
 def measure(architecture: str, train: Split, test: Split, epochs: int) -> dict[str, Any]:
     """Train ``epochs`` epochs (no early stop); return per-epoch and extrapolated timings."""
     import ethoflow.training.fit as fit
-    from ethoflow.training.windows import make_windows
+    from ethoflow.models.windows import make_windows
 
     window = int(HP["window"])
     stride = max(1, round(window * STRIDE_FRACTION))

@@ -3,18 +3,17 @@ import math
 import numpy as np
 import pytest
 
+from ethoflow.config import PostProcessing
 from ethoflow.evaluation.metrics import (
     BinaryMetrics,
     Evaluation,
-    PostProcessing,
     binary_metrics,
     choose_threshold,
     evaluate_videos,
-    label_frames,
-    postprocess,
     worst_condition,
 )
 from ethoflow.io.labels import bouts
+from ethoflow.postprocess import label_frames, postprocess
 
 # --- binary_metrics -------------------------------------------------------------------------
 

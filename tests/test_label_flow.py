@@ -17,7 +17,7 @@ import pytest
 
 from conftest import small_lab
 from ethoflow.config import load_settings
-from ethoflow.evaluation.metrics import label_agreement
+from ethoflow.evaluation.agreement import label_agreement
 from ethoflow.synth.conditions import CONDITIONS, HELD_OUT_CONDITION
 from ethoflow.synth.recording import truth_labels
 

@@ -15,7 +15,6 @@ import pytest
 
 from ethoflow.config import PostProcessing, Settings
 from ethoflow.errors import NoChampionError
-from ethoflow.evaluation.metrics import postprocess
 from ethoflow.features.featurization import Featurization
 from ethoflow.io.video import probe_video
 from ethoflow.labelling.batch import LabelOutcome, find_videos, write_batch_report
@@ -29,6 +28,7 @@ from ethoflow.labelling.recording import (
 from ethoflow.mlops.champions import load_champions
 from ethoflow.mlops.registered_models import log_keras_model, model_name
 from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
+from ethoflow.postprocess import postprocess
 from ethoflow.synth.conditions import CONDITIONS
 from ethoflow.synth.recording import write_recording
 from ethoflow.vision.fps import kept_frame_indices

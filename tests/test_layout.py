@@ -19,7 +19,9 @@ PURE = [
     "labelling",
     "models",
     "runtime",
+    "synth",
     "vision",
+    "postprocess.py",
     "mlops/model_card.py",
     "mlops/promotion.py",
 ]
@@ -30,7 +32,7 @@ LAYERS = [
     {"vision"},
     {"features"},
     {"data"},
-    {"models"},
+    {"models", "postprocess"},
     {"training"},
     {"evaluation"},
     {"labelling"},

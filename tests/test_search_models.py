@@ -22,7 +22,8 @@ def tracking(tmp_path):
 
 def test_the_best_trial_is_registered_without_training_it_again(tmp_path, tracking, monkeypatch):
     from ethoflow.mlops.registered_models import load_keras_model
-    from ethoflow.training.fit import pr_auc, predict_frames
+    from ethoflow.models.prediction import predict_frames
+    from ethoflow.training.fit import pr_auc
 
     root = write_features(tmp_path / "features")
     train, test = load_split(root, "train"), load_split(root, "test")

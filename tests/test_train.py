@@ -193,7 +193,7 @@ def test_search_logs_nested_trials_and_registers_the_best(splits, tracking, tmp_
 
 def test_registered_model_loads_back_in_safe_mode(splits, tracking, tmp_path):
     from ethoflow.mlops.registered_models import load_keras_model
-    from ethoflow.training.fit import predict_frames
+    from ethoflow.models.prediction import predict_frames
 
     train, test = splits
     result = search_and_register(

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ethoflow.training.windows import balanced_weights, frames_from_windows, make_windows
+from ethoflow.models.windows import balanced_weights, frames_from_windows, make_windows
 
 
 def _sequences(lengths, n_features=3):

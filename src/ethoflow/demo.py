@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ethoflow.config import Settings
-from ethoflow.evaluation.metrics import label_agreement
+from ethoflow.evaluation.agreement import label_agreement
 from ethoflow.evaluation.reports import retrain_text
 from ethoflow.io.atomic import write_csv
 

@@ -4,15 +4,17 @@ Table A is the reference. Per behaviour, per frame: precision (share of B's fram
 too), recall (share of A's frames that B marks too), F1 and Cohen's kappa (agreement beyond
 chance; scikit-learn's ``cohen_kappa_score``), with the conventions of
 :func:`ethoflow.evaluation.metrics.binary_metrics` for empty denominators: 1.0 when neither table
-marks a
-frame, 0.0 when only one does. Kappa is undefined (NaN) when both tables mark every frame alike,
-all 0 or all 1: chance alone would agree as well.
+marks a frame, 0.0 when only one does. Kappa is undefined (NaN) when both tables mark every frame
+alike, all 0 or all 1: chance alone would agree as well.
 
 Per bout (a run of marked frames): a bout of B *matches* a bout of A when they share at least one
 frame and their intersection over union (in frames) is at least ``min_iou`` (default 0: any
 overlap counts). Bout precision is the share of B's bouts that match a bout of A, bout recall the
 share of A's bouts matched by a bout of B, F1 their harmonic mean. Matching is not one-to-one:
 one long bout of B spanning two of A's matches both.
+
+A model's ``labels.csv`` against per-frame truth, its probabilities giving PR-AUC:
+:func:`label_agreement`.
 """
 
 from __future__ import annotations
@@ -143,3 +145,20 @@ def _matches(x: tuple[int, int], y: tuple[int, int], min_iou: float) -> bool:
     shared = min(x[1], y[1]) - max(x[0], y[0])
     union = max(x[1], y[1]) - min(x[0], y[0])
     return shared > 0 and shared / union >= min_iou
+
+
+def label_agreement(labels: pd.DataFrame, truth: pd.DataFrame, heads: list[str]) -> pd.DataFrame:
+    """Per head, metrics of produced labels (``<head>``, ``<head>_probability`` per ``frame``)
+    against per-frame truth (``frame`` and ``<head>`` columns), on the frames both have."""
+    merged = labels.merge(truth, on="frame", suffixes=("", "_truth"), validate="one_to_one")
+    if merged.empty:
+        raise ValueError("labels and truth share no frame numbers")
+    rows = []
+    for head in heads:
+        metrics = binary_metrics(
+            merged[f"{head}_truth"].to_numpy(),
+            merged[f"{head}_probability"].to_numpy(),
+            merged[head].to_numpy(),
+        )
+        rows.append({"head": head, **asdict(metrics)})
+    return pd.DataFrame(rows)

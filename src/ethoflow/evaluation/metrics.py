@@ -1,9 +1,10 @@
-"""Score a binary per-frame head on whole videos: metrics, threshold, post-processing, tables.
+"""Score a binary per-frame head on whole videos: metrics, threshold, tables.
 
-Pure functions on numpy arrays and Keras models; figures are drawn by
-:mod:`ethoflow.evaluation.plots`, and the registry (:mod:`ethoflow.mlops.registry`) loads models
-and logs evaluations to MLflow. scikit-learn and SciPy are imported inside the functions that need
-them, so importing this module stays cheap.
+Pure functions on numpy arrays and Keras models; predictions are post-processed by
+:mod:`ethoflow.postprocess`, figures drawn by :mod:`ethoflow.evaluation.plots`, and
+:mod:`ethoflow.mlops.logged_evaluations` loads models and logs evaluations to MLflow.
+scikit-learn and SciPy are imported inside the functions that need them, so importing this module
+stays cheap.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import PostProcessing
-from ethoflow.io.labels import as_binary, bouts
-from ethoflow.training.fit import Split, pr_auc, predict_frames
+from ethoflow.io.labels import as_binary
+from ethoflow.models.prediction import predict_frames
+from ethoflow.postprocess import as_scores, label_frames
+from ethoflow.training.fit import Split, pr_auc
 
 
 @dataclass(frozen=True)
@@ -50,15 +53,6 @@ class BinaryMetrics:
 METRIC_COLUMNS = [field.name for field in fields(BinaryMetrics)]
 
 
-def _scores(values: np.ndarray, what: str) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 1:
-        raise ValueError(f"{what} must be 1-D, got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{what} must be finite")
-    return array
-
-
 def _same_length(where: str, **arrays: np.ndarray) -> None:
     lengths = {name: len(array) for name, array in arrays.items()}
     if len(set(lengths.values())) > 1:
@@ -79,7 +73,7 @@ def binary_metrics(targets: np.ndarray, scores: np.ndarray, predicted: np.ndarra
     """
     targets = as_binary(targets, "targets")
     predicted = as_binary(predicted, "predicted")
-    scores = _scores(scores, "scores")
+    scores = as_scores(scores, "scores")
     _same_length("", targets=targets, scores=scores, predicted=predicted)
     if len(targets) == 0:
         raise ValueError("no frames to score")
@@ -118,7 +112,7 @@ def choose_threshold(
     0.5 is returned.
     """
     targets = as_binary(targets, "targets").astype(bool)
-    scores = _scores(scores, "scores")
+    scores = as_scores(scores, "scores")
     _same_length("", targets=targets, scores=scores)
     if not targets.any():
         return 0.5
@@ -144,36 +138,6 @@ def _f1_by_cut(targets: np.ndarray, scores: np.ndarray, cuts: np.ndarray) -> np.
     fp = len(negatives) - np.searchsorted(negatives, cuts, side="left")
     denominator = tp + len(positives) + fp  # 2 tp + fn + fp
     return np.divide(2 * tp, denominator, out=np.zeros(len(cuts)), where=denominator > 0)
-
-
-def postprocess(predicted: np.ndarray, setting: PostProcessing) -> np.ndarray:
-    """Median-filter one video's 0/1 predictions, then drop positive bouts that are too short."""
-    from scipy.ndimage import median_filter
-
-    smoothed = as_binary(predicted, "predicted")
-    if setting.median_frames > 1 and len(smoothed):
-        # "nearest" repeats the edge frames, so the first and last frames are not biased to 0.
-        smoothed = median_filter(smoothed, size=setting.median_frames, mode="nearest")
-    for start, stop in bouts(smoothed):
-        if stop - start < setting.min_bout_frames:
-            smoothed[start:stop] = 0
-    return smoothed
-
-
-def label_frames(scores: np.ndarray, threshold: float, setting: PostProcessing) -> np.ndarray:
-    """One video's int8 labels from its per-frame scores: frames scoring ``>= threshold``, each
-    bout grown into the adjacent frames scoring at least ``setting.low_threshold_share`` of it
-    (hysteresis), then :func:`postprocess`."""
-    from scipy.ndimage import label
-
-    scores = _scores(scores, "scores")
-    predicted = scores >= threshold
-    if setting.low_threshold_share < 1:
-        # A bout's first and last frames are ambiguous (a body half raised, a stroke beginning):
-        # on a set-up not trained on they score a little under the cut that its core clears.
-        runs, _ = label(scores >= setting.low_threshold_share * threshold)
-        predicted = np.isin(runs, runs[predicted])
-    return postprocess(predicted.astype(np.int8), setting)
 
 
 def evaluate_videos(
@@ -211,7 +175,7 @@ def evaluate_videos(
     for video_id, video_targets, video_scores in zip(video_ids, targets, scores, strict=True):
         where = f"video {video_id!r}"
         checked_targets.append(as_binary(video_targets, f"{where}: targets"))
-        checked_scores.append(_scores(video_scores, f"{where}: scores"))
+        checked_scores.append(as_scores(video_scores, f"{where}: scores"))
         _same_length(f"{where}: ", targets=checked_targets[-1], scores=checked_scores[-1])
         if len(checked_targets[-1]) == 0:
             raise ValueError(f"{where}: no frames")
@@ -364,20 +328,3 @@ def pr_curve_points(evaluation: Evaluation) -> pd.DataFrame:
         )
     columns = ["condition", "recall", "precision", "threshold"]
     return pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=columns)
-
-
-def label_agreement(labels: pd.DataFrame, truth: pd.DataFrame, heads: list[str]) -> pd.DataFrame:
-    """Per head, metrics of produced labels (``<head>``, ``<head>_probability`` per ``frame``)
-    against per-frame truth (``frame`` and ``<head>`` columns), on the frames both have."""
-    merged = labels.merge(truth, on="frame", suffixes=("", "_truth"), validate="one_to_one")
-    if merged.empty:
-        raise ValueError("labels and truth share no frame numbers")
-    rows = []
-    for head in heads:
-        metrics = binary_metrics(
-            merged[f"{head}_truth"].to_numpy(),
-            merged[f"{head}_probability"].to_numpy(),
-            merged[head].to_numpy(),
-        )
-        rows.append({"head": head, **asdict(metrics)})
-    return pd.DataFrame(rows)

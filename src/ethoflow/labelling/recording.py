@@ -30,7 +30,6 @@ import pandas as pd
 
 from ethoflow.config import PostProcessing
 from ethoflow.errors import InputError
-from ethoflow.evaluation.metrics import label_frames
 from ethoflow.evaluation.plots import plot_ethogram, save_figure
 from ethoflow.evaluation.summaries import video_summary
 from ethoflow.features.drift import DriftLimits, drift_summary
@@ -40,8 +39,9 @@ from ethoflow.io.digest import file_digest, sha256_file
 from ethoflow.io.records import commit_record, current_record, invalidate_record
 from ethoflow.io.video import truncated
 from ethoflow.labelling.batch import LabelOutcome
+from ethoflow.models.prediction import predict_frames
+from ethoflow.postprocess import label_frames
 from ethoflow.runtime import interrupt
-from ethoflow.training.fit import predict_frames
 from ethoflow.vision.distance import DISTANCE_METHOD
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def predict_video(
     features: np.ndarray, heads: dict[str, HeadModel], setting: PostProcessing
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per head: (float32 probabilities, int8 labels:
-    :func:`~ethoflow.evaluation.metrics.label_frames`)."""
+    :func:`~ethoflow.postprocess.label_frames`)."""
     if not heads:
         raise ValueError("no heads to predict")
     if features.ndim != 2 or len(features) == 0:

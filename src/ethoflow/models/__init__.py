@@ -1,4 +1,5 @@
-"""Per-frame sequence classifiers: one builder per architecture, one loader for saved models.
+"""Per-frame sequence classifiers: one builder per architecture, one loader for saved models; the
+windows they read (:mod:`.windows`) and their per-frame predictions (:mod:`.prediction`).
 
 Every builder has the signature ``build(hp, n_features) -> keras.Model``: input ``(window,
 n_features)`` float32, output ``(window, 1)`` sigmoid probabilities, not compiled. Submodules are

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ethoflow.models.windows import balanced_weights, frames_from_windows, make_windows
 from ethoflow.runtime import interrupt
-from ethoflow.training.windows import balanced_weights, frames_from_windows, make_windows
 
 
 @dataclass(frozen=True)
@@ -58,24 +58,6 @@ def pr_auc(targets: np.ndarray, scores: np.ndarray) -> float:
     if targets.sum() == 0:
         return math.nan
     return float(average_precision_score(targets, np.asarray(scores).ravel()))
-
-
-# Windows go through a model in batches of this size, the last one padded: one traced graph per
-# model whatever a video's length (Keras' predict traces again for each new number of windows,
-# seconds per head and recording).
-_PREDICT_BATCH = 64
-
-
-def predict_frames(model, features: list[np.ndarray], window: int) -> list[np.ndarray]:
-    """Per-frame probabilities for whole videos: non-overlapping windows, each frame once."""
-    windows = make_windows(features, window=window)
-    batches = []
-    for start in range(0, len(windows.x), _PREDICT_BATCH):
-        batch = windows.x[start : start + _PREDICT_BATCH]
-        padding = np.zeros((_PREDICT_BATCH - len(batch), *batch.shape[1:]), batch.dtype)
-        predicted = np.asarray(model.predict_on_batch(np.concatenate([batch, padding])))
-        batches.append(predicted[: len(batch)])
-    return frames_from_windows(np.concatenate(batches), windows, [len(f) for f in features])
 
 
 def with_standardization(model, features: list[np.ndarray]):

@@ -269,7 +269,7 @@ def search_and_register(
     import mlflow
 
     from ethoflow.mlops.registered_models import PROFILE_ARTIFACT, log_keras_model, model_name
-    from ethoflow.training.windows import make_windows
+    from ethoflow.models.windows import make_windows
 
     # A changed search space or budget makes earlier trials incomparable: it starts a new study.
     setup = hashlib.sha256(
