@@ -30,9 +30,8 @@ from ethoflow.features.motion import (
 )
 from ethoflow.features.posture import POSTURE_FEATURES, posture_features
 from ethoflow.features.read_ahead import read_ahead
-from ethoflow.io.video import VideoReader
+from ethoflow.io.video import VideoReader, to_gray
 from ethoflow.runtime import interrupt, progress
-from ethoflow.vision.arena import _to_gray
 from ethoflow.vision.augment import AugmentSetting, augment_frame
 from ethoflow.vision.crop import crop_around
 from ethoflow.vision.fps import standardize_fps
@@ -274,7 +273,7 @@ def _tracked_frames(
     frame's track row to ``rows`` and its :class:`BodyMotion` measures to ``motion``."""
     body_motion = BodyMotion()
     for index, frame in frames:
-        gray = _to_gray(frame)  # once, for the tracker and the motion both
+        gray = to_gray(frame)  # once, for the tracker and the motion both
         d = tracker(gray)
         rows.append((index, d.x, d.y, d.found, d.confidence, d.area, d.length, d.width, d.angle))
         motion.append(body_motion(gray, d.x, d.y, d.length, d.width, d.angle))

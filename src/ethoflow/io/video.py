@@ -1,4 +1,5 @@
-"""Streaming access to recordings: metadata and frames one at a time, never the whole video."""
+"""Streaming access to recordings: metadata and frames one at a time, never the whole video; a
+frame's grey picture (:func:`to_gray`)."""
 
 from __future__ import annotations
 
@@ -329,3 +330,20 @@ def check_picture(frames: list[np.ndarray], path: str | Path) -> None:
         raise InputError(
             path, "the picture does not change over the recording (a frozen camera or still image)"
         )
+
+
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    """Return a 2-D uint8 view or conversion of a grey or BGR uint8 frame; reject anything else."""
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"frame must be a numpy array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"frame must be uint8, got dtype {frame.dtype}")
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    elif frame.ndim == 2:
+        gray = frame
+    else:
+        raise ValueError(f"frame must be H×W grey or H×W×3 BGR, got shape {frame.shape}")
+    if gray.shape[0] < 3 or gray.shape[1] < 3:
+        raise ValueError(f"frame must be at least 3×3 pixels, got shape {frame.shape}")
+    return gray

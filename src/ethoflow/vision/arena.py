@@ -13,6 +13,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from ethoflow.io.video import to_gray
+
 Polarity = Literal["auto", "dark_on_light", "light_on_dark"]
 
 _MIN_ARENA_FRACTION = 0.1  # an arena covers at least this share of the frame
@@ -23,23 +25,6 @@ _ARENA_LEVEL_STEP = 12  # grey-level spacing of the thresholds tried when lookin
 _MIN_EDGE_CONTRAST = 10  # grey levels between the two sides of every arena edge
 _OPENING = 0.03  # closing kernel (bridges floor lines), as a share of the short side
 _MAX_MOUSE_FRACTION = 0.2  # holes up to this share of the frame (a mouse) are filled
-
-
-def _to_gray(frame: np.ndarray) -> np.ndarray:
-    """Return a 2-D uint8 view or conversion of a grey or BGR uint8 frame; reject anything else."""
-    if not isinstance(frame, np.ndarray):
-        raise ValueError(f"frame must be a numpy array, got {type(frame).__name__}")
-    if frame.dtype != np.uint8:
-        raise ValueError(f"frame must be uint8, got dtype {frame.dtype}")
-    if frame.ndim == 3 and frame.shape[2] == 3:
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    elif frame.ndim == 2:
-        gray = frame
-    else:
-        raise ValueError(f"frame must be H×W grey or H×W×3 BGR, got shape {frame.shape}")
-    if gray.shape[0] < 3 or gray.shape[1] < 3:
-        raise ValueError(f"frame must be at least 3×3 pixels, got shape {frame.shape}")
-    return gray
 
 
 def _odd(value: float) -> int:
@@ -54,7 +39,7 @@ def find_arena(gray: np.ndarray) -> np.ndarray:
     allowed) that lies inside the frame and has a brightness step along all four edges is the
     arena. An arena cut by the frame edge, or covering most of the frame, gives the whole frame.
     """
-    gray = _to_gray(gray)
+    gray = to_gray(gray)
     h, w = gray.shape
     full = np.full((h, w), 255, np.uint8)
     if min(h, w) < 16:

@@ -30,8 +30,8 @@ from typing import get_args
 import cv2
 import numpy as np
 
-from ethoflow.io.video import check_picture
-from ethoflow.vision.arena import Polarity, _to_gray, find_arena
+from ethoflow.io.video import check_picture, to_gray
+from ethoflow.vision.arena import Polarity, find_arena
 
 # Changes whenever tracking changes what the crops and posture features are: it is part of the
 # featurisation id, so no champion is fed features from another tracker.
@@ -88,7 +88,7 @@ def estimate_background(frames: Iterable[np.ndarray]) -> np.ndarray:
     it changed only briefly, as it passed (a dark mouse darkens them); where pixels changed the
     other way in a mouse-sized patch, the frames that changed them show the floor.
     """
-    stack = np.stack([_to_gray(frame) for frame in frames])
+    stack = np.stack([to_gray(frame) for frame in frames])
     if len(stack) == 0:
         raise ValueError("estimate_background needs at least one frame")
     stack = _same_exposure(stack)
@@ -179,7 +179,7 @@ class MouseTracker:
     def __init__(self, background: np.ndarray | None, *, polarity: Polarity = "auto") -> None:
         if polarity not in get_args(Polarity):
             raise ValueError(f"polarity must be one of {get_args(Polarity)}, got {polarity!r}")
-        self.background = None if background is None else _to_gray(background)
+        self.background = None if background is None else to_gray(background)
         self.polarity: Polarity = polarity
         self.position: tuple[float, float] | None = None
         self._votes: list[Polarity] = []
@@ -208,7 +208,7 @@ class MouseTracker:
         return float(min(cv2.minAreaRect(cv2.findNonZero(self._arena_mask))[1]))
 
     def __call__(self, frame: np.ndarray) -> Detection:
-        gray = _to_gray(frame)
+        gray = to_gray(frame)
         if self.background is not None and gray.shape != self.background.shape:
             raise ValueError(
                 f"frame shape {gray.shape} differs from the background's "
@@ -256,7 +256,7 @@ class MouseTracker:
         check_picture(sample, source.path)
         tracker = cls(estimate_background(sample))
         tracker.background_change = float(
-            np.median([_changed_share(_to_gray(frame), tracker.background) for frame in sample])
+            np.median([_changed_share(to_gray(frame), tracker.background) for frame in sample])
         )
         tracker.warm_up(sample)
         tracker.ghost_frames = 0
