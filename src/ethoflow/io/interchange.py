@@ -45,7 +45,7 @@ import re
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -98,11 +98,15 @@ def label_format_of(path: str | Path) -> str:
     )
 
 
-def name_lookup(mapping: Mapping[str, Sequence[str]]) -> dict[str, str]:
+# A behaviour's name: settings type them as a Literal of the known ones.
+_Name = TypeVar("_Name", bound=str)
+
+
+def name_lookup(mapping: Mapping[_Name, Sequence[str]]) -> dict[str, str]:
     """Header key of every name in ``mapping`` (our behaviour → other tools' names) → our
     behaviour; each behaviour's own name maps to it. Raises ``ValueError`` for a name given to two
     behaviours."""
-    lookup = {header_key(behaviour): behaviour for behaviour in BEHAVIOURS}
+    lookup: dict[str, str] = {header_key(behaviour): behaviour for behaviour in BEHAVIOURS}
     for behaviour, names in mapping.items():
         if behaviour not in BEHAVIOURS:
             raise ValueError(f"labels.mapping: unknown behaviour {behaviour!r}")
@@ -117,7 +121,7 @@ def read_label_file(
     path: str | Path,
     label_format: str | None = None,
     *,
-    mapping: Mapping[str, Sequence[str]],
+    mapping: Mapping[_Name, Sequence[str]],
     fps: float | None = None,
     frame_count: int | None = None,
     rater_column: str | None = None,
