@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -402,7 +402,7 @@ def _coat(rng: np.random.Generator, body: float) -> np.ndarray:
     shading, the back catching the lamp and the flanks falling off. Fixed to the body, it moves
     and turns with it, as fur does; a still mouse's coat does not change."""
     size = 2 * int(body) + 1
-    hair = cv2.GaussianBlur(
+    hair: np.ndarray = cv2.GaussianBlur(
         rng.normal(0.0, 1.0, (size, size)).astype(np.float32),
         (0, 0),
         sigmaX=0.05 * body,
@@ -561,7 +561,7 @@ class _Scene:
             cv2.fillPoly(canvas, [outer], float(wall), cv2.LINE_AA)
             cv2.fillPoly(canvas, [inner], float(floor), cv2.LINE_AA)
         else:
-            walls = np.float32(wall)
+            walls: np.float32 | np.ndarray = np.float32(wall)
             if condition.wall_faces:
                 # Each face catches the lamp its own way, and darkens down towards the floor.
                 walls = wall * (0.55 + 0.45 * lit) * (1.0 - 0.2 * np.clip(depth / wall_width, 0, 1))
@@ -667,7 +667,7 @@ class _Scene:
 
     def _cast_shadow(self, canvas: np.ndarray, mouse: _Mouse, parts: list) -> None:
         """Darken the floor under a soft copy of the body, offset away from the lamp."""
-        shade = np.zeros(canvas.shape, np.float32)
+        shade: np.ndarray = np.zeros(canvas.shape, np.float32)
         dx = 0.12 * mouse.body * math.cos(self.shadow_direction)
         dy = 0.12 * mouse.body * math.sin(self.shadow_direction)
         for (x, y), axes, angle, _ in parts:
@@ -694,6 +694,7 @@ class _Scene:
     def _dress(self, canvas: np.ndarray, mouse: _Mouse, furred: list) -> None:
         """Lay the mouse's coat over its body and head, as they lie in this frame."""
         coat = mouse.coat
+        assert coat is not None  # render dresses coated mice only
         centre = coat.shape[0] // 2
         c, s = math.cos(mouse.heading), math.sin(mouse.heading)
         # Coat pixel (u, v) → arena (the body frame turned by the heading) → image.
@@ -763,6 +764,7 @@ class _Scene:
         if self.lens_maps is not None:
             bgr = cv2.remap(bgr, *self.lens_maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             point = np.array([[[cx, cy]]], np.float64)
+            assert self.lens_model is not None  # set with lens_maps
             cx, cy = cv2.undistortPoints(point, *self.lens_model, P=self.lens_model[0])[0, 0]
         if self.condition.jpeg_quality is not None:
             quality = [cv2.IMWRITE_JPEG_QUALITY, self.condition.jpeg_quality]
@@ -1062,7 +1064,7 @@ def write_recording(
     w, h = condition.frame_size
     truth: list[TruthFrame] = []
     with atomic_path(video_path) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), condition.fps, (w, h))
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), condition.fps, (w, h))
         if not writer.isOpened():
             raise RuntimeError(f"{video_path}: OpenCV cannot write mp4 video here")
         try:
@@ -1076,6 +1078,7 @@ def write_recording(
 
     table = pd.DataFrame([vars(row) for row in truth])
     header_rng = np.random.default_rng(seed)
+    headers: tuple[str, ...]
     if condition.old_label_format:
         headers = _OLD_HEADERS[header_rng.integers(len(_OLD_HEADERS))]
         values = [table.behaviour == b for b in ("grooming", "mid_rearing", "wall_rearing")]
@@ -1127,7 +1130,8 @@ def synthesize_lab(
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
-    rows, jobs = [], []
+    rows: list[dict[str, object]] = []
+    jobs: list[dict[str, Any]] = []
     for condition in conditions:
         c_index = _condition_number(condition)
         for v_index in range(videos_per_condition):

@@ -18,6 +18,7 @@ one long bout of B spanning two of A's matches both.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -67,7 +68,7 @@ def on_one_clock(
     a: pd.DataFrame,
     b: pd.DataFrame,
     *,
-    clocks: tuple[np.ndarray | None, np.ndarray | None],
+    clocks: Sequence[np.ndarray | None],
     names: tuple[str, str] = ("A", "B"),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``a`` and ``b`` with one row per frame of one clock, for :func:`agreement`.

@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,6 +94,7 @@ def experiment_id(client: MlflowClient, name: str) -> str:
             if error.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
             found = client.get_experiment_by_name(name)
+            assert found is not None  # creating it failed because it exists
     if found.lifecycle_stage == "deleted":
         # Deleted experiments accept no runs, and the pipeline must not stop for that.
         client.restore_experiment(found.experiment_id)
@@ -260,7 +262,7 @@ def best_candidate(
     scored = [
         (not s.unmeasurable, s.score, int(v.version), v)
         for v in _search_versions(client, query)
-        if (s := _scored(v, metric)).score is not None
+        if (s := _scored(v, metric)) is not None and s.score is not None
     ]
     if not scored:
         return None
@@ -314,7 +316,7 @@ def _usable_tags(name: str, version: str, tags: dict[str, str]) -> tuple[float, 
 
 
 def load_champions(
-    heads: list[str], *, client: MlflowClient | None = None, models: bool = True
+    heads: Sequence[str], *, client: MlflowClient | None = None, models: bool = True
 ) -> dict[str, HeadModel]:
     """Load each head's ``champion`` version with its window, featurisation and threshold tags.
 
@@ -337,6 +339,7 @@ def load_champions(
         threshold, window, featurization = _usable_tags(name, version, champion.tags)
         # By version, not alias: the alias may move between reading the tags and the download.
         model = load_keras_model(f"models:/{name}/{version}") if models else None
+        assert champion.run_id is not None  # versions are registered from runs
         profile = training_profile(champion.run_id, client) if models else None
         loaded[head] = HeadModel(
             head, name, version, model, threshold, window, featurization, profile
@@ -444,6 +447,7 @@ def promote_if_better(
         # `previous` first: if we stop in between, no version has lost its alias.
         if champion is not None:
             client.set_registered_model_alias(name, PREVIOUS, champion.version)
+        assert candidate is not None  # decide() promotes only a candidate
         client.set_registered_model_alias(name, CHAMPION, candidate.version)
     # Re-runs keep the tag that says why the champion was promoted rather than overwrite it.
     if candidate is not None and not (champion and champion.version == candidate.version):
@@ -470,6 +474,7 @@ def write_model_card(
     client = _client(client)
     name = model_name(head)
     model_version = client.get_model_version(name, version)
+    assert model_version.run_id is not None  # versions are registered from runs
     metrics = evaluation_table(name, version, client=client)
     profile = training_profile(model_version.run_id, client)
     card = model_card(head, name, version, model_version.tags, metrics, profile, limits)
@@ -600,10 +605,11 @@ def log_evaluation(
 
     version = str(model_version.version)
     run_id = model_version.run_id
+    assert run_id is not None  # versions are registered from runs
     table = evaluation.table
     summary = table[table.scope != "video"]
     metrics = {
-        f"val_{slug(row.name)}_{metric}{'_pp' if row.postprocessed else ''}": float(value)
+        f"val_{slug(str(row.name))}_{metric}{'_pp' if row.postprocessed else ''}": float(value)
         for row in summary.itertuples()
         for metric in ("accuracy", "precision", "recall", "f1", "pr_auc")
         if math.isfinite(value := getattr(row, metric))
