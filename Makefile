@@ -79,6 +79,7 @@ system-deps:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: lint system-deps
 	$(BIN)/python -m pytest

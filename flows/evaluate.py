@@ -57,7 +57,7 @@ def evaluate_flow(
     chosen versions. The last training's versions are then reported in ``paths.reports``.
     """
     settings = load_settings(params)
-    heads = heads or settings.train.heads
+    heads = heads or list(settings.train.heads)
     if versions and len(heads) != 1:
         raise ValueError("versions can only be given together with exactly one head")
     start_tracking(settings)
@@ -67,7 +67,9 @@ def evaluate_flow(
     rows = [
         evaluate(head, version, test, validation, settings)
         for head in heads
-        for version in versions or pending_versions(head, features, settings)
+        for version in (
+            pending_versions(head, features, settings) if features is not None else versions or []
+        )
     ]
     report(settings)
     if rows:

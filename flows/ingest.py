@@ -49,8 +49,13 @@ def picture_problems(recording: steps.Recording) -> list[str]:
 @task(cache_policy=NO_CACHE)
 def split(
     recordings: list[steps.Recording], reports: list[ValidationReport], settings: Settings
-) -> pd.Series:
-    videos = {r.video_id: report.video for r, report in zip(recordings, reports, strict=True)}
+) -> pd.Series[str]:
+    # Valid recordings only: their video could be read.
+    videos = {
+        r.video_id: report.video
+        for r, report in zip(recordings, reports, strict=True)
+        if report.video is not None
+    }
     return steps.assign_splits(recordings, videos, settings)
 
 

@@ -10,6 +10,7 @@ from ethoflow.mlops.champion_changes import (
     rollback,
 )
 from ethoflow.mlops.champions import CHAMPION, PREVIOUS, champion_version
+from ethoflow.mlops.promotion import Scored, decide
 from ethoflow.mlops.registered_models import model_name
 from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
 
@@ -255,6 +256,19 @@ def test_unscored_champion_not_replaced(client, head):
     assert not decision.promoted and "has no finite worst_condition_pr_auc" in decision.reason
     assert (decision.champion_version, decision.champion_score) == ("1", None)
     assert _aliases(client, head) == {CHAMPION: "1"}
+
+
+def test_unscored_candidate_not_promoted_over_a_scored_champion():
+    promoted, reason = decide(
+        Scored("2", None),
+        Scored("1", 0.5),
+        architecture="tcn",
+        metric="worst_condition_pr_auc",
+        min_improvement=0.0,
+    )
+    assert (
+        not promoted and reason == "v2 has no finite worst_condition_pr_auc tag; evaluate it first"
+    )
 
 
 def test_a_condition_without_positives_is_not_taken_as_fine(client, head):

@@ -198,7 +198,7 @@ def assign_splits(
     length after fps standardisation (from the metadata in ``videos``, already probed) and which
     behaviours its labels show (so that validation can measure each one per condition)."""
     heads = tuple(settings.train.heads)
-    rows = []
+    rows: list[dict[str, object]] = []
     for r in recordings:
         info = videos[r.video_id]
         labels = read_labels(r.labels)
@@ -276,7 +276,10 @@ def featurize_recording(
     table.insert(1, "time_s", (table.frame / result.fps).round(4))
 
     video_id = recording.video_id
-    files = {f"{video_id}.npy": result.features[keep], f"{video_id}.csv": table}
+    files: dict[str, np.ndarray | pd.DataFrame] = {
+        f"{video_id}.npy": result.features[keep],
+        f"{video_id}.csv": table,
+    }
     if result.augmented is not None:
         files[f"{video_id}{_AUGMENTED}.npy"] = result.augmented[keep]
     invalidate_record(record_path)

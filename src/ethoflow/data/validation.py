@@ -80,10 +80,10 @@ def validate_recording(
     details: dict[str, Any] = {}
 
     frames: int | None = None
+    info: VideoInfo | None = None
     try:
         info = read_video_info(video_path)
     except InputError as exc:
-        info = None
         problems.append(f"video {video_path.name}: {exc.problem}")
     else:
         metadata = _video_metadata(info)

@@ -20,6 +20,7 @@ A model's ``labels.csv`` against per-frame truth, its probabilities giving PR-AU
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -69,7 +70,7 @@ def on_one_clock(
     a: pd.DataFrame,
     b: pd.DataFrame,
     *,
-    clocks: tuple[np.ndarray | None, np.ndarray | None],
+    clocks: Sequence[np.ndarray | None],
     names: tuple[str, str] = ("A", "B"),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``a`` and ``b`` with one row per frame of one clock, for :func:`agreement`.

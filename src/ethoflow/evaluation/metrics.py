@@ -10,7 +10,9 @@ stays cheap.
 from __future__ import annotations
 
 import math
+from collections.abc import Sized
 from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,9 @@ from ethoflow.io.labels import as_binary
 from ethoflow.models.prediction import predict_frames
 from ethoflow.postprocess import as_scores, label_frames
 from ethoflow.training.fit import Split, pr_auc
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class BinaryMetrics:
 METRIC_COLUMNS = [field.name for field in fields(BinaryMetrics)]
 
 
-def _same_length(where: str, **arrays: np.ndarray) -> None:
+def _same_length(where: str, **arrays: Sized) -> None:
     lengths = {name: len(array) for name, array in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"{where}mismatched lengths: {lengths}")
@@ -137,7 +142,8 @@ def _f1_by_cut(targets: np.ndarray, scores: np.ndarray, cuts: np.ndarray) -> np.
     tp = len(positives) - np.searchsorted(positives, cuts, side="left")
     fp = len(negatives) - np.searchsorted(negatives, cuts, side="left")
     denominator = tp + len(positives) + fp  # 2 tp + fn + fp
-    return np.divide(2 * tp, denominator, out=np.zeros(len(cuts)), where=denominator > 0)
+    f1: np.ndarray = np.divide(2 * tp, denominator, out=np.zeros(len(cuts)), where=denominator > 0)
+    return f1
 
 
 def evaluate_videos(
@@ -259,7 +265,10 @@ class Evaluation:
         rows = self.table[(self.table.scope == "condition") & ~self.table.postprocessed]
         return {
             "worst_condition_pr_auc": self.worst_condition_pr_auc,
-            **{f"{row.name} pr_auc": round(row.pr_auc, 3) for row in rows.itertuples()},
+            **{
+                f"{name} pr_auc": round(pr_auc, 3)
+                for name, pr_auc in zip(rows["name"], rows["pr_auc"], strict=True)
+            },
             **({"not measurable": ", ".join(self.unmeasurable)} if self.unmeasurable else {}),
         }
 
@@ -278,7 +287,12 @@ class Evaluation:
 
 
 def evaluate_model(
-    model, window: int, head: str, test: Split, validation: Split, setting: PostProcessing
+    model: keras.Model,
+    window: int,
+    head: str,
+    test: Split,
+    validation: Split,
+    setting: PostProcessing,
 ) -> Evaluation:
     """Choose ``model``'s threshold on ``test`` (the split the search optimised on; the cut best
     in its worst condition), then score it on ``validation`` per video, per condition and

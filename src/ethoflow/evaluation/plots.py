@@ -102,7 +102,7 @@ def evaluation_figures(evaluation: Evaluation, title: str, fps: float) -> dict[s
     figures = {"pr_curves.png": plot_pr_curves(evaluation.pooled_by_condition(), title)}
     for row in rows.itertuples():
         metrics = BinaryMetrics(**{name: getattr(row, name) for name in METRIC_COLUMNS})
-        figures[f"confusion_{slug(row.name)}.png"] = plot_confusion_matrix(
+        figures[f"confusion_{slug(str(row.name))}.png"] = plot_confusion_matrix(
             metrics, f"{row.name} (threshold {evaluation.threshold:.2f})"
         )
     for video_id, targets, scores, predicted in zip(
@@ -133,7 +133,10 @@ def plot_ethogram(table: pd.DataFrame, heads: list[str], fps: float, title: str)
         if f"{head}_probability" in table:
             probability = table[f"{head}_probability"]
             lines.plot(time_s, probability, linewidth=0.8, color=color, label=head)
-        spans = [(time_s[start], (stop - start) * period) for start, stop in bouts(table[head])]
+        spans = [
+            (time_s[start], (stop - start) * period)
+            for start, stop in bouts(table[head].to_numpy())
+        ]
         bands.broken_barh(spans, (row - 0.4, 0.8), color=color)
     lines.set(ylabel="probability", ylim=(0, 1.02), title=title)
     if lines.get_lines():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -19,13 +20,13 @@ PR_CURVES = "pr_curves"
 _METRICS = ("pr_auc", "precision", "recall", "f1", "accuracy")
 
 
-def write_train_report(results: list[dict], reports_dir: Path) -> None:
+def write_train_report(results: list[dict[str, Any]], reports_dir: Path) -> None:
     """Record the searches of a training: head, architecture, registered version, test PR-AUC."""
     keys = ("head", "architecture", "model_version", "best_pr_auc", "n_trials", "study_name")
     write_json([{k: r[k] for k in keys} for r in results], Path(reports_dir) / TRAIN_REPORT)
 
 
-def trained_versions(reports_dir: Path) -> list[dict]:
+def trained_versions(reports_dir: Path) -> list[dict[str, Any]]:
     """The train report's entries; empty when there is none (no training yet)."""
     path = Path(reports_dir) / TRAIN_REPORT
     return json.loads(path.read_text()) if path.is_file() else []
@@ -36,8 +37,8 @@ def _finite(value: float) -> float | None:
 
 
 def write_evaluation_report(
-    evaluated: list[tuple[dict, pd.DataFrame, pd.DataFrame]], reports_dir: Path
-) -> dict:
+    evaluated: list[tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]], reports_dir: Path
+) -> dict[str, Any]:
     """Write ``metrics.json`` and ``pr_curves/<head>_<architecture>_<condition>.csv``.
 
     ``evaluated`` holds (train report entry, evaluation table, PR curve points) per model.
@@ -45,14 +46,14 @@ def write_evaluation_report(
     post-processed (``…_pp``); PR-AUC is null where a condition has no positive frames.
     """
     reports_dir = Path(reports_dir)
-    metrics: dict = {}
+    metrics: dict[str, Any] = {}
     curves = {}
     for entry, table, points in evaluated:
         pooled = table[table.scope != "video"]
-        by_scope: dict = {}
+        by_scope: dict[str, Any] = {}
         for row in pooled.itertuples():
             suffix = "_pp" if row.postprocessed else ""
-            values = by_scope.setdefault(row.name, {})
+            values = by_scope.setdefault(str(row.name), {})
             for metric in _METRICS:
                 if not (row.postprocessed and metric == "pr_auc"):  # the same as raw
                     values[f"{metric}{suffix}"] = _finite(getattr(row, metric))
@@ -77,7 +78,7 @@ def write_evaluation_report(
     return metrics
 
 
-def training_text(results: list[dict]) -> str:
+def training_text(results: list[dict[str, Any]]) -> str:
     return "\n".join(
         f"{r['head']:>9} {r['architecture']:<12} test PR-AUC {r['best_pr_auc']:.3f}  "
         f"ethoflow-{r['head']} v{r['model_version']}"
@@ -85,7 +86,7 @@ def training_text(results: list[dict]) -> str:
     )
 
 
-def evaluation_text(rows: list[dict]) -> str:
+def evaluation_text(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "nothing to evaluate: every version trained on the current features is scored"
     return "\n".join(
@@ -96,14 +97,14 @@ def evaluation_text(rows: list[dict]) -> str:
     )
 
 
-def decisions_text(decisions: list[dict]) -> str:
+def decisions_text(decisions: list[dict[str, Any]]) -> str:
     return "\n".join(
         f"{d['head']:>9}: {'promoted' if d['promoted'] else 'kept champion'} — {d['reason']}"
         for d in decisions
     )
 
 
-def retrain_text(result: dict) -> str:
+def retrain_text(result: dict[str, Any]) -> str:
     """The retrain flow's result as lines for a terminal."""
     parts = [
         training_text(result.get("train", [])),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from ethoflow.io.labels import bouts
@@ -10,7 +12,7 @@ from ethoflow.vision.distance import travelled
 
 def video_summary(
     table: pd.DataFrame, heads: list[str], fps: float, pixels_per_cm: float | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Bouts per head and the mouse's movement, from a :func:`label_table` table whose rows are
     the slots of an ``fps`` clock (:mod:`ethoflow.vision.fps`).
 

@@ -17,11 +17,15 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from ethoflow.io.digest import file_digest
+
+if TYPE_CHECKING:
+    import keras
+    import openvino
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ class WeightsError(RuntimeError):
     """The configured backbone weights cannot be loaded; says what to do."""
 
 
-def _build_backbone(weights: str | None, input_size: int, seed: int):
+def _build_backbone(weights: str | None, input_size: int, seed: int) -> keras.Model:
     import keras
 
     shape = (input_size, input_size, 3)
@@ -76,7 +80,7 @@ def _build_backbone(weights: str | None, input_size: int, seed: int):
         ) from exc
 
 
-def _seeded_init(model, seed: int) -> None:
+def _seeded_init(model: keras.Model, seed: int) -> None:
     """Give ``model`` random weights drawn from NumPy's generator for ``seed`` alone.
 
     Random features must be identical in training and in labelling (another process, or the
@@ -99,7 +103,7 @@ def _seeded_init(model, seed: int) -> None:
         variable.assign(value.astype(np.float32))
 
 
-def _build_model(layer: str, weights: str | None, input_size: int, seed: int):
+def _build_model(layer: str, weights: str | None, input_size: int, seed: int) -> keras.Model:
     """ResNet50 cut at ``layer`` and average-pooled: ImageNet-preprocessed float input."""
     import keras
 
@@ -112,7 +116,7 @@ def _build_model(layer: str, weights: str | None, input_size: int, seed: int):
     return keras.Model(backbone.input, pooled, name=f"resnet50_{layer}")
 
 
-def _crops_model(model, input_size: int):
+def _crops_model(model: keras.Model, input_size: int) -> keras.Model:
     """``model`` taking uint8 BGR crops, so both backends run the very same preprocessing."""
     import keras
 
@@ -124,19 +128,21 @@ def _crops_model(model, input_size: int):
     return keras.Model(crops, model(centred), name=f"{model.name}_crops")
 
 
-def _keras_infer(crops_model, input_size: int) -> Callable[[np.ndarray], np.ndarray]:
+def _keras_infer(crops_model: keras.Model, input_size: int) -> Callable[[np.ndarray], np.ndarray]:
     import tensorflow as tf
 
-    # A fixed signature traces once for any batch size.
-    @tf.function(input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)])
-    def infer(crops):
+    # A fixed signature traces once for any batch size. (TensorFlow ships no types.)
+    @tf.function(  # type: ignore[untyped-decorator]
+        input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)]
+    )
+    def infer(crops: tf.Tensor) -> tf.Tensor:
         return crops_model(crops, training=False)
 
     return lambda crops: np.asarray(infer(crops), dtype=np.float32)
 
 
 def _openvino_infer(
-    build_crops_model: Callable[[], object], precision: Precision, cache: Path | None
+    build_crops_model: Callable[[], keras.Model], precision: Precision, cache: Path | None
 ) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
     """The crops model converted to OpenVINO and compiled for the CPU in ``precision``.
 
@@ -177,7 +183,7 @@ def _openvino_infer(
     return infer, compiled.output(0).get_partial_shape()[-1].get_length()
 
 
-def _convert_to_openvino(crops_model):
+def _convert_to_openvino(crops_model: keras.Model) -> openvino.Model:
     import openvino
 
     with tempfile.TemporaryDirectory(prefix="ethoflow-savedmodel-") as saved_model:
@@ -190,7 +196,7 @@ def _convert_to_openvino(crops_model):
 _STALE_STAGING_SECONDS = 3600
 
 
-def _cached_openvino_model(build_crops_model: Callable[[], object], cache: Path) -> Path:
+def _cached_openvino_model(build_crops_model: Callable[[], keras.Model], cache: Path) -> Path:
     """``cache``/model.xml, converting ``build_crops_model()`` into it first when it is not there.
 
     The folder appears in one rename, complete: a concurrent process either finds it whole or
@@ -279,7 +285,7 @@ class FeatureExtractor:
         self.precision: Precision = precision
         self.identity: str = extractor_identity(layer, weights, input_size, seed, precision)
 
-        def build_crops_model():
+        def build_crops_model() -> keras.Model:
             return _crops_model(_build_model(layer, weights, input_size, seed), input_size)
 
         if backend == "keras":

@@ -25,6 +25,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,7 +131,7 @@ def recording_profile(
     *,
     split: str,
     labels: pd.DataFrame,
-) -> dict:
+) -> dict[str, Any]:
     """One recording's entry in a profile: its set-up numbers, feature summary, split, and per
     behaviour (each 0/1 column of ``labels``) its labelled frames and bouts (for model cards)."""
     return {
@@ -152,7 +153,7 @@ def count_bouts(labels: np.ndarray) -> int:
     return int(np.count_nonzero(np.diff(np.asarray(labels, np.int8), prepend=0) == 1))
 
 
-def training_profile(features_dir: Path) -> dict:
+def training_profile(features_dir: Path) -> dict[str, Any]:
     """The profile of the recordings ingested into ``features_dir``: every original recording
     (augmented copies are the same set-ups), with the set-up numbers from its ingest record.
 
@@ -166,23 +167,23 @@ def training_profile(features_dir: Path) -> dict:
     originals = manifest[~manifest.augmented.astype(bool)]
     videos = features_dir / "videos"
     recordings = []
-    for row in originals.itertuples():
-        record = json.loads((videos / f"{row.video_id}.json").read_text())
+    for row in originals.to_dict("records"):
+        record = json.loads((videos / f"{row['video_id']}.json").read_text())
         if "setup" not in record:
             raise ValueError(
-                f"{videos / row.video_id}.json has no set-up numbers (ingested by an older "
+                f"{videos / row['video_id']}.json has no set-up numbers (ingested by an older "
                 "ethoflow): run the ingest flow again"
             )
-        features = np.load(videos / row.features)
-        table = pd.read_csv(videos / row.labels)
+        features = np.load(videos / row["features"])
+        table = pd.read_csv(videos / row["labels"])
         labels = table.drop(columns=[c for c in _NOT_LABELS if c in table.columns])
         recordings.append(
             recording_profile(
-                row.video_id,
-                row.condition,
+                row["video_id"],
+                row["condition"],
                 record["setup"],
                 features,
-                split=row.split,
+                split=row["split"],
                 labels=labels,
             )
         )
@@ -238,48 +239,54 @@ def _number(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def _ranges(setups: list[dict], measure: str) -> tuple[float, float] | None:
-    values = [setup[measure] for setup in setups if setup.get(measure) is not None]
+def _ranges(setups: list[dict[str, float | None]], measure: str) -> tuple[float, float] | None:
+    values = [value for setup in setups if (value := setup.get(measure)) is not None]
     return (min(values), max(values)) if values else None
 
 
-def _camera_distance(setup: dict, profile: dict) -> tuple[float, str, list[str]]:
+def _camera_distance(
+    setup: dict[str, float | None], profile: dict[str, Any]
+) -> tuple[float, str, list[str]]:
     """(ratio, set-up, parts) against the trained set-up (condition) the recording is nearest:
     the product of its ratios outside that set-up's camera ranges, and each of them in words."""
-    by_condition: dict[str, list[dict]] = {}
+    by_condition: dict[str, list[dict[str, float | None]]] = {}
     for recording in profile["recordings"]:
         by_condition.setdefault(recording["condition"], []).append(recording["setup"])
-    nearest = (math.inf, "", [])
+    nearest: tuple[float, str, list[str]] = (math.inf, "", [])
     for condition, setups in sorted(by_condition.items()):
         ratio, parts = 1.0, []
         for measure in CAMERA_MEASURES:
             span = _ranges(setups, measure)
-            if span is None or setup.get(measure) is None:
+            value = setup.get(measure)
+            if span is None or value is None:
                 continue
-            outside = _ratio_outside(setup[measure], *span, measure)
+            outside = _ratio_outside(value, *span, measure)
             ratio *= outside
             if outside > 1.0:
-                parts.append(_describe(measure, setup[measure], *span, condition))
+                parts.append(_describe(measure, value, *span, condition))
         nearest = min(nearest, (ratio, condition, parts), key=lambda item: item[0])
     return nearest
 
 
-def _look_distance(setup: dict, profile: dict) -> tuple[float, dict[str, tuple[float, str]]]:
+def _look_distance(
+    setup: dict[str, float | None], profile: dict[str, Any]
+) -> tuple[float, dict[str, tuple[float, str]]]:
     """(the largest ratio outside the training range of a look measure, each measure's ratio
     in words)."""
     setups = [recording["setup"] for recording in profile["recordings"]]
     worst, parts = 1.0, {}
     for measure in LOOK_MEASURES:
         span = _ranges(setups, measure)
-        if span is None or setup.get(measure) is None:
+        value = setup.get(measure)
+        if span is None or value is None:
             continue
-        outside = _ratio_outside(setup[measure], *span, measure)
+        outside = _ratio_outside(value, *span, measure)
         worst = max(worst, outside)
-        parts[measure] = (outside, _describe(measure, setup[measure], *span, "training"))
+        parts[measure] = (outside, _describe(measure, value, *span, "training"))
     return worst, parts
 
 
-def feature_distance(features: np.ndarray, profile: dict) -> float:
+def feature_distance(features: np.ndarray, profile: dict[str, Any]) -> float:
     """Mean |z| over feature columns of ``features``' column means against the training
     recordings' means: z = (mean − their mean) / their spread (standard deviation, at least
     :data:`_MIN_SPREAD_SHARE` of the spread within a recording)."""
@@ -298,7 +305,10 @@ def feature_distance(features: np.ndarray, profile: dict) -> float:
 
 
 def score_recording(
-    setup: dict[str, float | None], features: np.ndarray, profile: dict, limits: DriftLimits
+    setup: dict[str, float | None],
+    features: np.ndarray,
+    profile: dict[str, Any],
+    limits: DriftLimits,
 ) -> Drift:
     """Score one recording (its :func:`measure_setup` numbers and feature matrix) against the
     ``profile`` of a model's training recordings; flagged when any distance passes its limit,
@@ -339,9 +349,9 @@ def score_recording(
 def drift_summary(
     setup: dict[str, float | None],
     features: np.ndarray,
-    profiles: dict[str, dict | None],
+    profiles: dict[str, dict[str, Any] | None],
     limits: DriftLimits,
-) -> dict:
+) -> dict[str, Any]:
     """A labelled recording's ``drift`` (in its summary.json): scored against each head's
     champion profile (``profiles``: head → profile, None when its champion stored none), flagged
     when any flags it, with the recording's set-up numbers.

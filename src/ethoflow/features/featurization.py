@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 # Decoded frames queued for the tracker: a few frames of memory, enough to ride out a slow one.
 _FRAMES_AHEAD = 8
+# A frame's row of the raw track: its source index, then TRACK_COLUMNS.
+_TrackRow = tuple[int, float, float, bool, float, float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ class Featurization:
         cv2.setNumThreads(1)
         reader = VideoReader(video)
         decoded = _Counted(reader)  # the clock keeps some frames: the decoded ones are counted
-        rows: list[tuple] = []
+        rows: list[_TrackRow] = []
         motion: list[tuple[float, float, float]] = []
         tracker = MouseTracker.for_recording(reader)
         augmented = None
@@ -229,6 +231,7 @@ class Featurization:
             features = np.hstack([features, *extra])
             if augmented is not None:
                 augmented = np.hstack([augmented, *extra])
+        assert tracker.background is not None  # for_recording estimated it
         setup = measure_setup(
             fps=reader.fps,
             background=tracker.background,
@@ -266,7 +269,7 @@ class _Counted:
 def _tracked_frames(
     frames: Iterator[tuple[int, np.ndarray]],
     tracker: MouseTracker,
-    rows: list[tuple],
+    rows: list[_TrackRow],
     motion: list[tuple[float, float, float]],
 ) -> Iterator[tuple[np.ndarray, float, float]]:
     """Kept ``(source index, frame)`` pairs → frames with where to crop them; appends each

@@ -65,8 +65,8 @@ class BodyMotion:
         if previous is None:
             return math.nan, math.nan, contrast
         before_gray, before_level, bx, by = previous
-        before = crop_around(before_gray, (bx, by), size).astype(np.float32)
-        before = cv2.GaussianBlur(before, (0, 0), sigma)
+        before_crop = crop_around(before_gray, (bx, by), size).astype(np.float32)
+        before: np.ndarray = cv2.GaussianBlur(before_crop, (0, 0), sigma)
         before *= level / max(before_level, 1.0)
         change = np.minimum(np.abs(here - before), np.abs(here - _realigned(before, here, length)))
         # Root mean square, not mean: a paw is a small part of a half, and under sensor noise the
@@ -85,10 +85,13 @@ def _realigned(before: np.ndarray, here: np.ndarray, length: float) -> np.ndarra
     size = here.shape[1], here.shape[0]
     (dx, dy), _ = cv2.phaseCorrelate(before, here, _hanning(size))
     limit = _REALIGN * length
-    shift = np.float32([[1, 0, np.clip(dx, -limit, limit)], [0, 1, np.clip(dy, -limit, limit)]])
-    return cv2.warpAffine(
+    shift = np.array(
+        [[1, 0, np.clip(dx, -limit, limit)], [0, 1, np.clip(dy, -limit, limit)]], np.float32
+    )
+    realigned: np.ndarray = cv2.warpAffine(
         before, shift, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+    return realigned
 
 
 @functools.lru_cache(maxsize=8)

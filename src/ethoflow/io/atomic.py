@@ -9,6 +9,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextmanager
@@ -37,13 +41,13 @@ def _same_bytes(a: Path, b: Path) -> bool:
     return filecmp.cmp(a, b, shallow=False)
 
 
-def write_csv(table, path: str | Path) -> None:
+def write_csv(table: pd.DataFrame, path: str | Path) -> None:
     """Write a pandas table as CSV (no index) atomically."""
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
 
 
-def write_json(value, path: str | Path) -> None:
+def write_json(value: object, path: str | Path) -> None:
     """Write a JSON-serialisable value atomically."""
     import json
 

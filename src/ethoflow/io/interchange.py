@@ -42,9 +42,10 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -97,11 +98,15 @@ def label_format_of(path: str | Path) -> str:
     )
 
 
-def name_lookup(mapping: Mapping[str, Sequence[str]]) -> dict[str, str]:
+# A behaviour's name: settings type them as a Literal of the known ones.
+_Name = TypeVar("_Name", bound=str)
+
+
+def name_lookup(mapping: Mapping[_Name, Sequence[str]]) -> dict[str, str]:
     """Header key of every name in ``mapping`` (our behaviour → other tools' names) → our
     behaviour; each behaviour's own name maps to it. Raises ``ValueError`` for a name given to two
     behaviours."""
-    lookup = {header_key(behaviour): behaviour for behaviour in BEHAVIOURS}
+    lookup: dict[str, str] = {header_key(behaviour): behaviour for behaviour in BEHAVIOURS}
     for behaviour, names in mapping.items():
         if behaviour not in BEHAVIOURS:
             raise ValueError(f"labels.mapping: unknown behaviour {behaviour!r}")
@@ -116,7 +121,7 @@ def read_label_file(
     path: str | Path,
     label_format: str | None = None,
     *,
-    mapping: Mapping[str, Sequence[str]],
+    mapping: Mapping[_Name, Sequence[str]],
     fps: float | None = None,
     frame_count: int | None = None,
     rater_column: str | None = None,
@@ -145,7 +150,7 @@ def read_label_file(
     table, first_row = _read_table(
         path, header_with="behavior" if "boris" in label_format else None
     )
-    if rater is not None:
+    if rater is not None and rater_column is not None:
         table = _rater_rows(table, rater_column, rater, path)
     if label_format in ("simba", "deepethogram"):
         return _per_frame_columns(table, lookup, path)
@@ -153,6 +158,7 @@ def read_label_file(
         bouts = _table_bouts(table, first_row, path)
     else:
         bouts = _boris_bouts(table, first_row, path)
+    assert fps is not None and frame_count is not None  # timed formats: checked above
     return _place_bouts(bouts, lookup, fps, frame_count, path)
 
 
@@ -178,6 +184,7 @@ def write_label_file(
         out.insert(0, "", np.arange(len(out)))  # both tools' first column: the frame index
     else:
         observation = Path(path).name.split(".")[0]  # the video's name, as BORIS shows it
+        assert fps is not None  # timed formats: checked by _check_format
         out = _bout_rows(frames, names, fps, label_format, observation)
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -204,12 +211,13 @@ def _read_table(path: Path, *, header_with: str | None) -> tuple[pd.DataFrame, i
     lines = read_text(path).splitlines()
     header = 0
     if header_with is not None:
-        header = next(
+        found = next(
             (i for i, line in enumerate(lines) if header_with in map(header_key, _cells(line))),
             None,
         )
-        if header is None:
+        if found is None:
             raise InputError(path, f"no header row with a {header_with.title()} column")
+        header = found
     if header >= len(lines) or not lines[header].strip():
         raise InputError(path, "label file is empty")
     separator = _separator(lines[header])
@@ -261,7 +269,14 @@ def _rater_rows(table: pd.DataFrame, rater_column: str, rater: str, path: Path) 
     return chosen
 
 
-def _number(value: object, what: str, row: int, path: Path) -> float:
+def _rows(table: pd.DataFrame, first_row: int) -> Iterator[tuple[int, pd.Series]]:
+    """Each row of a :func:`_read_table` table with its spreadsheet row number (the table keeps
+    the file's row order as its index, rater or not)."""
+    for index, cells in table.iterrows():
+        yield first_row + cast(int, index), cells
+
+
+def _number(value: str | float, what: str, row: int, path: Path) -> float:
     number = pd.to_numeric(value, errors="coerce")
     if pd.isna(number) or not math.isfinite(number):
         problem = f"row {row}: {what} {value!r} is not a number of seconds"
@@ -281,11 +296,11 @@ def _table_bouts(table: pd.DataFrame, first_row: int, path: Path) -> list[_Bout]
     return [
         _Bout(
             str(cells[kind]),
-            _number(cells[start], start, first_row + i, path),
-            _number(cells[stop], stop, first_row + i, path),
-            first_row + i,
+            _number(cells[start], start, row, path),
+            _number(cells[stop], stop, row, path),
+            row,
         )
-        for i, cells in table.iterrows()
+        for row, cells in _rows(table, first_row)
     ]
 
 
@@ -298,21 +313,20 @@ def _boris_bouts(table: pd.DataFrame, first_row: int, path: Path) -> list[_Bout]
         return [
             _Bout(
                 str(cells[behaviour]),
-                _number(cells[start], start, first_row + i, path),
+                _number(cells[start], start, row, path),
                 None
                 if str(cells[kind]).upper() == "POINT"
-                else _number(cells[stop], stop, first_row + i, path),
-                first_row + i,
+                else _number(cells[stop], stop, row, path),
+                row,
             )
-            for i, cells in table.iterrows()
+            for row, cells in _rows(table, first_row)
         ]
     status_key = next((key for key in _BORIS_STATUS if key in keys), "status")
     behaviour, time, status = _columns(table, ["behavior", "time", status_key], path)
     subject = next((name for name in table.columns if header_key(name) == "subject"), None)
     bouts: list[_Bout] = []
     open_starts: dict[tuple[str, str], tuple[float, int]] = {}
-    for i, cells in table.iterrows():
-        row = first_row + i  # the table keeps the file's row order as its index, rater or not
+    for row, cells in _rows(table, first_row):
         name = str(cells[behaviour])
         # BORIS pairs a STOP with the START of the same behaviour of the same subject.
         key = (str(cells[subject]) if subject else "", name)
@@ -331,8 +345,8 @@ def _boris_bouts(table: pd.DataFrame, first_row: int, path: Path) -> list[_Bout]
         elif event == "STOP":
             if key not in open_starts:
                 raise InputError(path, f"row {row}: STOP of {name!r} without a START")
-            start, start_row = open_starts.pop(key)
-            bouts.append(_Bout(name, start, at, start_row))
+            started, start_row = open_starts.pop(key)
+            bouts.append(_Bout(name, started, at, start_row))
         else:
             raise InputError(
                 path, f"row {row}: {status} {cells[status]!r} is not START, STOP or POINT"
@@ -384,7 +398,7 @@ def _place_bouts(
 
 def _per_frame_columns(table: pd.DataFrame, lookup: dict[str, str], path: Path) -> pd.DataFrame:
     """SimBA / DeepEthogram: OR of the 0/1 columns whose names map to each behaviour."""
-    sources = {behaviour: [] for behaviour in BEHAVIOURS}
+    sources: dict[str, list[Hashable]] = {behaviour: [] for behaviour in BEHAVIOURS}
     for name in table.columns:
         if header_key(name) in lookup:
             sources[lookup[header_key(name)]].append(name)

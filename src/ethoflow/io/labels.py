@@ -136,11 +136,21 @@ def parse_label_csv(path: str | Path) -> pd.DataFrame:
     Unreadable files raise pandas' ``EmptyDataError`` or ``ParserError``, or :class:`InputError`.
     """
     text = read_text(Path(path))
-    options = {"skipinitialspace": True, "keep_default_na": False, "na_values": [""]}
+
+    def parse(separator: str, nrows: int | None = None) -> pd.DataFrame:
+        return pd.read_csv(
+            io.StringIO(text),
+            sep=separator,
+            nrows=nrows,
+            skipinitialspace=True,
+            keep_default_na=False,
+            na_values=[""],
+        )
+
     # The header alone decides the separator: a semicolon file's rows may not parse with commas.
-    header = pd.read_csv(io.StringIO(text), nrows=0, **options).columns
+    header = parse(",", nrows=0).columns
     separator = ";" if len(header) == 1 and ";" in str(header[0]) else ","
-    return pd.read_csv(io.StringIO(text), sep=separator, **options)
+    return parse(separator)
 
 
 def source_frames(path: str | Path) -> np.ndarray | None:

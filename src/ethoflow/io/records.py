@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from ethoflow.io.atomic import write_json
 
 
-def current_record(record_path: Path, key: str) -> dict | None:
+def current_record(record_path: Path, key: str) -> dict[str, Any] | None:
     """The record at ``record_path`` if it has ``key`` and all its files (beside it) exist."""
     try:
-        record = json.loads(Path(record_path).read_text())
+        record: dict[str, Any] = json.loads(Path(record_path).read_text())
     except (OSError, ValueError):
         return None
     folder = Path(record_path).parent
@@ -31,7 +32,9 @@ def invalidate_record(record_path: Path) -> None:
     Path(record_path).unlink(missing_ok=True)
 
 
-def commit_record(record_path: Path, key: str, files: list[str], **fields: object) -> dict:
+def commit_record(
+    record_path: Path, key: str, files: list[str], **fields: object
+) -> dict[str, Any]:
     """Write the record of finished outputs ``files`` (names beside it) made under ``key``."""
     record = {**fields, "key": key, "files": sorted(files)}
     write_json(record, record_path)

@@ -245,13 +245,13 @@ def read_video_info(path: str | Path) -> VideoInfo:
     capture = _open(path)
     try:
         # A header can promise frames that do not decode; count them only if the first one does.
-        decodable, _ = capture.read()
-        frame_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if decodable else 0
+        first_decodes, _ = capture.read()
+        frame_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if first_decodes else 0
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         tail = int(frame_count * _TAIL_CHECK)
-        decodable = None
+        decodable: int | None = None
         if tail > 1:
             capture.set(cv2.CAP_PROP_POS_FRAMES, tail)
             if not capture.read()[0]:

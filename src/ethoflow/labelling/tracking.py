@@ -12,7 +12,7 @@ from ethoflow.errors import InputError
 from ethoflow.io.atomic import atomic_path, write_csv, write_json
 from ethoflow.io.digest import file_digest
 from ethoflow.io.records import commit_record, current_record, invalidate_record
-from ethoflow.io.video import image_names, no_videos, open_recording, videos_in
+from ethoflow.io.video import ImageFolder, image_names, no_videos, open_recording, videos_in
 from ethoflow.labelling.batch import LabelOutcome
 from ethoflow.runtime import interrupt
 from ethoflow.vision.distance import DISTANCE_METHOD
@@ -41,7 +41,7 @@ def track_recording(
     try:
         source = open_recording(path)
         key = file_digest(
-            [path] if path.is_file() else [path / n for n in source.names],
+            [path / n for n in source.names] if isinstance(source, ImageFolder) else [path],
             arena_side_cm,
             max_missing_share,
             TRACK_COLUMNS,
@@ -77,6 +77,7 @@ def track_recording(
     invalidate_record(record_path)
     write_csv(track, out_dir / TRACK_FILE)
     write_json(summary, out_dir / SUMMARY_FILE)
+    assert tracker.background is not None  # for_recording estimated it
     with atomic_path(out_dir / TRAJECTORY_FILE) as tmp:
         cv2.imwrite(str(tmp), draw_trajectory(tracker.background, track))
     commit_record(record_path, key, [TRACK_FILE, SUMMARY_FILE, TRAJECTORY_FILE])

@@ -57,7 +57,7 @@ def best_candidate(
     scored = [
         (not s.unmeasurable, s.score, int(v.version), v)
         for v in search_versions(client, query)
-        if (s := _scored(v, metric)).score is not None
+        if (s := _scored(v, metric)) is not None and s.score is not None
     ]
     if not scored:
         return None
@@ -149,6 +149,7 @@ def promote_if_better(
         # `previous` first: if we stop in between, no version has lost its alias.
         if champion is not None:
             client.set_registered_model_alias(name, PREVIOUS, champion.version)
+        assert candidate is not None  # decide() promotes only a candidate
         client.set_registered_model_alias(name, CHAMPION, candidate.version)
     # Re-runs keep the tag that says why the champion was promoted rather than overwrite it.
     if candidate is not None and not (champion and champion.version == candidate.version):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ethoflow.errors import NoChampionError
@@ -66,7 +67,7 @@ def _usable_tags(name: str, version: str, tags: dict[str, str]) -> tuple[float, 
 
 
 def load_champions(
-    heads: list[str], *, client: MlflowClient | None = None, models: bool = True
+    heads: Sequence[str], *, client: MlflowClient | None = None, models: bool = True
 ) -> dict[str, HeadModel]:
     """Load each head's ``champion`` version with its window, featurisation and threshold tags.
 
@@ -90,6 +91,7 @@ def load_champions(
         threshold, window, featurization = _usable_tags(name, version, champion.tags)
         # By version, not alias: the alias may move between reading the tags and the download.
         model = load_keras_model(f"models:/{name}/{version}") if models else None
+        assert champion.run_id is not None  # versions are registered from runs
         profile = logged_training_profile(champion.run_id, client) if models else None
         loaded[head] = HeadModel(
             head, name, version, model, threshold, window, featurization, profile

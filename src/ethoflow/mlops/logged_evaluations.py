@@ -94,10 +94,11 @@ def log_evaluation(
 
     version = str(model_version.version)
     run_id = model_version.run_id
+    assert run_id is not None  # versions are registered from runs
     table = evaluation.table
     summary = table[table.scope != "video"]
     metrics = {
-        f"val_{slug(row.name)}_{metric}{'_pp' if row.postprocessed else ''}": float(value)
+        f"val_{slug(str(row.name))}_{metric}{'_pp' if row.postprocessed else ''}": float(value)
         for row in summary.itertuples()
         for metric in ("accuracy", "precision", "recall", "f1", "pr_auc")
         if math.isfinite(value := getattr(row, metric))

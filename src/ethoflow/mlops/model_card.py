@@ -11,6 +11,7 @@ and stores the card as the version's description and as ``model_card.md`` in its
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pandas as pd
 
@@ -26,7 +27,7 @@ def model_card(
     version: str,
     tags: dict[str, str],
     metrics: pd.DataFrame,
-    profile: dict | None,
+    profile: dict[str, Any] | None,
     limits: DriftLimits,
 ) -> str:
     """The Markdown card of version ``version`` of registered model ``name`` (behaviour
@@ -126,9 +127,9 @@ def _decision(tags: dict[str, str]) -> str:
     )
 
 
-def _profile(recordings: pd.DataFrame, profile: dict | None, limits: DriftLimits) -> str:
+def _profile(recordings: pd.DataFrame, profile: dict[str, Any] | None, limits: DriftLimits) -> str:
     title = "## Set-up profile (drift alert)"
-    if recordings.empty:
+    if profile is None or recordings.empty:
         return f"{title}\n\nNo profile stored: labelling cannot tell drift for this version."
     setups = pd.DataFrame(list(recordings.setup)).assign(condition=list(recordings.condition))
     rows = []

@@ -25,6 +25,7 @@ def write_model_card(
     client = client_or_default(client)
     name = model_name(head)
     model_version = client.get_model_version(name, version)
+    assert model_version.run_id is not None  # versions are registered from runs
     metrics = evaluation_table(name, version, client=client)
     profile = logged_training_profile(model_version.run_id, client)
     card = model_card(head, name, version, model_version.tags, metrics, profile, limits)

@@ -75,6 +75,8 @@ def decide(
             "validation videos): add validation recordings that show the behaviour"
         )
     new, old = candidate.score, champion.score
+    if new is None:
+        return False, f"v{candidate.version} has no finite {metric} tag; evaluate it first"
     if old is None:
         # An unscored champion (promoted by hand, or evaluated before the metric existed) cannot
         # be compared; replacing it silently could serve a worse model.

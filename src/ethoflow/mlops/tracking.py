@@ -47,6 +47,7 @@ def experiment_id(client: MlflowClient, name: str) -> str:
             if error.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
             found = client.get_experiment_by_name(name)
+            assert found is not None  # creating it failed because it exists
     if found.lifecycle_stage == "deleted":
         # Deleted experiments accept no runs, and the pipeline must not stop for that.
         client.restore_experiment(found.experiment_id)

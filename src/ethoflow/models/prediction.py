@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ethoflow.models.windows import frames_from_windows, make_windows
+
+if TYPE_CHECKING:
+    import keras
 
 # Windows go through a model in batches of this size, the last one padded: one traced graph per
 # model whatever a video's length (Keras' predict traces again for each new number of windows,
@@ -12,7 +17,7 @@ from ethoflow.models.windows import frames_from_windows, make_windows
 _PREDICT_BATCH = 64
 
 
-def predict_frames(model, features: list[np.ndarray], window: int) -> list[np.ndarray]:
+def predict_frames(model: keras.Model, features: list[np.ndarray], window: int) -> list[np.ndarray]:
     """Per-frame probabilities for whole videos: non-overlapping windows, each frame once."""
     windows = make_windows(features, window=window)
     batches = []

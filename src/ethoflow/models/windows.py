@@ -67,8 +67,8 @@ def make_windows(
         mask[row, : len(chunk)] = True
         if targets is not None:
             y[row, : len(chunk), 0] = targets[index][start : start + window]
-    video, start = (np.array(column, dtype=np.int64) for column in zip(*starts, strict=True))
-    return Windows(x=x, y=y, mask=mask, video=video, start=start)
+    videos, firsts = (np.array(column, dtype=np.int64) for column in zip(*starts, strict=True))
+    return Windows(x=x, y=y, mask=mask, video=videos, start=firsts)
 
 
 def balanced_weights(windows: Windows) -> np.ndarray:

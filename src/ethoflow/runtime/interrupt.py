@@ -79,6 +79,7 @@ def stop_on_sigint() -> Iterator[None]:
         yield
     finally:
         _closing.set()
+        assert watcher.ident is not None  # set by start()
         signal.pthread_kill(watcher.ident, signal.SIGINT)  # wakes the watcher to end it
         watcher.join()
         _closing.clear()

@@ -6,6 +6,7 @@ import math
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -52,7 +53,8 @@ def synthesize_lab(
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
-    rows, jobs = [], []
+    rows: list[dict[str, object]] = []
+    jobs: list[dict[str, Any]] = []
     for condition in conditions:
         c_index = condition_number(condition)
         for v_index in range(videos_per_condition):

@@ -30,7 +30,7 @@ def coat_pattern(rng: np.random.Generator, body: float) -> np.ndarray:
     shading, the back catching the lamp and the flanks falling off. Fixed to the body, it moves
     and turns with it, as fur does; a still mouse's coat does not change."""
     size = 2 * int(body) + 1
-    hair = cv2.GaussianBlur(
+    hair: np.ndarray = cv2.GaussianBlur(
         rng.normal(0.0, 1.0, (size, size)).astype(np.float32),
         (0, 0),
         sigmaX=0.05 * body,

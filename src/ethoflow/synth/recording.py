@@ -172,7 +172,7 @@ def write_recording(
     w, h = condition.frame_size
     truth: list[TruthFrame] = []
     with atomic_path(video_path) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), condition.fps, (w, h))
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), condition.fps, (w, h))
         if not writer.isOpened():
             raise RuntimeError(f"{video_path}: OpenCV cannot write mp4 video here")
         try:
@@ -186,6 +186,7 @@ def write_recording(
 
     table = pd.DataFrame([vars(row) for row in truth])
     header_rng = np.random.default_rng(seed)
+    headers: tuple[str, ...]
     if condition.old_label_format:
         headers = _OLD_HEADERS[header_rng.integers(len(_OLD_HEADERS))]
         values = [table.behaviour == b for b in ("grooming", "mid_rearing", "wall_rearing")]

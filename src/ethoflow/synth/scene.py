@@ -71,7 +71,7 @@ class Scene:
             cv2.fillPoly(canvas, [outer], float(wall), cv2.LINE_AA)
             cv2.fillPoly(canvas, [inner], float(floor), cv2.LINE_AA)
         else:
-            walls = np.float32(wall)
+            walls: np.float32 | np.ndarray = np.float32(wall)
             if condition.wall_faces:
                 # Each face catches the lamp its own way, and darkens down towards the floor.
                 walls = wall * (0.55 + 0.45 * lit) * (1.0 - 0.2 * np.clip(depth / wall_width, 0, 1))
@@ -177,7 +177,7 @@ class Scene:
 
     def _cast_shadow(self, canvas: np.ndarray, mouse: Mouse, parts: list) -> None:
         """Darken the floor under a soft copy of the body, offset away from the lamp."""
-        shade = np.zeros(canvas.shape, np.float32)
+        shade: np.ndarray = np.zeros(canvas.shape, np.float32)
         dx = 0.12 * mouse.body * math.cos(self.shadow_direction)
         dy = 0.12 * mouse.body * math.sin(self.shadow_direction)
         for (x, y), axes, angle, _ in parts:
@@ -204,6 +204,7 @@ class Scene:
     def _dress(self, canvas: np.ndarray, mouse: Mouse, furred: list) -> None:
         """Lay the mouse's coat over its body and head, as they lie in this frame."""
         coat = mouse.coat
+        assert coat is not None  # render dresses coated mice only
         centre = coat.shape[0] // 2
         c, s = math.cos(mouse.heading), math.sin(mouse.heading)
         # Coat pixel (u, v) → arena (the body frame turned by the heading) → image.
@@ -273,6 +274,7 @@ class Scene:
         if self.lens_maps is not None:
             bgr = cv2.remap(bgr, *self.lens_maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             point = np.array([[[cx, cy]]], np.float64)
+            assert self.lens_model is not None  # set with lens_maps
             cx, cy = cv2.undistortPoints(point, *self.lens_model, P=self.lens_model[0])[0, 0]
         if self.condition.jpeg_quality is not None:
             quality = [cv2.IMWRITE_JPEG_QUALITY, self.condition.jpeg_quality]

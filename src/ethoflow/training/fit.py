@@ -141,7 +141,7 @@ def train_head(
     class TestPrAuc(keras.callbacks.Callback):
         """Adds the whole test split's PR-AUC to each epoch's logs, for early stopping."""
 
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
             probabilities = np.asarray(self.model.predict_on_batch(test_windows.x))
             frames = frames_from_windows(probabilities, test_windows, test_lengths)
             logs["test_pr_auc"] = pr_auc(test_targets, np.concatenate(frames))

@@ -311,7 +311,7 @@ def nightly(settings: Settings, params: Path, data: Path) -> None:
     labelled = listing[listing.status == "labelled"]
     if labelled.empty:
         return
-    folder = st.selectbox(
+    folder: str = st.selectbox(
         "Open",
         labelled.folder,
         format_func=lambda f: Path(f).name,

@@ -74,6 +74,7 @@ def load_recording(video: Path, labels: Path | None = None, *, tolerance: int = 
         table = table.reindex(range(len(track)), fill_value=0)
         heads = list(BEHAVIOURS)
         track = pd.concat([track, table.set_axis(track.index)], axis=1)
+    assert tracker.background is not None  # for_recording estimated it
     return Recording(
         Path(video),
         reader.fps,
@@ -177,7 +178,7 @@ def heatmap(background: np.ndarray, table: pd.DataFrame, cell_px: int = 8) -> np
         range=((0, height), (0, width)),
     )
     counts = cv2.GaussianBlur(counts.astype(np.float32), (0, 0), 1.0)
-    scaled = np.uint8(255 * counts / counts.max()) if counts.max() > 0 else np.uint8(counts)
+    scaled = (255 * counts / counts.max() if counts.max() > 0 else counts).astype(np.uint8)
     colour = cv2.applyColorMap(cv2.resize(scaled, (width, height)), cv2.COLORMAP_INFERNO)
     grey = cv2.cvtColor(background, cv2.COLOR_GRAY2BGR)
     blended = cv2.addWeighted(grey, 0.45, colour, 0.55, 0)

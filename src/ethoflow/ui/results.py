@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ethoflow.config import Settings
+from ethoflow.features.cnn import FeatureExtractor
 from ethoflow.features.drift import DriftLimits
 from ethoflow.features.featurization import Featurization
 from ethoflow.labelling.batch import LabelOutcome
@@ -38,7 +39,7 @@ class Labeller:
     settings: Settings
     heads: dict[str, HeadModel]
     featurization: Featurization
-    extractor: object | None  # ethoflow.features.cnn.FeatureExtractor
+    extractor: FeatureExtractor | None
 
 
 def champion_key(settings: Settings) -> tuple[tuple[str, str, float, int, str], ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 import cv2
+import cv2.typing
 import numpy as np
 
 from ethoflow.io.video import to_gray
@@ -63,7 +64,7 @@ def find_arena(gray: np.ndarray) -> np.ndarray:
     return full
 
 
-def _arena_candidates(gray: np.ndarray) -> list[tuple[int, bool, tuple]]:
+def _arena_candidates(gray: np.ndarray) -> list[tuple[int, bool, cv2.typing.RotatedRect]]:
     """``(level, darker, rotated box)`` of rectangle-like regions, largest first.
 
     ``darker`` says the region is at or below ``level`` (a dark floor) rather than above it.
@@ -71,7 +72,7 @@ def _arena_candidates(gray: np.ndarray) -> list[tuple[int, bool, tuple]]:
     h, w = gray.shape
     small = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(_OPENING * min(h, w)),) * 2)
     low, high = np.percentile(gray, (1, 99))
-    found: list[tuple[float, int, bool, tuple]] = []
+    found: list[tuple[float, int, bool, cv2.typing.RotatedRect]] = []
     for level in range(_ARENA_LEVEL_STEP, 255, _ARENA_LEVEL_STEP):
         if not low < level < high:
             continue
@@ -109,8 +110,8 @@ def _edge_contrast(gray: np.ndarray, corners: np.ndarray) -> float:
     pad = gap + depth
     c0, c1, _, c3 = corners.astype(np.float32)
     width, height = float(np.linalg.norm(c1 - c0)), float(np.linalg.norm(c3 - c0))
-    target = np.float32([[pad, pad], [pad + width, pad], [pad, pad + height]])
-    matrix = cv2.getAffineTransform(np.float32([c0, c1, c3]), target)
+    target = np.array([[pad, pad], [pad + width, pad], [pad, pad + height]], np.float32)
+    matrix = cv2.getAffineTransform(np.array([c0, c1, c3], np.float32), target)
     size = (int(round(width)) + 2 * pad + 1, int(round(height)) + 2 * pad + 1)
     flat = cv2.warpAffine(
         gray, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
@@ -157,7 +158,7 @@ def _open_wide(binary: np.ndarray, radius: float) -> np.ndarray:
     ).astype(np.uint8)
 
 
-def _refine_box(binary: np.ndarray, box: tuple) -> np.ndarray:
+def _refine_box(binary: np.ndarray, box: cv2.typing.RotatedRect) -> np.ndarray:
     """Corners (4×2) of ``box`` with each side moved to where ``binary`` stops filling it.
 
     The box of the opened arena is still widened by what survives of a large object touching

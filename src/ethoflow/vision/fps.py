@@ -48,7 +48,8 @@ def standardize_fps(
 ) -> Iterator[tuple[int, T]]:
     """Stream ``(source_index, frame)`` for each target-clock slot (see the module)."""
     ratio = _check_rates(source_fps, target_fps)
-    slot, index, frame = 0, -1, None
+    slot, index = 0, -1
+    frame: T  # bound whenever a slot remains after the loop: there was a frame
     for index, frame in enumerate(frames):
         while _source_index(slot, ratio) == index:
             yield index, frame

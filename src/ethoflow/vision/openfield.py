@@ -7,6 +7,8 @@ a video, or a folder holding one recording's frames as images (read in natural o
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import pandas as pd
@@ -71,7 +73,7 @@ def open_field_summary(
     fps: float | None,
     arena_side_cm: float | None,
     max_missing_share: float,
-) -> dict:
+) -> dict[str, Any]:
     """Share of frames with a mouse, distance and mean speed (px, and cm from the arena's side
     when ``arena_side_cm`` is given), and the share of found frames in the centre zone vs near
     the walls of ``arena`` (uint8 mask). Times need ``fps`` (None for a folder of images).
@@ -87,7 +89,7 @@ def open_field_summary(
     travel = travelled(track)
     distance = travel.distance
     share = len(found) / len(track) if len(track) else 0.0
-    summary = {
+    summary: dict[str, Any] = {
         "frames": len(track),
         "found_share": round(share, 4),
         "arena_side_px": round(side, 1),

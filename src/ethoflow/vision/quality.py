@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,7 @@ class TrackQuality:
     def verdict(self) -> str:
         return "unusable" if not self.usable else ("doubtful" if self.warnings else "good")
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """For summary.json: the verdict, the evidence and the warnings."""
         return {"verdict": self.verdict, **self.evidence, "warnings": self.warnings}
 

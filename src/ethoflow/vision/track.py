@@ -23,14 +23,14 @@ last position.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import get_args
 
 import cv2
 import numpy as np
 
-from ethoflow.io.video import check_picture, to_gray
+from ethoflow.io.video import ImageFolder, VideoReader, check_picture, to_gray
 from ethoflow.vision.arena import Polarity, find_arena
 
 # Changes whenever tracking changes what the crops and posture features are: it is part of the
@@ -109,7 +109,7 @@ def estimate_background(frames: Iterable[np.ndarray]) -> np.ndarray:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ghosts.astype(np.uint8))
     mouse_sized = stats[:, cv2.CC_STAT_AREA] <= _GHOST_FRACTION * ghosts.size
     mouse_sized[0] = False
-    background = np.where(mouse_sized[labels], floor, median)
+    background: np.ndarray = np.where(mouse_sized[labels], floor, median)
     return background.clip(0, 255).round().astype(np.uint8)
 
 
@@ -218,7 +218,9 @@ class MouseTracker:
             # The background is the arena without the mouse: the best image to find it in.
             self._arena_mask = find_arena(self.background if self.background is not None else gray)
         self._shape = gray.shape
-        detection = self._from_background(gray) if self.background is not None else None
+        detection = (
+            self._from_background(gray, self.background) if self.background is not None else None
+        )
         if detection is not None and not _stands_out(gray, detection):
             self.ghost_frames += 1
             detection = None
@@ -248,15 +250,16 @@ class MouseTracker:
         return detection
 
     @classmethod
-    def for_recording(cls, source) -> MouseTracker:
+    def for_recording(cls, source: VideoReader | ImageFolder) -> MouseTracker:
         """A tracker for ``source`` (a video or image folder reader): its background from
         ``BACKGROUND_FRAMES`` frames spread over it, warmed up on those frames. Raises
         :class:`~ethoflow.errors.InputError` when they show nothing to track (black, frozen)."""
         sample = source.sample(BACKGROUND_FRAMES)
         check_picture(sample, source.path)
-        tracker = cls(estimate_background(sample))
+        background = estimate_background(sample)
+        tracker = cls(background)
         tracker.background_change = float(
-            np.median([_changed_share(to_gray(frame), tracker.background) for frame in sample])
+            np.median([_changed_share(to_gray(frame), background) for frame in sample])
         )
         tracker.warm_up(sample)
         tracker.ghost_frames = 0
@@ -278,13 +281,13 @@ class MouseTracker:
 
     # --- background subtraction -----------------------------------------------------------
 
-    def _from_background(self, gray: np.ndarray) -> Detection | None:
+    def _from_background(self, gray: np.ndarray, background: np.ndarray) -> Detection | None:
         if self.polarity != "auto":
-            return self._subtract(gray, self.polarity)
+            return self._subtract(gray, background, self.polarity)
         found = [
             (polarity, detection)
             for polarity in _POLARITIES
-            if (detection := self._subtract(gray, polarity)) is not None
+            if (detection := self._subtract(gray, background, polarity)) is not None
         ]
         if not found:
             return None
@@ -292,7 +295,9 @@ class MouseTracker:
         # changed (a cloth outside the arena, a shift of the light) is broad and pale.
         return self._vote(found, lambda d: d.confidence)
 
-    def _vote(self, found: list[tuple[Polarity, Detection]], tie_break) -> Detection:
+    def _vote(
+        self, found: list[tuple[Polarity, Detection]], tie_break: Callable[[Detection], float]
+    ) -> Detection:
         """The detection of the polarity chosen most so far (``tie_break`` decides between
         equals); "auto" polarity is fixed after enough frames."""
         counts = {polarity: self._votes.count(polarity) for polarity in _POLARITIES}
@@ -302,11 +307,13 @@ class MouseTracker:
             self.polarity = max(set(self._votes), key=self._votes.count)
         return detection
 
-    def _subtract(self, gray: np.ndarray, polarity: Polarity) -> Detection | None:
+    def _subtract(
+        self, gray: np.ndarray, background: np.ndarray, polarity: Polarity
+    ) -> Detection | None:
         if polarity == "dark_on_light":
-            diff = cv2.subtract(self.background, gray)
+            diff = cv2.subtract(background, gray)
         else:
-            diff = cv2.subtract(gray, self.background)
+            diff = cv2.subtract(gray, background)
         # A light mouse casts no light shadow: only its paler reflection needs cutting away, and
         # bright bedding under it lowers its contrast in places.
         keep = _KEEP_OF_PEAK if polarity == "dark_on_light" else _KEEP_OF_PEAK_LIGHT
@@ -418,12 +425,12 @@ class MouseTracker:
         morphological top-hat wider than any mouse): for a mouse that sat still while the
         background was sampled, or a clip too short for a clean background. Near the last
         position only, when there is one."""
-        polarities = (
+        polarities: list[Polarity] = (
             ["dark_on_light", "light_on_dark"] if self.polarity == "auto" else [self.polarity]
         )
         h, w = gray.shape
         anchor = hint or self.position
-        found = []
+        found: list[tuple[Polarity, Detection]] = []
         for polarity in polarities:
             contrast = _local_contrast(gray, polarity)
             if anchor is not None:
@@ -454,7 +461,7 @@ def _changed_share(gray: np.ndarray, background: np.ndarray) -> float:
     """Share of the frame's pixels that differ from the background by twice the minimum
     contrast: a mouse's share in a recording (at most ``_MAX_AREA_FRACTION``), most of the frame
     where the background is no model of the frames."""
-    return cv2.countNonZero(cv2.absdiff(gray, background) > 2 * _MIN_CONTRAST) / gray.size
+    return np.count_nonzero(cv2.absdiff(gray, background) > 2 * _MIN_CONTRAST) / gray.size
 
 
 def _stands_out(gray: np.ndarray, detection: Detection) -> bool:
@@ -478,7 +485,7 @@ def _stands_out(gray: np.ndarray, detection: Detection) -> bool:
     inside = float(np.median(roi[body > 0]))
     around_low, around_high = np.percentile(roi[ring > 0], (25, 75))
     step = max(around_high - inside, inside - around_low)
-    return step >= _FLOOR_CONTRAST * _MIN_CONTRAST
+    return bool(step >= _FLOOR_CONTRAST * _MIN_CONTRAST)
 
 
 def _choose(
@@ -523,7 +530,8 @@ def _without_tail(mask: np.ndarray) -> np.ndarray | None:
     if count < 2:
         return None
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    return (labels == best).astype(np.uint8)
+    largest: np.ndarray = (labels == best).astype(np.uint8)
+    return largest
 
 
 def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
