@@ -82,6 +82,12 @@ def _parameter_rows(command, words: list[str]) -> list[str]:
     return rows
 
 
+def _callback_help(app) -> list[str]:
+    """The app callback's docstring (what holds for every command), as a paragraph."""
+    callback = app.registered_callback and app.registered_callback.callback
+    return [_cell(callback.__doc__), ""] if callback and callback.__doc__ else []
+
+
 def cli_reference(app=None) -> str:
     """Every command of ``app`` (ethoflow's by default), its usage and each of its parameters."""
     import typer.main
@@ -97,6 +103,7 @@ def cli_reference(app=None) -> str:
         "",
         _cell(root.help or ""),
         "",
+        *_callback_help(app),
         "| option | type | default | meaning |",
         "|---|---|---|---|",
         *_parameter_rows(root, ["ethoflow"]),
