@@ -189,6 +189,11 @@ def params_reference(settings: type[BaseModel] | None = None, params: Path | Non
         "`${NAME:-default}`), and an unknown key or a wrong value stops every command with the",
         "file and the key named. Commands read it from `--params PATH` (or `ETHOFLOW_PARAMS`).",
         "",
+        "```",
+        "params.yaml: invalid settings",
+        "  ingest.target_fsp: Extra inputs are not permitted (got 10)",
+        "```",
+        "",
     ]
     for prefix, model in _sections(settings, ""):
         shipped = shipped_root
