@@ -20,6 +20,7 @@ from ethoflow.io.video import probe_video
 from ethoflow.labelling.batch import LabelOutcome, find_videos, write_batch_report
 from ethoflow.labelling.recording import (
     HeadModel,
+    LabelSettings,
     check_featurization,
     label_table,
     label_video,
@@ -61,9 +62,7 @@ class Lab:
             "heads": self.heads,
             "extractor": self.extractor,
             "featurization": Featurization.from_settings(settings),
-            "postprocessing": settings.postprocess,
-            "arena_side_cm": settings.label.arena_side_cm,
-            "max_missing_share": settings.label.max_missing_share,
+            "label_settings": LabelSettings.from_settings(settings),
         }
         return label_video(video, outbox, **(arguments | changes))
 
