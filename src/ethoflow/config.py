@@ -106,17 +106,50 @@ class SearchSpace(_Section):
     heads: list[PositiveInt] = [2, 4]  # Transformer attention heads
 
 
-class TrainConfig(_Section):
-    heads: list[Head] = ["grooming", "rearing"]
-    architectures: list[Architecture] = ["lstm", "bilstm", "tcn", "transformer"]
-    n_trials: PositiveInt = 20  # per (head, architecture) study
-    max_epochs: PositiveInt = 30
-    patience: PositiveInt = 5  # epochs without a better test PR-AUC before stopping
+# Upper bounds of the budget's numbers: far beyond any search here, they catch a typo (an extra
+# zero or two) in a form or on the command line before it books the machine for weeks.
+_MAX_TRIALS = 1000
+_MAX_EPOCHS = 1000
+
+
+class TrainingBudget(_Section):
+    """What one training run searches and for how long: the train and retrain flows' parameter
+    (its JSON schema is the Prefect UI's form) and the ``train`` section's first keys."""
+
+    heads: list[Head] = Field(["grooming", "rearing"], min_length=1)
+    architectures: list[Architecture] = Field(
+        ["lstm", "bilstm", "tcn", "transformer"], min_length=1
+    )
+    n_trials: int = Field(20, ge=1, le=_MAX_TRIALS)  # per (head, architecture) study
+    max_epochs: int = Field(30, ge=1, le=_MAX_EPOCHS)
+    # Epochs without a better test PR-AUC before a trial stops.
+    patience: int = Field(5, ge=1, le=_MAX_EPOCHS)
+
+    def override(self, **changes: object) -> TrainingBudget:
+        """This budget with the fields ``changes`` gives (None: unchanged), validated."""
+        given = {name: value for name, value in changes.items() if value is not None}
+        return TrainingBudget.model_validate(self.model_dump() | given)
+
+
+class TrainConfig(TrainingBudget):
     stride_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5  # training window overlap
     experiment: str = "ethoflow"
     tracking_uri: str | None = None  # None: SQLite under paths.runs
     optuna_storage: str | None = None  # None: SQLite under paths.runs; any SQLAlchemy URL
     search_space: SearchSpace = SearchSpace()
+
+    @field_validator("tracking_uri", "optuna_storage")
+    @classmethod
+    def _empty_is_null(cls, value: str | None) -> str | None:
+        # ${NAME:-} of an unset variable: the local default, as null.
+        return value or None
+
+    @property
+    def budget(self) -> TrainingBudget:
+        """The training budget this section sets: every run's unless it says otherwise."""
+        return TrainingBudget.model_validate(
+            self.model_dump(include=set(TrainingBudget.model_fields))
+        )
 
 
 class DemoConfig(_Section):
