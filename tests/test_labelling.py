@@ -62,7 +62,8 @@ class Lab:
             "heads": self.heads,
             "extractor": self.extractor,
             "featurization": Featurization.from_settings(settings),
-            "label_settings": LabelSettings.from_settings(settings),
+            # Unscored for drift: these heads have no training profile (test_label_flow's do).
+            "label_settings": replace(LabelSettings.from_settings(settings), drift_limits=None),
         }
         return label_video(video, outbox, **(arguments | changes))
 
