@@ -77,7 +77,8 @@ def test_the_retrain_form_shows_choices_bounds_and_defaults(tmp_path, prefect_ha
     for name in ("n_trials", "max_epochs", "patience"):
         assert fields[name]["type"] == "integer", name
         assert fields[name]["minimum"] == 1 and fields[name]["maximum"] >= 100, name
-    assert all("default" in field and "anyOf" not in field for field in fields.values())
+    for field in fields.values():
+        assert "default" in field and "anyOf" not in field and field["description"]
 
 
 def test_deploy_registers_both_on_the_work_pool(tmp_path, prefect_harness):

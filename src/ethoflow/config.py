@@ -116,14 +116,25 @@ class TrainingBudget(_Section):
     """What one training run searches and for how long: the train and retrain flows' parameter
     (its JSON schema is the Prefect UI's form) and the ``train`` section's first keys."""
 
-    heads: list[Head] = Field(["grooming", "rearing"], min_length=1)
-    architectures: list[Architecture] = Field(
-        ["lstm", "bilstm", "tcn", "transformer"], min_length=1
+    # The descriptions are the form's help texts.
+    heads: list[Head] = Field(
+        ["grooming", "rearing"], min_length=1, description="Behaviours to train a model for."
     )
-    n_trials: int = Field(20, ge=1, le=_MAX_TRIALS)  # per (head, architecture) study
-    max_epochs: int = Field(30, ge=1, le=_MAX_EPOCHS)
-    # Epochs without a better test PR-AUC before a trial stops.
-    patience: int = Field(5, ge=1, le=_MAX_EPOCHS)
+    architectures: list[Architecture] = Field(
+        ["lstm", "bilstm", "tcn", "transformer"],
+        min_length=1,
+        description="Architectures searched for each behaviour.",
+    )
+    n_trials: int = Field(
+        20, ge=1, le=_MAX_TRIALS, description="Optuna trials per (behaviour, architecture)."
+    )
+    max_epochs: int = Field(30, ge=1, le=_MAX_EPOCHS, description="Epoch limit of a trial.")
+    patience: int = Field(
+        5,
+        ge=1,
+        le=_MAX_EPOCHS,
+        description="Epochs without a better test PR-AUC before a trial stops.",
+    )
 
     def override(self, **changes: object) -> TrainingBudget:
         """This budget with the fields ``changes`` gives (None: unchanged), validated."""
