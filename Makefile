@@ -44,13 +44,14 @@ prefect-server: setup
 		$(if $(PREFECT_DATABASE),PREFECT_API_DATABASE_CONNECTION_URL='$(PREFECT_DATABASE)') \
 		$(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
 
-# A worker on the process work pool `ethoflow`, running prefect.yaml's deployments (nightly label,
-# on-demand retrain) from this folder against the server at PREFECT_API_URL.
+# A worker on the process work pool `ethoflow`, running the deployments `ethoflow deploy` builds
+# from params.yaml (nightly label on label.cron, on-demand retrain) against the server at
+# PREFECT_API_URL.
 prefect-worker: setup
-	export PREFECT_HOME=$(PREFECT_HOME) PREFECT_API_URL=$(PREFECT_API_URL) ETHOFLOW_HOME=$(CURDIR); \
+	export PREFECT_HOME=$(PREFECT_HOME) PREFECT_API_URL=$(PREFECT_API_URL); \
 	{ $(BIN)/prefect work-pool inspect ethoflow >/dev/null 2>&1 || \
 		$(BIN)/prefect work-pool create ethoflow --type process; } && \
-	$(BIN)/prefect --no-prompt deploy --all && \
+	$(BIN)/ethoflow deploy --pool ethoflow --params params.yaml && \
 	exec $(BIN)/prefect worker start --pool ethoflow --type process
 
 # MLflow's tracking server, serving its artifacts; params.yaml then names it:

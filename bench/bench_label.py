@@ -146,7 +146,12 @@ def train_heads(workdir: Path, condition: str, minutes: float, cases: list[str])
 
 def _measure(video: Path, workdir: Path, case: str) -> dict:
     """Run in a subprocess: bare extractor, then labelling, then bare again."""
-    from ethoflow.labelling.recording import SUMMARY_FILE, HeadModel, label_video
+    from ethoflow.labelling.recording import (
+        SUMMARY_FILE,
+        HeadModel,
+        LabelSettings,
+        label_video,
+    )
     from ethoflow.models import load_model
     from ethoflow.models.prediction import predict_frames
 
@@ -184,9 +189,7 @@ def _measure(video: Path, workdir: Path, case: str) -> dict:
         heads=heads,
         featurization=featurization,
         extractor=extractor,
-        postprocessing=settings.postprocess,
-        arena_side_cm=settings.label.arena_side_cm,
-        max_missing_share=settings.label.max_missing_share,
+        label_settings=LabelSettings.from_settings(settings),
     )
     seconds = time.perf_counter() - start
     if extractor is not None:

@@ -152,7 +152,7 @@ def _measure(step: str, params: Path, train_frames: int, test_frames: int, trial
 
         from ethoflow.mlops.tracking import start_tracking
         from ethoflow.training.fit import Budget
-        from ethoflow.training.search import run_search
+        from ethoflow.training.search import Search, run_search
 
         train, test = synthetic_splits(train_frames, test_frames, seed=SEED)
         start_tracking(settings)
@@ -161,7 +161,7 @@ def _measure(step: str, params: Path, train_frames: int, test_frames: int, trial
         t = settings.train
         with mlflow.start_run(run_name=f"search, {settings.parallel.trial_workers} workers"):
             start = time.perf_counter()
-            study = run_search(
+            search = Search(
                 HEAD,
                 "tcn",
                 train,
@@ -169,10 +169,10 @@ def _measure(step: str, params: Path, train_frames: int, test_frames: int, trial
                 space=t.search_space,
                 n_trials=trials,
                 storage=f"sqlite:///{storage}",
-                study_name="bench",
                 budget=Budget(t.max_epochs, t.patience, t.stride_fraction, SEED),
                 workers=settings.parallel.trial_workers,
             )
+            study = run_search(search, study_name="bench")
             seconds = time.perf_counter() - start
         done = {
             "trials": len(study.trials),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import pandas as pd
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
@@ -11,8 +10,7 @@ from prefect.utilities.annotations import unmapped
 
 from ethoflow.config import Settings, load_settings
 from ethoflow.data import ingest as steps
-from ethoflow.data.validation import ValidationReport, save_report, validate_recording
-from ethoflow.errors import InputError
+from ethoflow.data.screening import Screened, featurize_or_quarantine, screen_recordings
 from ethoflow.features.cnn import FeatureExtractor
 from ethoflow.features.featurization import Featurization
 from ethoflow.flows.tasks import build_extractor, video_runner
@@ -24,39 +22,17 @@ def find_recordings(settings: Settings) -> tuple[list[steps.Recording], list[ste
     return steps.discover_recordings(settings.paths.raw)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="convert-labels-{recording.video_id}")
-def convert_labels(recording: steps.Recording, settings: Settings) -> steps.Recording:
-    return steps.convert_labels(recording, settings.paths.features / "labels", settings)
-
-
-@task(cache_policy=NO_CACHE, task_run_name="validate-{recording.video_id}")
-def validate(recording: steps.Recording, settings: Settings) -> ValidationReport:
-    report = validate_recording(
-        recording.video, recording.labels, tolerance_frames=settings.ingest.label_tolerance_frames
-    )
-    save_report(report, settings.paths.features / "reports" / f"{recording.video_id}.json")
-    return report
-
-
-def picture_problems(recording: steps.Recording) -> list[str]:
-    try:
-        steps.check_picture_of(recording)
-    except InputError as exc:
-        return [f"video {recording.video.name}: {exc.problem}"]
-    return []
+@task(cache_policy=NO_CACHE)
+def screen(recordings: list[steps.Recording], settings: Settings) -> Screened:
+    return screen_recordings(recordings, settings)
 
 
 @task(cache_policy=NO_CACHE)
-def split(
-    recordings: list[steps.Recording], reports: list[ValidationReport], settings: Settings
-) -> pd.Series[str]:
-    # Valid recordings only: their video could be read.
-    videos = {
-        r.video_id: report.video
-        for r, report in zip(recordings, reports, strict=True)
-        if report.video is not None
-    }
-    return steps.assign_splits(recordings, videos, settings)
+def split(screened: Screened, settings: Settings) -> pd.Series[str]:
+    # Screened recordings are valid: their video could be read.
+    pairs = zip(screened.recordings, screened.reports, strict=True)
+    videos = {r.video_id: report.video for r, report in pairs if report.video is not None}
+    return steps.assign_splits(screened.recordings, videos, settings)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="featurize-{recording.video_id}")
@@ -66,8 +42,8 @@ def featurize(
     featurization: Featurization,
     extractor: FeatureExtractor | None,
     settings: Settings,
-) -> dict:
-    return steps.featurize_recording(
+) -> dict | steps.Quarantined:
+    return featurize_or_quarantine(
         recording,
         settings.paths.features / "videos",
         featurization=featurization,
@@ -102,24 +78,10 @@ def ingest_flow(params: str = "params.yaml") -> dict:
     settings = load_settings(params)
     featurization = Featurization.from_settings(settings)
     recordings, quarantined = find_recordings(settings)
-    valid, reports = [], []
-    for recording in recordings:
-        try:
-            recording = convert_labels(recording, settings)
-        except InputError as exc:  # the video or its label file, named
-            quarantined.append(steps.quarantine(recording, f"{exc.path.name}: {exc.problem}"))
-            continue
-        report = validate(recording, settings)
-        problems = report.problems or picture_problems(recording)
-        if problems:
-            quarantined.append(steps.quarantine(recording, "; ".join(problems)))
-        else:
-            valid.append(recording)
-            reports.append(report)
-    valid, copies = steps.set_aside_duplicates(valid)
-    reports = [r for r in reports if r.recording in {v.video_id for v in valid}]
-    quarantined += copies
-    splits = split(valid, reports, settings)
+    screened = screen(recordings, settings)
+    quarantined += screened.quarantined
+    valid = screened.recordings
+    splits = split(screened, settings)
     extractor = build_extractor(featurization)
     with video_runner(settings) as runner:
         futures = runner.map(
@@ -133,20 +95,17 @@ def ingest_flow(params: str = "params.yaml") -> dict:
             },
         )
         futures.wait()  # leaving the runner cancels what is unfinished
-    records, stopped = [], 0
-    for recording, future in zip(valid, futures, strict=True):
+    records: list[dict] = []
+    stopped = 0
+    for future in futures:
         try:
-            records.append(future.result())
+            outcome = future.result()
         except Interrupted:
             stopped += 1
-        except InputError as exc:
-            quarantined.append(steps.quarantine(recording, exc.problem))
-        except (ValueError, OSError, cv2.error) as exc:  # one bad file must not stop the rest
-            reason = f"cannot be featurised: {type(exc).__name__}: {exc}"
-            quarantined.append(steps.quarantine(recording, reason))
+            continue
+        (quarantined if isinstance(outcome, steps.Quarantined) else records).append(outcome)
     if stopped:
         # The manifest stays the last complete one; each recording's features (record last) are
         # kept, so the re-run featurises only the rest.
         raise Interrupted(f"{len(valid) - stopped} of {len(valid)} recordings featurised")
-    summary = write_outputs(records, splits, quarantined, featurization, settings)
-    return summary
+    return write_outputs(records, splits, quarantined, featurization, settings)

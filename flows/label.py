@@ -1,6 +1,6 @@
 """Label flow: every new recording → per-frame labels, summary and ethogram.
 
-Scheduled nightly on the inbox (see ``ethoflow.mlops.deployments`` and ``prefect.yaml``);
+Scheduled nightly on the inbox (``ethoflow.mlops.deployments``, on params.yaml's ``label.cron``);
 ``ethoflow label VIDEO…`` runs it on named files. Videos already labelled with the same content
 and the same champion versions are skipped; a bad video is quarantined and reported while the
 others are labelled.
@@ -19,18 +19,12 @@ from prefect.utilities.annotations import unmapped
 
 from ethoflow.config import Settings, load_settings
 from ethoflow.features.cnn import FeatureExtractor
-from ethoflow.features.drift import DriftLimits
 from ethoflow.features.featurization import Featurization
-from ethoflow.flows.tasks import (
-    build_extractor,
-    registry_unreachable,
-    start_tracking,
-    video_runner,
-)
+from ethoflow.flows.tasks import build_extractor, registry_unreachable, video_runner
 from ethoflow.io.atomic import check_writable
 from ethoflow.labelling import batch
 from ethoflow.labelling import recording as labelling
-from ethoflow.mlops import champions
+from ethoflow.mlops.champions import champions_for_labelling
 from ethoflow.runtime.interrupt import Interrupted
 
 
@@ -40,12 +34,8 @@ from ethoflow.runtime.interrupt import Interrupted
     retry_delay_seconds=10,
     retry_condition_fn=registry_unreachable,
 )
-def load_champions(
-    settings: Settings, featurization: Featurization
-) -> dict[str, labelling.HeadModel]:
-    heads = champions.load_champions(settings.train.heads)
-    labelling.check_featurization(heads, featurization.id)
-    return heads
+def load_champions(settings: Settings) -> dict[str, labelling.HeadModel]:
+    return champions_for_labelling(settings)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="label-{video_id}")
@@ -56,7 +46,7 @@ def label(
     heads: dict[str, labelling.HeadModel],
     featurization: Featurization,
     extractor: FeatureExtractor | None,
-    settings: Settings,
+    label_settings: labelling.LabelSettings,
 ) -> batch.LabelOutcome:
     try:
         return labelling.label_video(
@@ -65,10 +55,7 @@ def label(
             heads=heads,
             featurization=featurization,
             extractor=extractor,
-            postprocessing=settings.postprocess,
-            arena_side_cm=settings.label.arena_side_cm,
-            max_missing_share=settings.label.max_missing_share,
-            drift_limits=DriftLimits.from_settings(settings),
+            label_settings=label_settings,
             video_id=video_id,
         )
     except Interrupted:
@@ -104,8 +91,7 @@ def label_flow(
     settle = 0.0 if videos else settings.label.settle_seconds
     found, outcomes = batch.find_videos(sources, settle_seconds=settle)
     if found:
-        start_tracking(settings, create=False)
-        heads = load_champions(settings, featurization)
+        heads = load_champions(settings)
         extractor = build_extractor(featurization)
         with video_runner(settings) as runner:  # leaving it cancels what is unfinished
             futures = runner.map(
@@ -117,7 +103,7 @@ def label_flow(
                     "heads": unmapped(heads),
                     "featurization": unmapped(featurization),
                     "extractor": unmapped(extractor),
-                    "settings": unmapped(settings),
+                    "label_settings": unmapped(labelling.LabelSettings.from_settings(settings)),
                 },
             )
             futures.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from ethoflow.config import TrainingBudget
 from ethoflow.flows.evaluate import evaluate_flow
 from ethoflow.flows.ingest import ingest_flow
 from ethoflow.flows.promote import promote_flow
@@ -12,31 +13,18 @@ from ethoflow.runtime import interrupt
 
 
 @flow(name="retrain", log_prints=True)
-def retrain_flow(
-    params: str = "params.yaml",
-    heads: list[str] | None = None,
-    architectures: list[str] | None = None,
-    n_trials: int | None = None,
-    max_epochs: int | None = None,
-    patience: int | None = None,
-) -> dict:
+def retrain_flow(params: str, budget: TrainingBudget) -> dict:
     """Bring features up to date, search, evaluate the new versions and promote the best.
 
-    Parameters left empty take their defaults from params.yaml (train section).
+    ``params``: the settings file; ``budget``: what to search and for how long (the CLI's and the
+    deployments' default: params.yaml's train section).
     """
     ingest = ingest_flow(params=params)
     # A Ctrl-C in a stage's last steps (past its loops) stops the run before the next stage.
     interrupt.check()
-    trained = train_flow(
-        params=params,
-        heads=heads,
-        architectures=architectures,
-        n_trials=n_trials,
-        max_epochs=max_epochs,
-        patience=patience,
-    )
+    trained = train_flow(params=params, budget=budget)
     interrupt.check()
-    evaluated = evaluate_flow(params=params, heads=heads)
+    evaluated = evaluate_flow(params=params, heads=budget.heads)
     interrupt.check()  # no promotion the user tried to stop
-    decisions = promote_flow(params=params, heads=heads)
+    decisions = promote_flow(params=params, heads=budget.heads)
     return {"ingest": ingest, "train": trained, "evaluate": evaluated, "promote": decisions}

@@ -8,13 +8,13 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ethoflow.config import Settings, load_settings
+from ethoflow.config import Settings, TrainingBudget, load_settings
 from ethoflow.evaluation.reports import write_train_report
 from ethoflow.features.drift import training_profile
 from ethoflow.flows.tasks import load, start_tracking
 from ethoflow.mlops.versioning import training_lineage
-from ethoflow.training.fit import Budget, Split
-from ethoflow.training.search import search_and_register
+from ethoflow.training.fit import Budget
+from ethoflow.training.search import Search, search_and_register
 
 
 @task(cache_policy=NO_CACHE)
@@ -27,32 +27,9 @@ def setup_profile(settings: Settings) -> dict:
     return training_profile(settings.paths.features)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="search-{head}-{architecture}")
-def search(
-    head: str,
-    architecture: str,
-    train: Split,
-    test: Split,
-    n_trials: int,
-    budget: Budget,
-    tags: dict[str, str],
-    profile: dict,
-    settings: Settings,
-) -> dict:
-    result = search_and_register(
-        head,
-        architecture,
-        train,
-        test,
-        space=settings.train.search_space,
-        n_trials=n_trials,
-        storage=settings.optuna_storage_uri,
-        budget=budget,
-        lineage=tags,
-        profile=profile,
-        workers=settings.parallel.trial_workers,
-    )
-    return asdict(result)
+@task(cache_policy=NO_CACHE, task_run_name="search-{search.head}-{search.architecture}")
+def search(search: Search, tags: dict[str, str], profile: dict) -> dict:
+    return asdict(search_and_register(search, lineage=tags, profile=profile))
 
 
 @task(cache_policy=NO_CACHE)
@@ -61,42 +38,35 @@ def report(results: list[dict], settings: Settings) -> None:
 
 
 @flow(name="train", log_prints=True)
-def train_flow(
-    params: str = "params.yaml",
-    heads: list[str] | None = None,
-    architectures: list[str] | None = None,
-    n_trials: int | None = None,
-    max_epochs: int | None = None,
-    patience: int | None = None,
-) -> list[dict]:
-    """Search each (head, architecture) pair and register its best model in MLflow.
+def train_flow(params: str, budget: TrainingBudget) -> list[dict]:
+    """Search each (head, architecture) pair of ``budget`` and register its best model in MLflow.
 
-    Parameters left empty take their defaults from params.yaml (train section).
+    ``params``: the settings file; ``budget``: what to search and for how long (the CLI's and the
+    deployments' default: params.yaml's train section).
     """
     settings = load_settings(params)
     t = settings.train
-    budget = Budget(
-        max_epochs or t.max_epochs, patience or t.patience, t.stride_fraction, settings.seed
-    )
+    fit_budget = Budget(budget.max_epochs, budget.patience, t.stride_fraction, settings.seed)
     start_tracking(settings)
     train, test = load(settings, "train"), load(settings, "test")
     tags = lineage(settings)
     profile = setup_profile(settings)
-    results = [
-        search(
+    searches = [
+        Search(
             head,
             architecture,
             train,
             test,
-            n_trials or t.n_trials,
-            budget,
-            tags,
-            profile,
-            settings,
+            space=t.search_space,
+            n_trials=budget.n_trials,
+            storage=settings.optuna_storage_uri,
+            budget=fit_budget,
+            workers=settings.parallel.trial_workers,
         )
-        for head in heads or settings.train.heads
-        for architecture in architectures or settings.train.architectures
+        for head in budget.heads
+        for architecture in budget.architectures
     ]
+    results = [search(one, tags, profile) for one in searches]
     report(results, settings)
     rows = [
         {k: r[k] for k in ("head", "architecture", "n_trials", "best_pr_auc", "model_version")}

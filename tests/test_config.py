@@ -1,8 +1,9 @@
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from ethoflow.config import ConfigError, Settings, load_settings
+from ethoflow.config import ConfigError, Settings, TrainingBudget, load_settings
 
 PROJECT_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -117,3 +118,25 @@ def test_an_unset_variable_without_default_names_the_key(tmp_path, monkeypatch):
         r"is not set",
     ):
         load_settings(params)
+
+
+def test_an_empty_server_url_means_the_local_store(tmp_path, monkeypatch):
+    monkeypatch.delenv("ETHOFLOW_TRACKING_URI", raising=False)
+    params = _write(tmp_path, "train:\n  tracking_uri: ${ETHOFLOW_TRACKING_URI:-}\n")
+    settings = load_settings(params)
+    assert settings.train.tracking_uri is None
+    assert settings.tracking_uri == f"sqlite:///{tmp_path.resolve() / 'mlflow' / 'mlflow.db'}"
+
+
+def test_the_training_budget_is_the_train_sections_and_changes_are_validated(tmp_path):
+    params = _write(tmp_path, "train:\n  heads: [rearing]\n  n_trials: 3\n")
+    budget = load_settings(params).train.budget
+    assert type(budget) is TrainingBudget
+    assert (budget.heads, budget.n_trials) == (["rearing"], 3)
+    assert budget.architectures == TrainingBudget().architectures
+    changed = budget.override(n_trials=7, patience=None)
+    assert (changed.n_trials, changed.patience) == (7, budget.patience)
+    with pytest.raises(ValidationError, match="grooming"):
+        budget.override(heads=["sniffing"])
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        budget.override(max_epochs=0)

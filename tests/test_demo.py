@@ -17,8 +17,8 @@ def test_the_demo_searches_on_a_smaller_budget_than_training():
     settings = load_settings(PROJECT_PARAMS)
     budget = demo.demo_budget(settings)
     t = settings.train
-    assert budget["n_trials"] < t.n_trials and budget["max_epochs"] < t.max_epochs
-    assert budget["patience"] <= t.patience
+    assert budget.n_trials < t.n_trials and budget.max_epochs < t.max_epochs
+    assert budget.patience <= t.patience
 
 
 def test_an_unset_demo_budget_is_trains(tmp_path):
@@ -27,7 +27,7 @@ def test_an_unset_demo_budget_is_trains(tmp_path):
         "train:\n  n_trials: 7\n  max_epochs: 9\n  patience: 3\ndemo:\n  n_trials: 2\n"
     )
     budget = demo.demo_budget(load_settings(params))
-    assert budget == {"n_trials": 2, "max_epochs": 9, "patience": 3}
+    assert (budget.n_trials, budget.max_epochs, budget.patience) == (2, 9, 3)
 
 
 def test_the_demo_retrains_with_its_budget(tmp_path, monkeypatch):
@@ -46,8 +46,8 @@ def test_the_demo_retrains_with_its_budget(tmp_path, monkeypatch):
     settings = load_settings(params)
     seen = {}
 
-    def retrain_flow(params, **budget):
-        seen.update(budget)
+    def retrain_flow(params, budget):
+        seen.update(budget.model_dump(include={"n_trials", "max_epochs", "patience"}))
         return {"ingest": {"text": ""}, "train": [], "evaluate": [], "promote": []}
 
     monkeypatch.setattr(ethoflow.flows.retrain, "retrain_flow", retrain_flow)

@@ -1,6 +1,7 @@
 """The lab server's files (docker/): the compose file as Compose reads it, the image's sources and
-extras, and the settings the containers load. No Docker engine needed: `docker-compose config`
-only parses and interpolates (`make system-deps` installs Debian's docker-compose)."""
+extras, and the settings the containers load (the project's params.yaml). No Docker engine needed:
+`docker-compose config` only parses and interpolates (`make system-deps` installs Debian's
+docker-compose)."""
 
 import re
 import shutil
@@ -42,7 +43,7 @@ def compose() -> dict:
 
 
 def _env_references(path: Path) -> set[str]:
-    return set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", path.read_text()))
+    return set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}", path.read_text()))
 
 
 def test_services_and_their_health_checks(compose):
@@ -115,7 +116,7 @@ def test_mlflow_serves_its_artifacts_from_a_volume(compose):
 
 def test_the_pipeline_containers_share_the_data_volumes_where_params_puts_them(compose):
     """Worker and UI see the same data; the inbox and outbox are volumes of their own."""
-    paths = yaml.safe_load((DOCKER / "params.yaml").read_text())["paths"]
+    paths = yaml.safe_load((ROOT / "params.yaml").read_text())["paths"]
     expected = {
         f"data:{HOME}/data:rw",
         f"inbox:{HOME}/{paths['inbox']}:rw",
@@ -137,8 +138,8 @@ def test_the_pipeline_containers_share_the_data_volumes_where_params_puts_them(c
     }
 
 
-def test_containers_set_every_variable_the_image_settings_name(compose, monkeypatch):
-    names = _env_references(DOCKER / "params.yaml")
+def test_containers_set_every_variable_the_settings_name(compose, monkeypatch):
+    names = _env_references(ROOT / "params.yaml")
     assert names == {"ETHOFLOW_TRACKING_URI", "ETHOFLOW_OPTUNA_STORAGE"}
     for name in ("prefect-worker", "ui"):
         environment = compose["services"][name]["environment"]
@@ -146,19 +147,18 @@ def test_containers_set_every_variable_the_image_settings_name(compose, monkeypa
         assert environment["PREFECT_API_URL"] == "http://prefect-server:4200/api"
     for name in names:
         monkeypatch.setenv(name, compose["services"]["prefect-worker"]["environment"][name])
-    settings = load_settings(DOCKER / "params.yaml")
+    settings = load_settings(ROOT / "params.yaml")
     assert settings.tracking_uri == "http://mlflow:5000"
     assert settings.optuna_storage_uri.endswith("@postgres:5432/optuna")
 
 
-def test_image_settings_follow_the_project_params():
-    """docker/params.yaml is params.yaml with the servers named by environment variables."""
-    project = yaml.safe_load((ROOT / "params.yaml").read_text())
-    image = yaml.safe_load((DOCKER / "params.yaml").read_text())
-    for settings in (project, image):
-        settings["train"].pop("tracking_uri")
-        settings["train"].pop("optuna_storage")
-    assert image == project
+def test_outside_the_containers_the_settings_use_local_stores(monkeypatch):
+    for name in _env_references(ROOT / "params.yaml"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(ROOT / "params.yaml")
+    assert settings.train.tracking_uri is None and settings.train.optuna_storage is None
+    assert settings.tracking_uri.startswith("sqlite:///")
+    assert settings.optuna_storage_uri.startswith("sqlite:///")
 
 
 def test_a_missing_password_is_refused(tmp_path):
@@ -170,15 +170,12 @@ def test_a_missing_password_is_refused(tmp_path):
     assert "set POSTGRES_PASSWORD in docker/.env" in result.stderr
 
 
-def test_worker_serves_the_prefect_yaml_deployments_on_their_pool(compose):
+def test_worker_runs_the_deployments_it_registers_on_its_pool(compose):
     worker = compose["services"]["prefect-worker"]
     script = worker["command"][-1]
-    assert "prefect --no-prompt deploy --all" in script
     [pool] = set(re.findall(r"prefect worker start --pool (\S+)", script))
-    deployments = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
-    assert {d["name"] for d in deployments} == {"nightly", "on-demand"}
-    assert {d["work_pool"]["name"] for d in deployments} == {pool}
     assert f"prefect work-pool create {pool} --type process" in script
+    assert f"ethoflow deploy --pool {pool}" in script
 
 
 def _dockerfile_instructions(name: str) -> list[str]:
@@ -212,4 +209,4 @@ def test_dockerfile_copies_only_paths_that_exist_and_are_not_ignored():
             assert (ROOT / source).exists(), source
             assert source.rstrip("/") not in ignored, source
     params = next(c for c in copies if c.endswith(" params.yaml"))
-    assert "docker/params.yaml" in params  # the image's settings, not the project's
+    assert params.split()[-2] == "params.yaml"  # the project's one settings file

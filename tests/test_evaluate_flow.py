@@ -7,6 +7,7 @@ import mlflow
 import pandas as pd
 import pytest
 
+from ethoflow.config import load_settings
 from test_train import write_features
 
 PARAMS = """
@@ -28,8 +29,10 @@ def trained(tmp_path_factory, prefect_harness):
     write_features(root / "data" / "features")
     params = root / "params.yaml"
     params.write_text(PARAMS)
+    budget = load_settings(params).train.budget
     for architecture in ("tcn", "lstm"):  # versions 1 (TCN) and 2 (LSTM) of each head
-        train_flow(params=str(params), architectures=[architecture], n_trials=1)
+        one = budget.override(architectures=[architecture], n_trials=1)
+        train_flow(params=str(params), budget=one)
     return params
 
 

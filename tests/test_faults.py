@@ -145,13 +145,12 @@ def project(tmp_path_factory, prefect_harness) -> Project:
 
 @pytest.fixture
 def fast_retries(monkeypatch):
-    """The label flow's MLflow tasks retry twice, 5 and 10 s apart; the same retries without the
+    """The label flow's MLflow task retries twice, 10 s apart; the same retries without the
     waits, so that a failing store or a missing champion costs no test time."""
     from ethoflow.flows import label as label_module
 
-    for name in ("start_tracking", "load_champions"):
-        task = getattr(label_module, name)
-        monkeypatch.setattr(label_module, name, task.with_options(retry_delay_seconds=0))
+    task = label_module.load_champions
+    monkeypatch.setattr(label_module, "load_champions", task.with_options(retry_delay_seconds=0))
 
 
 def empty_store(folder: Path) -> str:

@@ -51,7 +51,7 @@ def project(tmp_path_factory, prefect_harness):
     s = load_settings(params)
     # Seed 2 puts both behaviours in the training and the test videos (training needs both).
     small_lab(s.paths.raw, s.paths.truth, LAB_CONDITIONS, videos=3, minutes=0.5, seed=2)
-    result = retrain_flow(params=str(params))
+    result = retrain_flow(params=str(params), budget=s.train.budget)
     inbox = (HELD_OUT_CONDITION,)
     small_lab(s.paths.inbox, s.paths.truth / "inbox", inbox, videos=2, minutes=0.3, seed=11)
     (s.paths.inbox / "corrupt.mp4").write_bytes(os.urandom(4000))

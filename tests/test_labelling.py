@@ -20,6 +20,7 @@ from ethoflow.io.video import probe_video
 from ethoflow.labelling.batch import LabelOutcome, find_videos, write_batch_report
 from ethoflow.labelling.recording import (
     HeadModel,
+    LabelSettings,
     check_featurization,
     label_table,
     label_video,
@@ -58,9 +59,8 @@ class Lab:
             "heads": self.heads,
             "extractor": self.extractor,
             "featurization": Featurization.from_settings(settings),
-            "postprocessing": settings.postprocess,
-            "arena_side_cm": settings.label.arena_side_cm,
-            "max_missing_share": settings.label.max_missing_share,
+            # Unscored for drift: these heads have no training profile (test_label_flow's do).
+            "label_settings": replace(LabelSettings.from_settings(settings), drift_limits=None),
         }
         return label_video(video, outbox, **(arguments | changes))
 

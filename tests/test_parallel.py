@@ -17,7 +17,7 @@ from ethoflow.config import load_settings
 from ethoflow.errors import InputError
 from ethoflow.synth.conditions import CONDITIONS
 from ethoflow.training.fit import Budget, load_split
-from ethoflow.training.search import search_and_register
+from ethoflow.training.search import Search, search_and_register
 from test_faults import synthetic_frames, write_params, write_video
 from test_ingest import _outputs, _project
 from test_train import SPACE, write_features
@@ -120,7 +120,7 @@ def test_search_with_two_trial_workers_runs_each_trial_once_in_one_study(trackin
     root = write_features(tmp_path / "features")
     train, test = load_split(root, "train"), load_split(root, "test")
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    result = search_and_register(
+    search = Search(
         "grooming",
         "tcn",
         train,
@@ -129,9 +129,9 @@ def test_search_with_two_trial_workers_runs_each_trial_once_in_one_study(trackin
         n_trials=3,  # uneven: one worker runs two trials, the other one
         storage=storage,
         budget=Budget(max_epochs=2, patience=1, stride_fraction=1.0, seed=0),
-        lineage={"features_version": "parallel"},
         workers=2,
     )
+    result = search_and_register(search, lineage={"features_version": "parallel"})
     assert result.n_trials == 3 and result.model_version == "1"
     [summary] = optuna.get_all_study_summaries(storage)
     assert summary.study_name == result.study_name

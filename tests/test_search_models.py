@@ -32,14 +32,18 @@ def test_the_best_trial_is_registered_without_training_it_again(tmp_path, tracki
     monkeypatch.setattr(
         search, "train_head", lambda *a, **k: trainings.append(a[0]) or train_head(*a, **k)
     )
-    kwargs = dict(
+    setup = search.Search(
+        "grooming",
+        "transformer",
+        train,
+        test,
         space=SPACE,
         n_trials=2,
         storage=f"sqlite:///{tmp_path / 'optuna.db'}",
         budget=Budget(max_epochs=2, patience=1, stride_fraction=1.0, seed=0),
-        lineage={"features_version": "v"},
     )
-    first = search.search_and_register("grooming", "transformer", train, test, **kwargs)
+    lineage = {"features_version": "v"}
+    first = search.search_and_register(setup, lineage=lineage)
     assert len(trainings) == 2  # the two trials; the best one's model is kept, not refitted
     model = load_keras_model(f"models:/ethoflow-grooming/{first.model_version}")
     scores = predict_frames(model, test.features, first.best_hp["window"])
@@ -48,7 +52,7 @@ def test_the_best_trial_is_registered_without_training_it_again(tmp_path, tracki
     # The same study again: its trials are done, so the best one is trained again. Training on
     # CPU is not bit-reproducible (threaded reductions), so the refit is checked to be what is
     # registered, not to equal the first model.
-    again = search.search_and_register("grooming", "transformer", train, test, **kwargs)
+    again = search.search_and_register(setup, lineage=lineage)
     assert len(trainings) == 3 and again.model_version == "2"
     refitted = load_keras_model(f"models:/ethoflow-grooming/{again.model_version}")
     scores = predict_frames(refitted, test.features, again.best_hp["window"])

@@ -25,6 +25,7 @@ import glob
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -314,8 +315,10 @@ def test_deployments_on_the_prefect_server(lab, servers):
     assert schedule["schedule"]["cron"] == settings.label.cron
     assert schedule["schedule"]["timezone"] == settings.label.timezone
     assert not by_name["retrain/on-demand"]["schedules"]
-    for deployment in ("label/nightly", "retrain/on-demand"):
-        assert by_name[deployment]["parameters"] == {"params": str(lab.params.resolve())}
+    params = {"params": str(lab.params.resolve())}
+    assert by_name["label/nightly"]["parameters"] == params
+    budget = settings.train.budget.model_dump()
+    assert by_name["retrain/on-demand"]["parameters"] == params | {"budget": budget}
 
 
 @pytest.mark.servers
@@ -413,7 +416,7 @@ from pathlib import Path
 
 from ethoflow.mlops.tracking import configure_tracking
 from ethoflow.training.fit import Budget, load_split
-from ethoflow.training.search import search_and_register
+from ethoflow.training.search import Search, search_and_register
 from test_train import SPACE
 
 features, tracking_uri, storage, barrier, worker = sys.argv[1:]
@@ -425,11 +428,11 @@ while len(list(Path(barrier).iterdir())) < 2:
     if time.monotonic() > deadline:
         sys.exit("the other worker never reached the barrier")
     time.sleep(0.05)
-result = search_and_register(
+search = Search(
     "grooming", "tcn", train, test, space=SPACE, n_trials=1, storage=storage,
     budget=Budget(max_epochs=2, patience=1, stride_fraction=1.0, seed=0),
-    lineage={"features_version": "postgres-test"},
 )
+result = search_and_register(search, lineage={"features_version": "postgres-test"})
 print(json.dumps({"study": result.study_name, "run_id": result.run_id,
                   "version": result.model_version}))
 """
@@ -588,13 +591,15 @@ def test_prefect_ui_shows_the_retrain_deployment_and_its_run_form(lab, servers, 
         params_row = page.get_by_role("tabpanel").get_by_role("row").filter(has_text="params")
         expect(params_row).to_contain_text(params)
 
-        # "Run" → "Custom run": the form a maintainer submits to retrain, with params filled in.
+        # "Run" → "Custom run": the form a maintainer submits to retrain, with params and the
+        # training budget's fields (params.yaml's values) filled in.
         page.get_by_role("button", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Custom run").click()
         expect(page.get_by_role("heading", name="Parameters")).to_be_visible()
-        expect(page.get_by_role("textbox", name="params (Optional)")).to_have_value(params)
-        for parameter in ("heads", "architectures", "n_trials"):
-            expect(page.get_by_text(f"{parameter} (Optional)")).to_be_visible()
+        expect(page.get_by_role("textbox", name=re.compile(r"^params"))).to_have_value(params)
+        for field in ("Heads", "Architectures", "N Trials", "Max Epochs", "Patience"):
+            expect(page.get_by_text(re.compile(rf"^{field}")).first).to_be_visible()
+        expect(page.get_by_text("Property is type None")).to_have_count(0)
         expect(page.get_by_role("button", name="Submit")).to_be_enabled()
         save_screenshot(page, "prefect_ui_retrain")
 

@@ -1,16 +1,17 @@
 """Training: windows → Optuna search → MLflow runs and registry, on tiny synthetic features."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ethoflow.config import SearchSpace
+from ethoflow.config import SearchSpace, load_settings
 from ethoflow.features.drift import SETUP_MEASURES
 from ethoflow.training.fit import Budget, load_split, train_head
-from ethoflow.training.search import run_search, search_and_register
+from ethoflow.training.search import Search, run_search, search_and_register
 
 N_FEATURES = 12
 SPACE = SearchSpace(
@@ -160,7 +161,7 @@ def test_search_logs_nested_trials_and_registers_the_best(splits, tracking, tmp_
     import mlflow
 
     train, test = splits
-    result = search_and_register(
+    search = Search(
         "grooming",
         "tcn",
         train,
@@ -169,7 +170,9 @@ def test_search_logs_nested_trials_and_registers_the_best(splits, tracking, tmp_
         n_trials=3,
         storage=f"sqlite:///{tmp_path / 'optuna.db'}",
         budget=Budget(max_epochs=3, patience=2, stride_fraction=0.5, seed=0),
-        lineage={"features_version": "abc", "git_commit": "deadbeef"},
+    )
+    result = search_and_register(
+        search, lineage={"features_version": "abc", "git_commit": "deadbeef"}
     )
     assert result.n_trials == 3 and result.model_version == "1"
     assert result.study_name.startswith("grooming-tcn-abc-")  # + a digest of the search set-up
@@ -196,7 +199,7 @@ def test_registered_model_loads_back_in_safe_mode(splits, tracking, tmp_path):
     from ethoflow.models.prediction import predict_frames
 
     train, test = splits
-    result = search_and_register(
+    search = Search(
         "rearing",
         "transformer",
         train,
@@ -205,8 +208,8 @@ def test_registered_model_loads_back_in_safe_mode(splits, tracking, tmp_path):
         n_trials=1,
         storage=f"sqlite:///{tmp_path / 'optuna.db'}",
         budget=Budget(max_epochs=2, patience=1, stride_fraction=1.0, seed=0),
-        lineage={},
     )
+    result = search_and_register(search, lineage={})
     model = load_keras_model(f"models:/ethoflow-rearing/{result.model_version}")
     scores = predict_frames(model, test.features, result.best_hp["window"])
     assert [len(s) for s in scores] == [len(f) for f in test.features]
@@ -216,19 +219,23 @@ def test_resuming_a_study_continues_it(splits, tracking, tmp_path):
     import mlflow
 
     train, test = splits
-    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    kwargs = dict(
+    search = Search(
+        "grooming",
+        "lstm",
+        train,
+        test,
         space=SPACE,
-        storage=storage,
-        study_name="resume",
+        n_trials=2,
+        storage=f"sqlite:///{tmp_path / 'optuna.db'}",
         budget=Budget(max_epochs=1, patience=1, stride_fraction=1.0, seed=0),
     )
+    more = replace(search, n_trials=3)
     with mlflow.start_run():
-        first = run_search("grooming", "lstm", train, test, n_trials=2, **kwargs)
+        first = run_search(search, study_name="resume")
         numbers = [t.number for t in first.trials]
-        second = run_search("grooming", "lstm", train, test, n_trials=3, **kwargs)
+        second = run_search(more, study_name="resume")
         assert [t.number for t in second.trials] == [*numbers, 2]
-        third = run_search("grooming", "lstm", train, test, n_trials=3, **kwargs)
+        third = run_search(more, study_name="resume")
         assert len(third.trials) == 3  # already complete: nothing re-run
 
 
@@ -241,13 +248,10 @@ def test_flow_trains_from_params(tmp_path, prefect_harness):
         "train:\n  max_epochs: 2\n  patience: 1\n  search_space:\n    window: [16]\n"
         "    units: [8, 8]\n    layers: [1, 1]\n"
     )
-    state = train_flow(
-        params=str(params),
-        heads=["grooming", "rearing"],
-        architectures=["lstm"],
-        n_trials=1,
-        return_state=True,
+    budget = load_settings(params).train.budget.override(
+        heads=["grooming", "rearing"], architectures=["lstm"], n_trials=1
     )
+    state = train_flow(params=str(params), budget=budget, return_state=True)
     assert state.is_completed()
     results = state.result()
     assert [(r["head"], r["architecture"], r["model_version"]) for r in results] == [

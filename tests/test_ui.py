@@ -247,7 +247,7 @@ def no_champion(tmp_path_factory) -> Path:
 
 
 def test_no_champion_says_what_to_run(no_champion):
-    with pytest.raises(files.UserError, match=r"No models to label with yet.*ethoflow retrain"):
+    with pytest.raises(files.UserError, match=r"has no 'champion' version.*ethoflow retrain"):
         results.champion_key(load_settings(no_champion))
 
 
@@ -446,7 +446,7 @@ def test_automatic_page_without_champion_says_what_to_run(app, no_champion, monk
     at.run()
     at.button(key="auto_label").click().run()
     assert not at.exception
-    assert "No models to label with yet" in _texts(at.error)
+    assert "has no 'champion' version" in _texts(at.error)
     assert "ethoflow retrain" in _texts(at.error)
 
 

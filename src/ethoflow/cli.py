@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 if TYPE_CHECKING:
-    from ethoflow.config import Settings
+    from ethoflow.config import Settings, TrainingBudget
 
 app = typer.Typer(
     help="Label mouse behaviour in lab videos; train and compare the models.",
@@ -267,6 +267,35 @@ def ingest(params: ParamsOption = Path("params.yaml")) -> None:
     _exit_if_quarantined(["quarantined"] * len(summary["quarantined"]))
 
 
+def _budget(
+    settings: Settings,
+    heads: list[str] | None,
+    architectures: list[str] | None,
+    n_trials: int | None,
+    max_epochs: int | None,
+    patience: int | None,
+) -> TrainingBudget:
+    """The train section's budget with the options given; exit 2 naming a value it refuses."""
+    from pydantic import ValidationError
+
+    try:
+        return settings.train.budget.override(
+            heads=heads,
+            architectures=architectures,
+            n_trials=n_trials,
+            max_epochs=max_epochs,
+            patience=patience,
+        )
+    except ValidationError as exc:
+        options = {"heads": "--head", "architectures": "--architecture", "n_trials": "--trials"}
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0])
+            option = options.get(field, "--" + field.replace("_", "-"))
+            problems.append(f"{option} {error['input']}: {error['msg']}")
+        _fail("; ".join(problems))
+
+
 @app.command()
 def train(
     params: ParamsOption = Path("params.yaml"),
@@ -278,17 +307,12 @@ def train(
 ) -> None:
     """Search and register the best model per behaviour head and architecture (Prefect flow)."""
     with _stoppable("finish (finished trials are kept: the search resumes)"):
+        # Checked before Prefect starts: a refused option is said at once.
+        budget = _budget(_settings(params), head, architecture, trials, max_epochs, patience)
         _flow_settings(params)
         from ethoflow.flows.train import train_flow
 
-        results = train_flow(
-            params=str(params.resolve()),
-            heads=head,
-            architectures=architecture,
-            n_trials=trials,
-            max_epochs=max_epochs,
-            patience=patience,
-        )
+        results = train_flow(params=str(params.resolve()), budget=budget)
     typer.echo(_reports().retrain_text({"train": results}))
 
 
@@ -372,17 +396,12 @@ def retrain(
 ) -> None:
     """Ingest → train → evaluate → promote, as one Prefect flow run."""
     with _stoppable("finish (featurised recordings and finished trials are kept)"):
+        # Checked before Prefect starts: a refused option is said at once.
+        budget = _budget(_settings(params), head, architecture, trials, max_epochs, patience)
         _flow_settings(params)
         from ethoflow.flows.retrain import retrain_flow
 
-        result = retrain_flow(
-            params=str(params.resolve()),
-            heads=head,
-            architectures=architecture,
-            n_trials=trials,
-            max_epochs=max_epochs,
-            patience=patience,
-        )
+        result = retrain_flow(params=str(params.resolve()), budget=budget)
     typer.echo(_reports().retrain_text(result))
 
 
@@ -417,30 +436,21 @@ def _label(videos: list[Path], params: Path, out: Path | None) -> dict:
     """The label flow's result, after the checks that make a failed run one line."""
     settings = _flow_settings(params)
     _check_out(out or settings.paths.outbox, "--out" if out else "--out (or paths.outbox)")
-    from mlflow.exceptions import MlflowException
-
     from ethoflow.errors import NoChampionError
-    from ethoflow.features.featurization import Featurization
     from ethoflow.flows.label import label_flow
-    from ethoflow.labelling.recording import check_featurization
-    from ethoflow.mlops.champions import load_champions
-    from ethoflow.mlops.tracking import start_tracking
+    from ethoflow.mlops.champions import RegistryUnreadable, champions_for_labelling
 
     try:
         # The champions' tags, read before the flow starts: no champion, or one trained on
         # other features, is one line here rather than a failed flow run with its tracebacks.
-        start_tracking(settings, create=False)
-        champions = load_champions(settings.train.heads, models=False)
-        check_featurization(champions, Featurization.from_settings(settings).id)
+        champions_for_labelling(settings, models=False)
         batch = label_flow(
             params=str(params.resolve()),
             videos=[str(v.resolve()) for v in videos],
             outbox=str(out.resolve()) if out else None,
         )
-    except (NoChampionError, ValueError, OSError) as exc:
+    except (NoChampionError, RegistryUnreadable, ValueError, OSError) as exc:
         _fail(exc)
-    except MlflowException as exc:
-        _fail(f"the model registry at {settings.tracking_uri} cannot be read: {exc.message}")
     return batch
 
 
@@ -507,6 +517,24 @@ def serve(
         serve_deployments(_settings(params), params, port)
     except RuntimeError as exc:
         _fail(exc)
+
+
+@app.command()
+def deploy(
+    pool: Annotated[str, typer.Option(help="Process work pool whose worker runs the flows.")],
+    params: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Register the nightly `label` and on-demand `retrain` deployments on a work pool of the
+    Prefect server at PREFECT_API_URL (then: prefect worker start --pool POOL)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        _fail("PREFECT_API_URL is not set: export the URL of the Prefect server the worker polls")
+    from ethoflow.mlops.deployments import deploy as deploy_deployments
+
+    try:
+        names = deploy_deployments(_settings(params), params, pool)
+    except RuntimeError as exc:  # Prefect's DeploymentApplyError: e.g. no such work pool
+        _fail(exc)
+    typer.echo(f"deployed {', '.join(names)} on the work pool {pool}")
 
 
 @app.command()

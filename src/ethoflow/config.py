@@ -203,38 +203,80 @@ class SearchSpace(_Section):
     heads: list[PositiveInt] = Field([2, 4], description="Transformer: attention heads (choices).")
 
 
-class TrainConfig(_Section):
+# Upper bounds of the budget's numbers: far beyond any search here, they catch a typo (an extra
+# zero or two) in a form or on the command line before it books the machine for weeks.
+_MAX_TRIALS = 1000
+_MAX_EPOCHS = 1000
+
+
+class TrainingBudget(_Section):
+    """What one training run searches and for how long: the train and retrain flows' parameter
+    (its JSON schema is the Prefect UI's form) and the ``train`` section's first keys."""
+
+    # The descriptions are the form's help texts.
     heads: list[Head] = Field(
-        ["grooming", "rearing"], description="Behaviours with a binary head each."
+        ["grooming", "rearing"], min_length=1, description="Behaviours with a binary head each."
     )
     architectures: list[Architecture] = Field(
-        ["lstm", "bilstm", "tcn", "transformer"], description="Architectures searched per head."
+        ["lstm", "bilstm", "tcn", "transformer"],
+        min_length=1,
+        description="Architectures searched per head.",
     )
-    n_trials: PositiveInt = Field(
-        20, description="Optuna trials per (head, architecture) study; raise for a real search."
+    n_trials: int = Field(
+        20,
+        ge=1,
+        le=_MAX_TRIALS,
+        description="Optuna trials per (head, architecture) study; raise for a real search.",
     )
-    max_epochs: PositiveInt = Field(30, description="Epoch limit of one trial.")
-    patience: PositiveInt = Field(
-        5, description="Epochs without a better test PR-AUC before a trial stops."
+    max_epochs: int = Field(30, ge=1, le=_MAX_EPOCHS, description="Epoch limit of one trial.")
+    patience: int = Field(
+        5,
+        ge=1,
+        le=_MAX_EPOCHS,
+        description="Epochs without a better test PR-AUC before a trial stops.",
     )
+
+    def override(self, **changes: object) -> TrainingBudget:
+        """This budget with the fields ``changes`` gives (None: unchanged), validated."""
+        given = {name: value for name, value in changes.items() if value is not None}
+        return TrainingBudget.model_validate(self.model_dump() | given)
+
+
+class TrainConfig(TrainingBudget):
     stride_fraction: Annotated[float, Field(gt=0, le=1)] = Field(
         0.5, description="Step between training windows as a share of a window (0.5: half overlap)."
     )
     experiment: str = Field("ethoflow", description="MLflow experiment of the searches.")
     tracking_uri: str | None = Field(
         None,
-        description="MLflow's store, e.g. `http://127.0.0.1:5000`; null: SQLite in `paths.mlflow`.",
+        description="MLflow's store, e.g. `http://127.0.0.1:5000`; null or empty: SQLite in "
+        "`paths.mlflow`. `params.yaml` reads it from `ETHOFLOW_TRACKING_URI` (the lab server's "
+        "containers set it).",
     )
     optuna_storage: str | None = Field(
         None,
         description="Optuna's storage, any SQLAlchemy URL (`postgresql://…` to share studies "
-        "between workers); null: SQLite in `paths.runs`.",
+        "between workers); null or empty: SQLite in `paths.runs`. `params.yaml` reads it from "
+        "`ETHOFLOW_OPTUNA_STORAGE`.",
     )
     search_space: SearchSpace = Field(
         SearchSpace(),
         description="Optuna's search space: lists are categorical choices, pairs are "
         "[low, high] ranges.",
     )
+
+    @field_validator("tracking_uri", "optuna_storage")
+    @classmethod
+    def _empty_is_null(cls, value: str | None) -> str | None:
+        # ${NAME:-} of an unset variable: the local default, as null.
+        return value or None
+
+    @property
+    def budget(self) -> TrainingBudget:
+        """The training budget this section sets: every run's unless it says otherwise."""
+        return TrainingBudget.model_validate(
+            self.model_dump(include=set(TrainingBudget.model_fields))
+        )
 
 
 class DemoConfig(_Section):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ethoflow.config import Settings
+from ethoflow.config import Settings, TrainingBudget
 from ethoflow.evaluation.agreement import label_agreement
 from ethoflow.evaluation.reports import retrain_text
 from ethoflow.io.atomic import write_csv
@@ -87,14 +87,9 @@ def agreement(settings: Settings, outcomes: list[dict]) -> pd.DataFrame:
     return result
 
 
-def demo_budget(settings: Settings) -> dict[str, int]:
+def demo_budget(settings: Settings) -> TrainingBudget:
     """The demo's search budget: ``demo``'s numbers where set, else ``train``'s."""
-    demo, train = settings.demo, settings.train
-    return {
-        "n_trials": demo.n_trials or train.n_trials,
-        "max_epochs": demo.max_epochs or train.max_epochs,
-        "patience": demo.patience or train.patience,
-    }
+    return settings.train.budget.override(**settings.demo.model_dump())
 
 
 def run_demo(settings: Settings, params: Path, echo: Callable[[str], None] = print) -> None:
@@ -119,8 +114,8 @@ def run_demo(settings: Settings, params: Path, echo: Callable[[str], None] = pri
     t = settings.train
     echo(
         "3/5 retraining: ingest → train → evaluate → promote (Prefect flow `retrain`) with the "
-        f"demo's budget: {budget['n_trials']} trials per head and architecture, at most "
-        f"{budget['max_epochs']} epochs, patience {budget['patience']} (params.yaml `demo`; "
+        f"demo's budget: {budget.n_trials} trials per head and architecture, at most "
+        f"{budget.max_epochs} epochs, patience {budget.patience} (params.yaml `demo`; "
         f"`ethoflow retrain` uses `train`: {t.n_trials} trials, {t.max_epochs} epochs, "
         f"patience {t.patience}) …"
     )
@@ -130,7 +125,7 @@ def run_demo(settings: Settings, params: Path, echo: Callable[[str], None] = pri
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=spawn) as background:
         inbox = background.submit(write_inbox, settings, 1)
-        result = retrain_flow(params=str(params.resolve()), **budget)
+        result = retrain_flow(params=str(params.resolve()), budget=budget)
         echo(result["ingest"]["text"])
         echo(retrain_text(result))
         echo(

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ethoflow.config import PostProcessing
+from ethoflow.config import PostProcessing, Settings
 from ethoflow.errors import InputError
 from ethoflow.evaluation.plots import plot_ethogram, save_figure
 from ethoflow.evaluation.summaries import video_summary
@@ -69,6 +69,27 @@ class HeadModel:
     profile: dict | None = (
         None  # its training recordings' set-ups (ethoflow.features.drift); None: unknown
     )
+
+
+@dataclass(frozen=True)
+class LabelSettings:
+    """How a recording is labelled, besides its models and features."""
+
+    postprocessing: PostProcessing  # of the thresholded predictions
+    arena_side_cm: float | None = None  # the arena's inner side: distances in cm too
+    # A recording whose mouse is missing in more than this share of frames gets a warning.
+    max_missing_share: float = 1.0
+    # Scores the recording against the champions' training set-ups; None: not scored.
+    drift_limits: DriftLimits | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LabelSettings:
+        return cls(
+            settings.postprocess,
+            settings.label.arena_side_cm,
+            settings.label.max_missing_share,
+            DriftLimits.from_settings(settings),
+        )
 
 
 def check_featurization(heads: dict[str, HeadModel], expected: str) -> None:
@@ -145,25 +166,24 @@ def label_video(
     heads: dict[str, HeadModel],
     featurization: Featurization,
     extractor: FeatureExtractor | None,
-    postprocessing: PostProcessing,
-    arena_side_cm: float | None,
-    max_missing_share: float = 1.0,
-    drift_limits: DriftLimits | None = None,
+    label_settings: LabelSettings,
     video_id: str | None = None,
 ) -> LabelOutcome:
     """Label ``video`` into ``<outbox>/<video_id>/`` (default id: the file's stem) unless its
     outputs are already current.
 
-    Predictions are thresholded per head and post-processed as ``postprocessing`` says. Every
+    Predictions are thresholded per head and post-processed as ``label_settings`` says. Every
     head's champion must have been trained on ``featurization``'s features (ValueError
     otherwise). A video that cannot be used (unreadable, truncated, black or frozen, no mouse in
     most frames) or whose outputs cannot be written is quarantined with the reason; outputs of an
     earlier run are moved aside (``<outbox>/.stale/``), never left next to the quarantine.
 
-    With ``drift_limits``, the recording is scored against the champions' training profiles
+    With drift limits, the recording is scored against the champions' training profiles
     (:func:`ethoflow.features.drift.drift_summary`, ``drift`` in the summary and the outcome); a
     flagged recording is labelled all the same.
     """
+    postprocessing, side_cm = label_settings.postprocessing, label_settings.arena_side_cm
+    drift_limits = label_settings.drift_limits
     interrupt.check()  # a Ctrl-C stops the videos still waiting too
     expected = featurization.id
     check_featurization(heads, expected)
@@ -192,7 +212,7 @@ def label_video(
         expected,
         models,
         postprocessing.model_dump(),
-        arena_side_cm,
+        side_cm,
         limits,
         DISTANCE_METHOD,
     )
@@ -213,7 +233,6 @@ def label_video(
     fps = featurization.target_fps
     table = label_table(result.track, fps, predictions)
     names = [h.head for h in heads.values()]
-    side_cm = arena_side_cm
     # The arena's short side in the image against its real size: the camera's scale.
     pixels_per_cm = result.arena_side_px / side_cm if side_cm and result.arena_side_px else None
     units = "x, y and *_px in source-video pixels"
@@ -249,11 +268,12 @@ def label_video(
     found_share = float(result.track.found.mean())
     summary["found_share"] = round(found_share, 4)
     summary["track_quality"] = result.quality.summary()
-    if 1 - found_share > max_missing_share:
+    max_missing = label_settings.max_missing_share
+    if 1 - found_share > max_missing:
         # Labels of frames without a mouse rest on a crop of where it was last seen.
         warnings.append(
             f"the mouse was not found in {1 - found_share:.0%} of frames "
-            f"(more than {max_missing_share:.0%}): check the recording and its labels"
+            f"(more than {max_missing:.0%}): check the recording and its labels"
         )
     warnings += result.quality.warnings
     if warnings:

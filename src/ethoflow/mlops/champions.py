@@ -1,5 +1,12 @@
 """Each head's champion: the registered version aliased ``champion``, which labelling serves,
-loaded with the tags that say how to use it."""
+loaded with the tags that say how to use it.
+
+The ``label`` command, the label flow and the web UI all start labelling at
+:func:`champions_for_labelling`, so each refuses the same cases with the same message: no
+champion yet (:class:`~ethoflow.errors.NoChampionError`), champions trained on features the
+settings no longer make (ValueError), a registry that cannot be read
+(:class:`RegistryUnreadable`, the one a retry may fix).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,12 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ethoflow.config import Settings
 from ethoflow.errors import NoChampionError
-from ethoflow.labelling.recording import HeadModel
+from ethoflow.features.featurization import Featurization
+from ethoflow.labelling.recording import HeadModel, check_featurization
 from ethoflow.mlops.registered_models import load_keras_model, logged_training_profile, model_name
-from ethoflow.mlops.tracking import client_or_default
+from ethoflow.mlops.tracking import client_or_default, start_tracking
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -98,3 +107,27 @@ def load_champions(
         )
         log.info("%s: champion version %s, threshold %.4g", name, version, threshold)
     return loaded
+
+
+class RegistryUnreadable(RuntimeError):
+    """The model registry did not answer or could not be read (a server down, a store locked)."""
+
+
+def champions_for_labelling(settings: Settings, *, models: bool = True) -> dict[str, HeadModel]:
+    """Each of ``train.heads``' champion from the settings' registry, trained on the features the
+    settings make; ``models=False`` reads their tags only (a check in a fraction of a second).
+
+    Raises :class:`~ethoflow.errors.NoChampionError`, ValueError or :class:`RegistryUnreadable`,
+    each saying what to do.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        start_tracking(settings, create=False)
+        heads = load_champions(settings.train.heads, models=models)
+    except MlflowException as error:
+        raise RegistryUnreadable(
+            f"the model registry at {settings.tracking_uri} cannot be read: {error.message}"
+        ) from error
+    check_featurization(heads, Featurization.from_settings(settings).id)
+    return heads

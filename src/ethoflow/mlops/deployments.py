@@ -1,9 +1,10 @@
 """Prefect for the lab: the project's own Prefect home, the deployments, and serving them.
 
-``ethoflow serve`` serves the nightly label and on-demand retrain deployments from one
-long-running process (a Prefect server for the UI is started too unless ``PREFECT_API_URL`` points
-at one). ``prefect.yaml`` declares the same two deployments for a process work pool
-(``prefect deploy --all`` + ``prefect worker start``).
+The nightly label and on-demand retrain deployments are built here alone, from params.yaml: the
+nightly cron (``label.cron``, ``label.timezone``) and the retrain form's budget (``train``).
+``ethoflow serve`` serves them from one long-running process (a Prefect server for the UI is
+started too unless ``PREFECT_API_URL`` points at one); ``ethoflow deploy --pool NAME`` registers
+them on a process work pool, whose ``prefect worker`` runs them.
 """
 
 from __future__ import annotations
@@ -106,7 +107,14 @@ def _end_with_parent() -> None:
 
 
 def build_deployments(settings: Settings, params: Path) -> list:
-    """``[label nightly, retrain on demand]`` as Prefect ``RunnerDeployment`` objects."""
+    """``[label nightly, retrain on demand]`` as Prefect ``RunnerDeployment`` objects.
+
+    The retrain deployment passes params.yaml's training budget, which its "Custom run" form then
+    shows to change per run; it is read here, so a changed budget needs the deployments built
+    again (``ethoflow serve`` or ``ethoflow deploy`` restarted). Entrypoints are module paths: the
+    flows run from the installed package, whatever the worker's folder.
+    """
+    from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
     from ethoflow.flows.label import label_flow
@@ -119,15 +127,27 @@ def build_deployments(settings: Settings, params: Path) -> list:
         parameters=parameters,
         description="Label every new recording in the inbox with the champion models.",
         tags=["ethoflow", "nightly"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
     )
     retrain = retrain_flow.to_deployment(
         name=RETRAIN_DEPLOYMENT,
-        parameters=parameters,
-        description="Ingest → train → evaluate → promote; heads, architectures and trials "
-        "can be set per run.",
+        parameters=parameters | {"budget": settings.train.budget.model_dump()},
+        description="Ingest → train → evaluate → promote; heads, architectures, trials, epochs "
+        "and patience can be set per run.",
         tags=["ethoflow", "retrain"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
     )
     return [label, retrain]
+
+
+def deploy(settings: Settings, params: Path, pool: str) -> list[str]:
+    """Register the deployments on the process work pool ``pool`` of the Prefect server at
+    ``PREFECT_API_URL`` (``prefect work-pool create NAME --type process`` makes one); return
+    their names."""
+    deployments = build_deployments(settings, params)
+    for deployment in deployments:
+        deployment.apply(work_pool_name=pool)
+    return [f"{d.flow_name}/{d.name}" for d in deployments]
 
 
 def serve(settings: Settings, params: Path, port: int) -> None:

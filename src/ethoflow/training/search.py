@@ -66,18 +66,27 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
-class StudyJob:
-    """One study's trials and where they are recorded: all a trial-running process needs (it is
-    pickled to each spawned worker)."""
+class Search:
+    """One (head, architecture) search: its data, space and budget, and where its trials go."""
 
     head: str
     architecture: str
     train: Split
     test: Split
     space: SearchSpace
+    n_trials: int  # finished trials the study ends with
     storage: str  # Optuna's RDB storage URL
+    budget: Budget  # of each trial's training
+    workers: int = 1  # processes running the trials at once
+
+
+@dataclass(frozen=True)
+class StudyJob:
+    """One study's trials and where they are recorded: all a trial-running process needs (it is
+    pickled to each spawned worker)."""
+
+    search: Search
     study_name: str
-    budget: Budget
     tracking_uri: str  # MLflow's, with the experiment and the parent run of the trials' runs
     experiment_id: str
     parent_run_id: str
@@ -99,17 +108,18 @@ def _load_study(job: StudyJob, worker: int):
     # where the run logs (the CLI's log file, Prefect's run log), not to a handler of its own.
     optuna.logging.disable_default_handler()
     optuna.logging.enable_propagation()
-    storage: str | optuna.storages.RDBStorage = job.storage
-    if job.storage.startswith("sqlite:///"):  # SQLite creates the database but not its folder
-        Path(job.storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    url = job.search.storage
+    storage: str | optuna.storages.RDBStorage = url
+    if url.startswith("sqlite:///"):  # SQLite creates the database but not its folder
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         storage = optuna.storages.RDBStorage(
-            job.storage, engine_kwargs={"connect_args": {"timeout": _SQLITE_LOCK_TIMEOUT_S}}
+            url, engine_kwargs={"connect_args": {"timeout": _SQLITE_LOCK_TIMEOUT_S}}
         )
     return optuna.create_study(
         study_name=job.study_name,
         storage=storage,
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=job.budget.seed + worker),
+        sampler=optuna.samplers.TPESampler(seed=job.search.budget.seed + worker),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2),
         load_if_exists=True,
     )
@@ -123,11 +133,12 @@ def run_trials(job: StudyJob, worker: int, n_trials: int) -> None:
 
     mlflow.set_tracking_uri(job.tracking_uri)
     study = _load_study(job, worker)
+    search = job.search
     best_here = -float("inf")  # this worker's best score: the study's best is one of theirs
 
     def objective(trial: optuna.Trial) -> float:
         nonlocal best_here
-        hp = suggest_hp(trial, job.architecture, job.space)
+        hp = suggest_hp(trial, search.architecture, search.space)
         started = time.perf_counter()
         with mlflow.start_run(
             run_name=f"trial-{trial.number}",
@@ -135,9 +146,8 @@ def run_trials(job: StudyJob, worker: int, n_trials: int) -> None:
             parent_run_id=job.parent_run_id,
             nested=True,
         ):
-            mlflow.log_params(
-                {**hp, "architecture": job.architecture, "head": job.head, "trial": trial.number}
-            )
+            searched = {"architecture": search.architecture, "head": search.head}
+            mlflow.log_params({**hp, **searched, "trial": trial.number})
 
             def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
                 mlflow.log_metrics(metrics, step=epoch)
@@ -148,12 +158,12 @@ def run_trials(job: StudyJob, worker: int, n_trials: int) -> None:
 
             try:
                 model, score, epoch = train_head(
-                    job.architecture,
+                    search.architecture,
                     hp,
-                    job.train,
-                    job.test,
-                    job.head,
-                    replace(job.budget, seed=job.budget.seed + trial.number),
+                    search.train,
+                    search.test,
+                    search.head,
+                    replace(search.budget, seed=search.budget.seed + trial.number),
                     on_epoch=on_epoch,
                 )
             finally:
@@ -174,28 +184,15 @@ def trial_model_path(models_dir: str | Path, number: int) -> Path:
     return Path(models_dir) / f"trial-{number}.keras"
 
 
-def run_search(
-    head: str,
-    architecture: str,
-    train: Split,
-    test: Split,
-    *,
-    space: SearchSpace,
-    n_trials: int,
-    storage: str,
-    study_name: str,
-    budget: Budget,
-    workers: int = 1,
-    models_dir: str | Path | None = None,
-):
-    """Run the study until it holds ``n_trials`` finished trials; return it.
+def run_search(search: Search, *, study_name: str, models_dir: str | Path | None = None):
+    """Run the study ``study_name`` until it holds ``search.n_trials`` finished trials; return it.
 
     Trials already in the storage (from an earlier, interrupted run) count, so a re-run continues
-    the search instead of restarting it. With ``workers`` > 1, that many spawned processes run
-    the remaining trials at once (each a share of them), reading and writing the one study in
-    ``storage``. Must be called inside an active MLflow run, which becomes the trials' parent.
-    With ``models_dir``, each trial that beats its worker's earlier trials saves its model there
-    (:func:`trial_model_path`).
+    the search instead of restarting it. With ``search.workers`` > 1, that many spawned processes
+    run the remaining trials at once (each a share of them), reading and writing the one study in
+    ``search.storage``. Must be called inside an active MLflow run, which becomes the trials'
+    parent. With ``models_dir``, each trial that beats its worker's earlier trials saves its model
+    there (:func:`trial_model_path`).
     """
     import mlflow
     import optuna
@@ -203,17 +200,12 @@ def run_search(
     parent = mlflow.active_run()
     if parent is None:
         raise RuntimeError("run_search needs an active MLflow run: the trials' runs nest under it")
+    workers = search.workers
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     job = StudyJob(
-        head,
-        architecture,
-        train,
-        test,
-        space,
-        storage,
+        search,
         study_name,
-        budget,
         mlflow.get_tracking_uri(),
         parent.info.experiment_id,
         parent.info.run_id,
@@ -221,7 +213,7 @@ def run_search(
     )
     study = _load_study(job, worker=0)
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    remaining = n_trials - sum(t.state in finished for t in study.trials)
+    remaining = search.n_trials - sum(t.state in finished for t in study.trials)
     # Each worker gets its share up front: the study ends with exactly n_trials, with no race
     # between workers over whether one more trial is needed.
     shares = [remaining // workers + (w < remaining % workers) for w in range(workers)]
@@ -240,18 +232,7 @@ def run_search(
 
 
 def search_and_register(
-    head: str,
-    architecture: str,
-    train: Split,
-    test: Split,
-    *,
-    space: SearchSpace,
-    n_trials: int,
-    storage: str,
-    budget: Budget,
-    lineage: dict[str, str],
-    profile: dict | None = None,
-    workers: int = 1,
+    search: Search, *, lineage: dict[str, str], profile: dict | None = None
 ) -> SearchResult:
     """Search, then register the best trial's model as a version of ``ethoflow-<head>``.
 
@@ -263,17 +244,17 @@ def search_and_register(
     recordings' set-up numbers and feature summaries, is logged as the run's ``profile.json``,
     which labelling scores new recordings against. The study is named after the head,
     architecture, features version and search set-up, so new data or a new search space starts a
-    new study while an interrupted one resumes.
-    ``workers`` processes run its trials at once (see :func:`run_search`).
+    new study while an interrupted one resumes (see :func:`run_search`).
     """
     import mlflow
 
     from ethoflow.mlops.registered_models import PROFILE_ARTIFACT, log_keras_model, model_name
     from ethoflow.models.windows import make_windows
 
+    head, architecture, budget = search.head, search.architecture, search.budget
     # A changed search space or budget makes earlier trials incomparable: it starts a new study.
     setup = hashlib.sha256(
-        f"{space.model_dump_json()}{budget.max_epochs}{budget.patience}".encode()
+        f"{search.space.model_dump_json()}{budget.max_epochs}{budget.patience}".encode()
     ).hexdigest()
     study_name = (
         f"{head}-{architecture}-{lineage.get('features_version', 'unversioned')}-{setup[:8]}"
@@ -283,19 +264,7 @@ def search_and_register(
         mlflow.start_run(run_name=f"search-{head}-{architecture}", tags=tags) as run,
         tempfile.TemporaryDirectory(prefix="ethoflow-trials-") as models_dir,
     ):
-        study = run_search(
-            head,
-            architecture,
-            train,
-            test,
-            space=space,
-            n_trials=n_trials,
-            storage=storage,
-            study_name=study_name,
-            budget=budget,
-            workers=workers,
-            models_dir=models_dir,
-        )
+        study = run_search(search, study_name=study_name, models_dir=models_dir)
         best = study.best_trial
         hp = dict(best.params)
         kept = trial_model_path(models_dir, best.number)
@@ -308,8 +277,8 @@ def search_and_register(
             model, score, epoch = train_head(
                 architecture,
                 hp,
-                train,
-                test,
+                search.train,
+                search.test,
                 head,
                 replace(budget, seed=budget.seed + best.number),
             )
@@ -324,7 +293,7 @@ def search_and_register(
                 "trials": len(study.trials),
             }
         )
-        example = make_windows(test.features[:1], window=int(hp["window"])).x[:1]
+        example = make_windows(search.test.features[:1], window=int(hp["window"])).x[:1]
         version = log_keras_model(
             model,
             name="model",

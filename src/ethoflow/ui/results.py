@@ -1,9 +1,9 @@
 """Automatic mode and nightly results: label videos with the champions, read labelled outputs.
 
 Labelling is :func:`ethoflow.labelling.recording.label_video` with the champions of
-:func:`ethoflow.mlops.champions.load_champions`, called as the label flow calls them; the outputs
-read here
-are the files it writes (``labels.csv``, ``summary.json``, ``ethogram.png``, ``record.json``).
+:func:`ethoflow.mlops.champions.champions_for_labelling`, called as the label flow calls
+them; the outputs read here are the files it writes (``labels.csv``, ``summary.json``,
+``ethogram.png``, ``record.json``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import pandas as pd
 
 from ethoflow.config import Settings
 from ethoflow.features.cnn import FeatureExtractor
-from ethoflow.features.drift import DriftLimits
 from ethoflow.features.featurization import Featurization
 from ethoflow.labelling.batch import LabelOutcome
 from ethoflow.labelling.recording import (
@@ -25,7 +24,7 @@ from ethoflow.labelling.recording import (
     RECORD_FILE,
     SUMMARY_FILE,
     HeadModel,
-    check_featurization,
+    LabelSettings,
     label_video,
 )
 from ethoflow.ui.files import UserError
@@ -36,10 +35,10 @@ from ethoflow.ui.recording import bout_table
 class Labeller:
     """The champions and the feature extractor, loaded once and used for every video."""
 
-    settings: Settings
     heads: dict[str, HeadModel]
     featurization: Featurization
     extractor: FeatureExtractor | None
+    label_settings: LabelSettings
 
 
 def champion_key(settings: Settings) -> tuple[tuple[str, str, float, int, str], ...]:
@@ -55,47 +54,34 @@ def load_labeller(settings: Settings) -> Labeller:
     """The champions (downloaded from the registry) and the extractor their features need."""
     heads = _champions(settings, models=True)
     featurization = Featurization.from_settings(settings)
-    return Labeller(settings, heads, featurization, featurization.build_extractor())
+    return Labeller(
+        heads,
+        featurization,
+        featurization.build_extractor(),
+        LabelSettings.from_settings(settings),
+    )
 
 
 def _champions(settings: Settings, *, models: bool) -> dict[str, HeadModel]:
-    from mlflow.exceptions import MlflowException
-
+    """:func:`champions_for_labelling`, its refusal a :class:`UserError` with its message."""
     from ethoflow.errors import NoChampionError
-    from ethoflow.mlops.champions import load_champions
-    from ethoflow.mlops.tracking import start_tracking
+    from ethoflow.mlops.champions import RegistryUnreadable, champions_for_labelling
 
     try:
-        start_tracking(settings, create=False)
-        heads = load_champions(settings.train.heads, models=models)
-        check_featurization(heads, Featurization.from_settings(settings).id)
-    except NoChampionError as error:
-        raise UserError(
-            f"No models to label with yet: {error}. Ask whoever runs the pipeline to train "
-            "and promote models (`ethoflow retrain`, then `ethoflow promote`)."
-        ) from None
-    except ValueError as error:
-        raise UserError(f"The models do not fit this project's settings: {error}") from None
-    except MlflowException as error:
-        raise UserError(
-            f"The model registry at {settings.tracking_uri} cannot be read: {error.message}"
-        ) from None
-    return heads
+        return champions_for_labelling(settings, models=models)
+    except (NoChampionError, RegistryUnreadable, ValueError) as error:
+        raise UserError(str(error)) from None
 
 
 def label(labeller: Labeller, video: Path, outbox: Path) -> LabelOutcome:
     """Label ``video`` into ``outbox/<video id>/`` exactly as the label flow does."""
-    settings = labeller.settings
     return label_video(
         video,
         outbox,
         heads=labeller.heads,
         featurization=labeller.featurization,
         extractor=labeller.extractor,
-        postprocessing=settings.postprocess,
-        arena_side_cm=settings.label.arena_side_cm,
-        max_missing_share=settings.label.max_missing_share,
-        drift_limits=DriftLimits.from_settings(settings),
+        label_settings=labeller.label_settings,
     )
 
 
