@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 
 from ethoflow.cli import _not_retracing_warning, app, main
 from ethoflow.synth import CONDITIONS
+from helpers.real import REAL
 
 runner = CliRunner()
 
@@ -47,9 +48,8 @@ def test_track_command_writes_track_summary_and_trajectory(tmp_path):
     missing path stops everything (exit 2)."""
     import json
     import shutil
-    from pathlib import Path
 
-    real = Path(__file__).parent / "data" / "real"
+    real = REAL
     session = real / "openfield_frames" / "2_D1"
     frames = tmp_path / "session"
     frames.mkdir()
@@ -97,10 +97,16 @@ def test_help_imports_none_of_the_heavy_libraries():
     assert result.stdout.strip() == "[]"
 
 
-def test_the_retracing_warning_of_many_models_is_dropped_unless_verbose(caplog):
+def test_the_retracing_warning_of_many_models_is_dropped_unless_verbose(caplog, monkeypatch):
     """Several models each tracing its predict graph once, as evaluation does: TensorFlow warns
     of retracing; the CLI drops that warning (and nothing else) when not --verbose."""
     import keras
+    from tensorflow.python.eager.polymorphic_function import polymorphic_function
+
+    # TensorFlow gives each traced function two such warnings a process: fresh counts here, so
+    # that models predicting in earlier tests do not leave this one without a warning to drop.
+    fresh = polymorphic_function._FrequentTracingDetectorManager()
+    monkeypatch.setattr(polymorphic_function, "_frequent_tracing_detector_manager", fresh)
 
     tensorflow_log = logging.getLogger("tensorflow")
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import small_lab
 from ethoflow.synth import CONDITIONS
+from helpers.labs import small_lab
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 # Two of the lab's set-ups, both 10 fps and small frames: the pipeline's plumbing, not its
 # accuracy, is under test here.
 LAB_CONDITIONS = (CONDITIONS[0], CONDITIONS[2])
@@ -131,7 +131,7 @@ def test_exp_run_reruns_only_what_depends_on_the_changed_parameter(project):
     assert {row["postprocess.median_frames"] for row in table} == {"3", "5"}
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _ethoflow_modules(path: Path, seen: set[Path]) -> set[Path]:

@@ -16,9 +16,7 @@ import json
 import logging
 import math
 import os
-import shutil
 import time
-from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,124 +24,25 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from ethoflow.cli import app
-from ethoflow.config import Settings, load_settings
+from ethoflow.config import load_settings
 from ethoflow.features.featurization import Featurization
-from ethoflow.flows.label import label_flow  # imported before any CliRunner call: see run_label
-from ethoflow.synth import CONDITIONS, render_recording
+from ethoflow.flows.label import label_flow
+from helpers.champions import (
+    HEADS,
+    assert_exit,
+    empty_store,
+    run_label,
+    synthetic_frames,
+    temp_files,
+    write_params,
+    write_video,
+)
+from helpers.real import REAL
 
-HEADS = ("grooming", "rearing")
-WINDOW = 16
-HP = {"window": WINDOW, "kernel_size": 3, "dilation_depth": 2, "stacks": 1, "causal": False}
-HP |= {"layers": 1, "units": 8, "dropout": 0.0}
 OUTPUT_FILES = {"labels.csv", "summary.json", "ethogram.png", "record.json"}
 CLOCK_FPS = 10.0  # ingest.target_fps: the models' clock
-EXPERIMENT = "faults"
-
-runner = CliRunner()
-
-
-# --- the project: settings, champions, a good recording ------------------------------------------
-
-
-def write_params(folder: Path, tracking_uri: str, **sections: dict) -> Path:
-    """A params.yaml in ``folder`` (its paths resolve there): posture-only features, the given
-    tracking store, and ``sections`` merged over the defaults here."""
-    settings = {
-        "seed": 1,
-        "ingest": {"crop_size": 64},
-        "features": {"cnn": False},
-        "train": {"experiment": EXPERIMENT, "tracking_uri": tracking_uri},
-        "postprocess": {"median_frames": 3, "min_bout_frames": 2},
-        "label": {"arena_side_cm": 40.0, "settle_seconds": 60},
-    }
-    for name, values in sections.items():
-        settings[name] = settings.get(name, {}) | values
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "params.yaml"
-    path.write_text(yaml.safe_dump(settings))
-    return path
-
-
-def synthetic_frames(seconds: float, fps: float, seed: int = 1) -> list[np.ndarray]:
-    """A recording of a moving mouse the tracker finds (condition 1, 320x320) at ``fps``."""
-    condition = replace(CONDITIONS[0], fps=fps)
-    return [frame for frame, _ in render_recording(condition, seconds=seconds, seed=seed)]
-
-
-def write_video(path: Path, frames: list[np.ndarray], fps: float, fourcc: str = "mp4v") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height, width = frames[0].shape[:2]
-    colour = frames[0].ndim == 3
-    writer = cv2.VideoWriter(
-        str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height), colour
-    )
-    assert writer.isOpened(), f"OpenCV cannot write {path.name} ({fourcc}, {fps} fps)"
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
-
-
-@dataclass(frozen=True)
-class Project:
-    root: Path
-    params: Path
-    settings: Settings
-    tracking_uri: str
-    good: Path  # 3 s at 10 fps (30 frames), mp4v
-
-    def copy_good(self, target: Path) -> Path:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(self.good, target)
-        return target
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory, prefect_harness) -> Project:
-    """A tiny project: params.yaml (posture-only) and an untrained TCN per head, registered with
-    the settings' featurisation id and aliased ``champion``."""
-    import keras
-    import mlflow
-
-    from ethoflow.mlops.registry import (
-        configure_tracking,
-        local_tracking_uri,
-        log_keras_model,
-        model_name,
-    )
-    from ethoflow.models import build_model
-
-    root = tmp_path_factory.mktemp("faults")
-    tracking_uri = local_tracking_uri(root / "mlflow")
-    params = write_params(root, tracking_uri)
-    settings = load_settings(params)
-    featurization = Featurization.from_settings(settings).id
-    assert featurization.startswith("no-cnn-10fps+posture+motion")
-    n_features = Featurization.from_settings(settings).feature_count(None)
-    example = np.zeros((1, WINDOW, n_features), np.float32)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)  # nothing of MLflow's lands in the repository
-        configure_tracking(tracking_uri, EXPERIMENT)
-        client = mlflow.MlflowClient()
-        with mlflow.start_run():
-            for seed, head in enumerate(HEADS):
-                keras.utils.set_random_seed(seed)
-                model = build_model("tcn", HP, n_features)
-                tags = {"window": str(WINDOW), "featurization": featurization, "threshold": "0.5"}
-                version = log_keras_model(
-                    model,
-                    name=head,
-                    example_input=example,
-                    registered_model_name=model_name(head),
-                    tags=tags,
-                )
-                client.set_registered_model_alias(model_name(head), "champion", version.version)
-    good = write_video(root / "videos" / "good.mp4", synthetic_frames(3, 10), 10)
-    return Project(root, params, settings, tracking_uri, good)
 
 
 @pytest.fixture
@@ -155,53 +54,6 @@ def fast_retries(monkeypatch):
     for name in ("start_tracking", "load_champions"):
         task = getattr(label_module, name)
         monkeypatch.setattr(label_module, name, task.with_options(retry_delay_seconds=0))
-
-
-def empty_store(folder: Path) -> str:
-    """A tracking store that exists (its database made) but holds no model."""
-    import mlflow
-
-    from ethoflow.mlops.registry import local_tracking_uri
-
-    uri = local_tracking_uri(folder)
-    mlflow.MlflowClient(uri).search_experiments()  # creates the database
-    return uri
-
-
-# --- running `ethoflow label` and checking what it left --------------------------------------
-
-
-def run_label(project: Project, *paths: Path, out: Path, params: Path | None = None) -> Result:
-    """``ethoflow label PATHS --params … --out OUT`` in this process.
-
-    Prefect's flow machinery must be imported before the first call (this module imports
-    ``label_flow`` at the top): its import sets Prefect's console log handlers on the sys.stderr
-    of that moment, and CliRunner closes its own after the call.
-    """
-    arguments = ["label", *map(str, paths), "--params", str(params or project.params)]
-    # The CLI sets Prefect's, MLflow's and TensorFlow's variables with setdefault (PREFECT_HOME
-    # into this project, …): none may reach later tests or their subprocesses.
-    saved = dict(os.environ)
-    try:
-        return runner.invoke(app, [*arguments, "--out", str(out)])
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def assert_exit(result: Result, code: int) -> None:
-    """Exit status ``code``, through typer.Exit, with no traceback."""
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        import traceback
-
-        trace = "".join(traceback.format_exception(result.exception))
-        pytest.fail(f"uncaught {type(result.exception).__name__}:\n{trace}\n{result.output}")
-    assert "Traceback" not in result.output, result.output
-    assert result.exit_code == code, result.output
-
-
-def temp_files(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob(".*") if ".tmp" in p.name or p.name.startswith(".write-check")]
 
 
 def check_batch(out: Path, result: Result, expected: dict[str, str]) -> dict[str, pd.Series]:
@@ -768,8 +620,6 @@ def test_startup_noise_is_hidden_unless_verbose(tmp_path):
 
 
 # --- what the tracker cannot be sure of: noise, and a real clip whose mouse sat still at first ---
-
-REAL = Path(__file__).parent / "data" / "real"
 
 
 def test_noise_is_quarantined_and_a_real_clip_from_its_start_is_labelled_on_the_mouse(

@@ -5,7 +5,7 @@ or library codes: frame-image folders (order, sizes, one image), output folders 
 written, truncated and very short videos, folders with nothing to work on, label files from
 Excel (Windows-1252, decimal commas), a per-frame file of another length, and two label files of
 one video at two frame rates. ``track`` and ``labels`` run in this process (CliRunner), ``label``
-with the tiny champions of ``test_faults.py``.
+with the tiny champions of ``helpers.champions``.
 """
 
 from __future__ import annotations
@@ -22,11 +22,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
-import test_faults
 from ethoflow.cli import app
-from test_faults import assert_exit, run_label, synthetic_frames, write_video
+from helpers.champions import assert_exit, run_label, synthetic_frames, write_video
 
-project = test_faults.project
 runner = CliRunner()
 ETHOFLOW = Path(sys.executable).parent / "ethoflow"
 # No errno, no OpenCV assertion code, no Python exception name in what a person reads.

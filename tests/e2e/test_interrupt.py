@@ -6,7 +6,7 @@ kept, the interrupted one leaves no output and no temporary file, one line says 
 exit 130; a second SIGINT exits at once; the same command again does the rest. The runs also
 show the quiet terminal: progress bars and result lines, the logs in the file named at the end.
 
-The project is test_faults' (posture-only, untrained champions): a batch takes seconds.
+The project is helpers.champions' (posture-only, untrained champions): a batch takes seconds.
 """
 
 from __future__ import annotations
@@ -23,14 +23,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import test_faults
-from conftest import small_lab
 from ethoflow.config import load_settings
 from ethoflow.runtime.interrupt import EXIT_STATUS
 from ethoflow.synth import CONDITIONS
-from test_faults import Project, synthetic_frames, temp_files, write_video
-
-project = test_faults.project  # the fixture, here too
+from helpers.champions import Project, synthetic_frames, temp_files, write_video
+from helpers.labs import small_lab
 
 # Exit well within this after the SIGINT (the command then stops its temporary Prefect server).
 STOP_SECONDS = 60

@@ -15,29 +15,11 @@ import mlflow
 import pandas as pd
 import pytest
 
-from conftest import small_lab
 from ethoflow.config import load_settings
 from ethoflow.evaluation.metrics import label_agreement
-from ethoflow.synth import CONDITIONS, HELD_OUT_CONDITION, truth_labels
-
-PARAMS = """
-seed: 3
-ingest: {crop_size: 64}
-features: {batch_size: 16}
-train:
-  architectures: [tcn]
-  n_trials: 1
-  max_epochs: 3
-  patience: 1
-  # One stack of two dilations: the smallest TCN, the quickest to trace and train.
-  search_space: {window: [16], batch_size: [16], units: [8, 8], layers: [1, 1],
-                 dilation_depth: [2, 2], stacks: [1, 1]}
-postprocess: {median_frames: 3, min_bout_frames: 2}
-label: {arena_side_cm: 40, settle_seconds: 0}  # the test writes the inbox just before
-"""
-# Two of the lab's set-ups, both 10 fps and small frames, keep the retraining short; the labels
-# are then asked of a third, held out.
-LAB_CONDITIONS = (CONDITIONS[0], CONDITIONS[2])
+from ethoflow.synth import HELD_OUT_CONDITION, truth_labels
+from helpers.labs import small_lab
+from helpers.retrain import LAB_CONDITIONS, PARAMS
 
 
 @pytest.fixture(scope="module")

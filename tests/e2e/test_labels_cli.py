@@ -1,13 +1,13 @@
 import json
-from pathlib import Path
 
 import pandas as pd
 from typer.testing import CliRunner
 
 from ethoflow.cli import app
+from helpers.real import REAL
 
 runner = CliRunner()
-VIDEO = Path(__file__).parent / "data" / "real" / "amadeusgpt_maushaus.mp4"  # 30 fps, 5 frames
+VIDEO = REAL / "amadeusgpt_maushaus.mp4"  # 30 fps, 5 frames
 
 
 def test_convert_places_bouts_with_the_videos_fps_and_frame_count(tmp_path):

@@ -4,8 +4,8 @@
    ``--serve-artifacts`` into a folder here): ``ethoflow retrain`` runs against them, ``ethoflow
    serve`` registers the deployments on the Prefect server and runs the nightly label deployment
    when the test asks for a run through the REST API, as a maintainer does from the UI. Minutes
-   of synthesis and training: marked ``servers``, left out of ``make test``, run by ``make
-   test-servers``.
+   of synthesis and training: marked ``servers``, so that ``make test-servers`` runs this part
+   alone.
 2. A throwaway cluster of Debian's PostgreSQL: two processes share one Optuna study in it while
    logging their trials to an ``mlflow server`` whose backend store is PostgreSQL; a registered
    version gets the ``champion`` alias and it is read back.
@@ -40,12 +40,13 @@ import httpx
 import pytest
 import yaml
 
-from conftest import BROWSER_TIMEOUT_MS, small_lab
 from ethoflow.config import load_settings
 from ethoflow.synth import HELD_OUT_CONDITION
-from test_label_flow import LAB_CONDITIONS
-from test_label_flow import PARAMS as LAB_PARAMS
-from test_train import write_features
+from helpers.browser import BROWSER_TIMEOUT_MS
+from helpers.features import write_features
+from helpers.labs import small_lab
+from helpers.retrain import LAB_CONDITIONS
+from helpers.retrain import PARAMS as LAB_PARAMS
 
 HEADS = ("grooming", "rearing")
 FLOWS = ("retrain", "ingest", "train", "evaluate", "promote", "label")
@@ -414,7 +415,7 @@ from pathlib import Path
 from ethoflow.mlops.registry import configure_tracking
 from ethoflow.training.fit import Budget, load_split
 from ethoflow.training.search import search_and_register
-from test_train import SPACE
+from helpers.features import SPACE
 
 features, tracking_uri, storage, barrier, worker = sys.argv[1:]
 configure_tracking(tracking_uri, "postgres")
@@ -460,7 +461,7 @@ def shared_search(postgres, tmp_path_factory, request) -> Iterator[SharedSearch]
         # Optuna creates its tables on first use; two processes doing that at once on an empty
         # database collide on PostgreSQL's enum types (seen here), so they are created first.
         optuna.storages.RDBStorage(f"{postgres}/optuna")
-        tests = str(Path(__file__).parent)
+        tests = str(Path(__file__).parents[1])
         env = child_env(PYTHONPATH=tests, TF_CPP_MIN_LOG_LEVEL="3")
         for worker in ("0", "1"):
             args = [str(features), mlflow, f"{postgres}/optuna", str(root / "barrier"), worker]

@@ -8,7 +8,7 @@ from prefect.flows import load_flow_from_entrypoint
 
 from ethoflow.config import load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_deployments_register_with_the_configured_cron(tmp_path, prefect_harness):

@@ -14,7 +14,7 @@ import yaml
 
 from ethoflow.config import load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 HOME = "/srv/ethoflow"  # ETHOFLOW_HOME in the image
 SERVERS = {

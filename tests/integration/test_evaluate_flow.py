@@ -7,7 +7,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from test_train import write_features
+from helpers.features import write_features
 
 PARAMS = """
 train:

@@ -15,29 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import small_lab
 from ethoflow.config import load_settings
 from ethoflow.data.ingest import discover_recordings, featurize_recording
 from ethoflow.features.featurization import Featurization
 from ethoflow.features.motion import MOTION_FEATURES
 from ethoflow.features.posture import POSTURE_FEATURES
 from ethoflow.synth import CONDITIONS, write_recording
-
-PARAMS = """
-seed: 5
-synth: {videos_per_condition: 2, minutes: 0.1, light_mouse_fraction: 0.5}
-ingest: {crop_size: 64}
-features: {batch_size: 16, cnn: true}
-"""
-
-
-def _project(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    params = root / "params.yaml"
-    params.write_text(PARAMS)
-    s = load_settings(params)
-    small_lab(s.paths.raw, s.paths.truth, videos=2, minutes=0.1, seed=5, light_mouse_fraction=0.5)
-    return params
+from helpers.ingest import feature_files, ingest_project
+from helpers.labs import small_lab
 
 
 def _add_bad_recordings(raw: Path) -> None:
@@ -72,18 +57,10 @@ def _add_bad_recordings(raw: Path) -> None:
 def ingested(tmp_path_factory, prefect_harness):
     from ethoflow.flows.ingest import ingest_flow
 
-    params = _project(tmp_path_factory.mktemp("project"))
+    params = ingest_project(tmp_path_factory.mktemp("project"))
     _add_bad_recordings(params.parent / "data" / "raw")
     state = ingest_flow(params=str(params), return_state=True)
     return params, state
-
-
-def _outputs(features: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(features)): p.read_bytes()
-        for p in sorted(features.rglob("*"))
-        if p.is_file() and p.suffix in (".npy", ".csv")
-    }
 
 
 def test_flow_completes_and_quarantines_the_bad_recordings(ingested):
@@ -140,17 +117,17 @@ def test_rerun_reuses_everything_and_changes_nothing(ingested):
 
     params, _ = ingested
     features = params.parent / "data" / "features"
-    before = _outputs(features)
+    before = feature_files(features)
     # Every file: features, manifest, summary, quarantine list and the GE reports.
     mtimes = {p: p.stat().st_mtime_ns for p in features.rglob("*") if p.is_file()}
     summary = ingest_flow(params=str(params))
     assert summary["reused"] == summary["ingested"] == 2 * len(CONDITIONS) + 1
-    assert _outputs(features) == before
+    assert feature_files(features) == before
     assert {p: p.stat().st_mtime_ns for p in features.rglob("*") if p.is_file()} == mtimes
 
 
 def test_changed_labels_are_reprocessed(tmp_path):
-    params = _project(tmp_path / "p")
+    params = ingest_project(tmp_path / "p")
     s = load_settings(params)
     recordings, _ = discover_recordings(s.paths.raw)
     recording = recordings[0]
@@ -198,7 +175,7 @@ def test_missing_raw_folder_is_explained(tmp_path):
 
 
 def test_crash_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path, prefect_api):
-    params = _project(tmp_path / "p")
+    params = ingest_project(tmp_path / "p")
     features = tmp_path / "p" / "data" / "features"
     # On the test Prefect API: neither run starts a temporary server of its own (killed with its
     # command: test_label_flow's kill test).
@@ -232,7 +209,7 @@ def test_crash_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path, prefect
 def test_posture_only_ingest_skips_the_cnn(tmp_path):
     from ethoflow.vision.augment import AugmentSetting
 
-    params = _project(tmp_path / "p")
+    params = ingest_project(tmp_path / "p")
     settings = load_settings(params)
     recording = discover_recordings(settings.paths.raw)[0][0]
     no_cnn = settings.features.model_copy(update={"cnn": False})

@@ -11,19 +11,14 @@ import pandas as pd
 import pytest
 import yaml
 
-import test_faults
-import test_train
 from ethoflow.config import load_settings
 from ethoflow.errors import InputError
 from ethoflow.synth import CONDITIONS
 from ethoflow.training.fit import Budget, load_split
 from ethoflow.training.search import search_and_register
-from test_faults import synthetic_frames, write_params, write_video
-from test_ingest import _outputs, _project
-from test_train import SPACE, write_features
-
-project = test_faults.project  # untrained champions in a real registry, for labelling
-tracking = test_train.tracking  # an MLflow store in the test's folder
+from helpers.champions import synthetic_frames, write_params, write_video
+from helpers.features import SPACE, write_features
+from helpers.ingest import feature_files, ingest_project
 
 INGEST_FILES = ("manifest.csv", "quarantine.csv", "summary.json")
 
@@ -42,7 +37,7 @@ def test_ingest_with_two_workers_matches_one(tmp_path, prefect_harness, monkeypa
     from ethoflow.data import ingest as steps
     from ethoflow.flows.ingest import ingest_flow
 
-    params = _project(tmp_path / "lab")
+    params = ingest_project(tmp_path / "lab")
     raw = tmp_path / "lab" / "data" / "raw"
     # A bad video found before featurisation (it does not open)...
     (raw / "condition_1" / "corrupt.mp4").write_bytes(np.random.default_rng(0).bytes(5000))
@@ -61,7 +56,7 @@ def test_ingest_with_two_workers_matches_one(tmp_path, prefect_harness, monkeypa
     for workers in (1, 2):
         shutil.rmtree(features, ignore_errors=True)
         summaries[workers] = ingest_flow(params=str(_with_workers(params, workers)))
-        outputs[workers] = _outputs(features) | {
+        outputs[workers] = feature_files(features) | {
             name: (features / name).read_bytes() for name in INGEST_FILES
         }
     assert summaries[2] == summaries[1]

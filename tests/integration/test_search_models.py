@@ -6,7 +6,7 @@ import pytest
 
 from ethoflow.training import search
 from ethoflow.training.fit import Budget, load_split
-from test_train import SPACE, write_features
+from helpers.features import SPACE, write_features
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from ethoflow.io.video import open_recording
 from ethoflow.vision.openfield import track_frames
 from ethoflow.vision.quality import check_track
 from ethoflow.vision.track import MouseTracker, estimate_background
+from helpers.real import REAL
 
-REAL = Path(__file__).parent / "data" / "real"
 TRACKTOR = REAL / "tracktor_mouse_video.mp4"
 
 

@@ -10,8 +10,8 @@ from ethoflow.io.video import open_recording
 from ethoflow.vision.openfield import track_frames
 from ethoflow.vision.quality import check_track
 from ethoflow.vision.track import MouseTracker
+from helpers.real import REAL
 
-REAL = Path(__file__).parent / "data" / "real"
 SESSIONS = sorted(p for p in (REAL / "openfield_frames").iterdir() if p.is_dir())
 
 

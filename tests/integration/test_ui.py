@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import test_faults
 from ethoflow.config import Settings, load_settings
 from ethoflow.evaluation.summaries import video_summary
 from ethoflow.io.labels import bouts, read_labels
@@ -21,15 +20,12 @@ from ethoflow.io.video import VideoReader
 from ethoflow.labelling.batch import write_batch_report
 from ethoflow.synth import CONDITIONS, write_recording
 from ethoflow.ui import files, recording, results, review
-from test_faults import HEADS, empty_store, write_params
+from helpers.app import GROOMING, REARING, set_thresholds
+from helpers.champions import HEADS, empty_store, write_params
 
-# The fault suite's tiny champions (untrained posture-only TCNs, registered and aliased in a
-# real MLflow store): reused, not copied.
-project = test_faults.project
-
-APP = Path(__file__).parents[1] / "src" / "ethoflow" / "ui" / "app.py"
-GROOMING = (12, 26)  # the hand-made label file's bouts: rows [start, stop)
-REARING = (40, 48)
+# ``project``: the tiny champions (untrained posture-only TCNs, registered and aliased in a real
+# MLflow store; tests/conftest.py).
+APP = Path(__file__).parents[2] / "src" / "ethoflow" / "ui" / "app.py"
 
 
 @pytest.fixture(scope="session")
@@ -81,22 +77,6 @@ def app(project, tmp_path_factory) -> App:
     write_batch_report(outcomes, "inbox", settings.paths.outbox)
     data = files.data_folder(settings, params)
     return App(params, settings, data, video, labels, hand_labels, labeller)
-
-
-def set_thresholds(project, labeller: results.Labeller, labels: pd.DataFrame) -> results.Labeller:
-    """Give the champions the median probability of ``labels`` as threshold, in the registry
-    (as an evaluation would) and in ``labeller`` (the same models: no second download)."""
-    import mlflow
-
-    from ethoflow.mlops.registry import model_name
-
-    client = mlflow.MlflowClient(project.tracking_uri)
-    heads = {}
-    for head, model in labeller.heads.items():
-        threshold = round(float(labels[f"{head}_probability"].median()), 6)
-        client.set_model_version_tag(model_name(head), model.version, "threshold", str(threshold))
-        heads[head] = replace(model, threshold=threshold)
-    return replace(labeller, heads=heads)
 
 
 # --- uploads -----------------------------------------------------------------------------------

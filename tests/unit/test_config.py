@@ -4,7 +4,7 @@ import pytest
 
 from ethoflow.config import ConfigError, Settings, load_settings
 
-PROJECT_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+PROJECT_PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 
 
 def _write(tmp_path: Path, text: str) -> Path:

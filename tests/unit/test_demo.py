@@ -9,7 +9,7 @@ from ethoflow import demo
 from ethoflow.config import load_settings
 from ethoflow.synth import CONDITIONS, synthesize_lab
 
-PROJECT_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+PROJECT_PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 
 
 def test_the_demo_searches_on_a_smaller_budget_than_training():

@@ -1,18 +1,15 @@
 """Distance travelled without the tracker's jitter: real footage shrunk, and synthetic walks."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import WALK_FRAMES, WALK_SIZES, WALK_START
 from ethoflow.labelling.tracking import SUMMARY_FILE, track_recording
 from ethoflow.vision.distance import position_noise, travelled
 from ethoflow.vision.quality import MIN_BODY_PIXELS
-
-REAL = Path(__file__).parent / "data" / "real"
+from helpers.real import REAL, WALK_FRAMES, WALK_SIZES, WALK_START
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
-"""The repository's layout: the design card's folders, and MLflow and Prefect kept out of the
-library's pure parts (they live in the registry, the search's trial tracking and the flows)."""
+"""The repository's layout: the design card's folders, MLflow and Prefect kept out of the
+library's pure parts (they live in the registry, the search's trial tracking and the flows), and
+the tests' tiers sharing their builders through tests/helpers."""
 
 import ast
 import tomllib
@@ -7,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "ethoflow"
+TESTS = ROOT / "tests"
 # The library's pure parts: no MLflow, no Prefect (those live in mlops' registry and deployments,
 # the search's trial logging, the flows and the entry points).
 PURE = [
@@ -117,3 +119,18 @@ def test_every_module_sits_in_a_layer():
     parts = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
     parts |= {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
     assert parts == set().union(*LAYERS) | ENTRY_POINTS - {"flows"}
+
+
+def test_no_test_module_imports_another():
+    """Shared builders live in tests/helpers: a test module imported by another would bring its
+    fixtures and tests along, and tie the two modules' order and state together."""
+    test_modules = {p.stem for p in TESTS.rglob("test_*.py")} | {"conftest"}
+    for path in sorted(TESTS.rglob("*.py")):
+        imported = _imports(path) & test_modules
+        assert not imported, f"{path.relative_to(ROOT)} imports {sorted(imported)}"
+
+
+def test_every_test_module_sits_in_a_tier():
+    tiers = {"unit", "integration", "e2e"}
+    for path in TESTS.rglob("test_*.py"):
+        assert path.relative_to(TESTS).parts[0] in tiers, path.relative_to(ROOT)

@@ -1,6 +1,6 @@
 """The web app in a real browser: ``ethoflow ui`` serving on a free port, Debian's chromium
 driven headless by Playwright (the system browser: nothing downloaded), real synthetic
-recordings and the fault suite's tiny champions.
+recordings and the tiny champions of ``helpers.champions``.
 
 ``ETHOFLOW_SCREENSHOTS=DIR`` saves a screenshot of each page in DIR (the README's come from here).
 """
@@ -17,17 +17,14 @@ import pandas as pd
 import pytest
 from ui_serving import ethoflow_ui, screenshot, settled
 
-import test_faults
-from conftest import BROWSER_TIMEOUT_MS
 from ethoflow.config import load_settings
 from ethoflow.io.labels import read_labels
 from ethoflow.labelling.batch import write_batch_report
 from ethoflow.synth import CONDITIONS, write_recording
 from ethoflow.ui import results
-from test_faults import write_params
-from test_ui import GROOMING, REARING, set_thresholds
-
-project = test_faults.project  # the fault suite's champions, reused
+from helpers.app import GROOMING, REARING, set_thresholds
+from helpers.browser import BROWSER_TIMEOUT_MS
+from helpers.champions import write_params
 
 
 @pytest.fixture(scope="session")
