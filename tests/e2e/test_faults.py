@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import struct
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -100,6 +101,9 @@ BROKEN = {  # video id -> what its reason must say
     "one-frame": ["only 1 frame(s)", "at least 4"],
     "three-frames": ["only 3 frame(s)", "at least 4"],
     "fps-1000": ["1000 fps", "more than any lab camera"],
+    # FFmpeg reads a header's rate of 0 as 25 fps, so no file reads back as fps 0; one frame per
+    # 2^32 - 1 s reads back as a rate near 0.
+    "fps-near-0": ["fps, less than any lab camera", "its header is wrong"],
     "black": ["every frame is black"],
     "frozen": ["does not change"],
     # mp4 keeps its index (moov) at the end, so its first half cannot be opened; an AVI's first
@@ -107,6 +111,15 @@ BROKEN = {  # video id -> what its reason must say
     "cut-mp4": ["cannot be opened as a video"],
     "cut-avi": ["truncated"],
 }
+
+
+def avi_with_rate(data: bytes, scale: int, rate: int) -> bytes:
+    """An AVI file's bytes with its video stream's rate (``rate / scale`` fps) replaced."""
+    patched = bytearray(data)
+    # The strh chunk: id, size, fccType, fccHandler, dwFlags, wPriority, wLanguage,
+    # dwInitialFrames (28 bytes), then dwScale and dwRate, little-endian.
+    struct.pack_into("<II", patched, patched.index(b"strh") + 28, scale, rate)
+    return bytes(patched)
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +134,8 @@ def broken_batch(project, tmp_path_factory) -> tuple[Path, Result]:
     write_video(videos / "one-frame.mp4", frames[:1], 10)
     write_video(videos / "three-frames.mp4", frames[:3], 10)
     write_video(videos / "fps-1000.mp4", frames, 1000)
+    avi = write_video(folder / "rate.avi", frames, 10, "MJPG").read_bytes()
+    (videos / "fps-near-0.avi").write_bytes(avi_with_rate(avi, scale=2**32 - 1, rate=1))
     write_video(videos / "black.mp4", [np.zeros((240, 320, 3), np.uint8)] * 30, 10)
     write_video(videos / "frozen.mp4", [frames[0]] * 30, 10)  # one real picture, repeated
     for fourcc, suffix in (("mp4v", "mp4"), ("MJPG", "avi")):
@@ -150,14 +165,6 @@ def test_broken_file_reason(broken_batch, video_id):
     for words in BROKEN[video_id]:
         assert words in reason, reason
     assert f"{video_id}: quarantined {reason}" in result.output
-
-
-def test_header_fps_0():
-    # OpenCV's writers refuse fps < 1 (MJPG asserts fps >= 1, mp4v does not open), and a header
-    # patched to 0 (mp4 mdhd timescale or stts delta) reads back through OpenCV's fallbacks as
-    # 1, 1/3 or 10240 fps: no file made here reads as fps 0. check_video_info's fps <= 0 branch
-    # is unit-tested in test_video.py.
-    pytest.skip("no video file reads back as fps 0 through OpenCV")
 
 
 # --- 6, 7, 9: odd but usable recordings --------------------------------------------------------

@@ -539,7 +539,7 @@ def test_mlflow_registry_on_postgres_sets_and_reads_an_alias(shared_search):
 
 
 # --- 3. The Prefect and MLflow UIs in a browser --------------------------------------------------
-# conftest's ``browser``: Debian's chromium, driven by Playwright as in tests/browser.
+# e2e/conftest's ``browser``: Debian's chromium, driven by Playwright as in e2e/browser.
 
 
 @pytest.fixture
@@ -565,7 +565,7 @@ def screenshot_on_failure(page, folder: Path) -> Iterator[None]:
 
 
 def save_screenshot(page, name: str) -> None:
-    """``NAME.png`` in ``ETHOFLOW_SCREENSHOTS`` when set, as in tests/browser (docs/'s come from
+    """``NAME.png`` in ``ETHOFLOW_SCREENSHOTS`` when set, as in e2e/browser (docs/'s come from
     here): a normal run leaves docs/ alone."""
     folder = os.environ.get("ETHOFLOW_SCREENSHOTS")
     if folder:

@@ -1,6 +1,6 @@
 """The researchers' web app: its page logic on real synthetic recordings with real (tiny,
 untrained, posture-only) champions in a real MLflow registry, then every page through
-Streamlit's AppTest. Browser tests against the running server are in ``tests/browser/``."""
+Streamlit's AppTest. Browser tests against the running server are in ``tests/e2e/browser/``."""
 
 from __future__ import annotations
 

@@ -200,7 +200,7 @@ def test_bad_polarity_and_mismatched_frames_are_rejected():
         # A mouse on textured bedding that rests and grooms in one place for much of the clip,
         # so its ghost is taken out of the background; where flecks are as light as a white mouse,
         # its outline blurs. Measured over seeds 1-4: 1.1-3.3 px (black mouse with its coat; 1.2-3.0
-        # before), 0.3-10 px (white, before the coat; real footage: tests/test_track_real.py). The
+        # before), 0.3-10 px (white, before the coat; real footage: test_track_real.py). The
         # lab's rests made this harder (it was 1.0-1.5 px with a mouse that rarely sat still).
         ("ir_bedding", "dark_on_light", 2.0),
         ("ir_bedding", "light_on_dark", 3.0),

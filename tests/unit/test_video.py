@@ -135,12 +135,14 @@ def test_missing_file(tmp_path):
     [
         ({"fps": 0.0}, "video reports fps 0; a frame rate above 0 is required"),
         ({"fps": float("nan")}, "video reports fps nan"),
+        ({"fps": 0.2}, "video reports 0.2 fps, less than any lab camera; its header is wrong"),
+        ({"fps": 1000.0}, "video reports 1000 fps, more than any lab camera; its header is wrong"),
         ({"frame_count": 0}, "no decodable frames"),
         ({"width": 0}, "invalid frame size 0x240"),
     ],
 )
 def test_unusable_metadata_is_rejected(tmp_path, fields, problem):
-    # Containers that report fps 0 exist in the wild but FFmpeg will not write one.
+    # FFmpeg reads a rate of 0 in a header as 25 fps: no file here reads back as fps 0.
     info = VideoInfo(path=tmp_path / "v.mp4", fps=10.0, frame_count=5, width=320, height=240)
     with pytest.raises(InputError, match=problem):
         check_video_info(replace(info, **fields))

@@ -1,6 +1,6 @@
 """Screenshots of the web app's pages for the README, on a project's own data (the demo's).
 
-    .venv/bin/python tests/browser/screenshots.py --params params.yaml --out docs
+    .venv/bin/python tests/e2e/browser/screenshots.py --params params.yaml --out docs
 
 after ``make demo``: starts ``ethoflow ui``, labels the first inbox video in automatic mode,
 opens the first recording of ``paths.raw`` in the manual viewer at its first grooming (or
