@@ -9,6 +9,8 @@ import pytest
 
 from helpers.features import write_features
 
+pytestmark = pytest.mark.slow  # two train flows, then the evaluate and promote flows
+
 PARAMS = """
 train:
   max_epochs: 2

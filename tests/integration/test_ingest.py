@@ -174,6 +174,7 @@ def test_missing_raw_folder_is_explained(tmp_path):
         discover_recordings(tmp_path / "nope")
 
 
+@pytest.mark.slow  # an ingest killed in a subprocess, then run again
 def test_crash_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path, prefect_api):
     params = ingest_project(tmp_path / "p")
     features = tmp_path / "p" / "data" / "features"

@@ -18,6 +18,8 @@ from ethoflow.features.featurization import Featurization
 from ethoflow.io.video import VideoReader
 from ethoflow.vision.crop import crop_around
 
+pytestmark = pytest.mark.slow  # converts the ResNet50 extractor
+
 SIZE = 160  # the production crop; conversion time does not depend on it
 
 

@@ -20,6 +20,8 @@ from helpers.champions import synthetic_frames, write_params, write_video
 from helpers.features import SPACE, write_features
 from helpers.ingest import feature_files, ingest_project
 
+pytestmark = pytest.mark.slow  # each comparison runs the work twice
+
 INGEST_FILES = ("manifest.csv", "quarantine.csv", "summary.json")
 
 

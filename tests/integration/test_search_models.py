@@ -8,6 +8,8 @@ from ethoflow.training import search
 from ethoflow.training.fit import Budget, load_split
 from helpers.features import SPACE, write_features
 
+pytestmark = pytest.mark.slow  # a search of several trials
+
 
 @pytest.fixture
 def tracking(tmp_path):

@@ -60,6 +60,7 @@ def test_short_clip_from_the_start_of_a_real_recording_is_tracked_on_the_mouse(t
     assert (distance <= 10).mean() >= 0.97
 
 
+@pytest.mark.slow  # clips of the real round-arena video tracked
 @pytest.mark.parametrize("frames", [90, 120])
 def test_short_clips_of_the_white_mouse_on_bedding(tmp_path, frames):
     track, quality = _tracked(_cut(REAL / "sleap_minimal_top.mp4", tmp_path / "s.avi", frames))

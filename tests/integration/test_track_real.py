@@ -12,6 +12,8 @@ from ethoflow.vision.quality import check_track
 from ethoflow.vision.track import MouseTracker
 from helpers.real import REAL
 
+pytestmark = pytest.mark.slow  # the real recordings tracked, against their references
+
 SESSIONS = sorted(p for p in (REAL / "openfield_frames").iterdir() if p.is_dir())
 
 

@@ -59,6 +59,7 @@ def test_ctrl_c_stops_training_after_the_batch_in_hand(splits):
     assert batches == []  # not one epoch finished
 
 
+@pytest.mark.slow
 def test_search_logs_nested_trials_and_registers_the_best(splits, tracking, tmp_path):
     import mlflow
 
@@ -94,6 +95,7 @@ def test_search_logs_nested_trials_and_registers_the_best(splits, tracking, tmp_
     assert parent.data.metrics["test_pr_auc"] == pytest.approx(result.best_pr_auc)
 
 
+@pytest.mark.slow
 def test_registered_model_loads_back_in_safe_mode(splits, tracking, tmp_path):
     from ethoflow.mlops.registry import load_keras_model
     from ethoflow.training.fit import predict_frames
@@ -115,6 +117,7 @@ def test_registered_model_loads_back_in_safe_mode(splits, tracking, tmp_path):
     assert [len(s) for s in scores] == [len(f) for f in test.features]
 
 
+@pytest.mark.slow
 def test_resuming_a_study_continues_it(splits, tracking, tmp_path):
     import mlflow
 
@@ -135,6 +138,7 @@ def test_resuming_a_study_continues_it(splits, tracking, tmp_path):
         assert len(third.trials) == 3  # already complete: nothing re-run
 
 
+@pytest.mark.slow
 def test_flow_trains_from_params(tmp_path, prefect_harness):
     from ethoflow.flows.train import train_flow
 

@@ -23,6 +23,8 @@ from ethoflow.ui import files, recording, results, review
 from helpers.app import GROOMING, REARING, set_thresholds
 from helpers.champions import HEADS, empty_store, write_params
 
+pytestmark = pytest.mark.slow  # every page of the app, through AppTest
+
 # ``project``: the tiny champions (untrained posture-only TCNs, registered and aliased in a real
 # MLflow store; tests/conftest.py).
 APP = Path(__file__).parents[2] / "src" / "ethoflow" / "ui" / "app.py"

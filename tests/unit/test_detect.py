@@ -82,6 +82,7 @@ def _outliers(condition: Condition) -> float:
     return 0.03 if condition.lens else 0.02
 
 
+@pytest.mark.slow  # 20 s per condition and polarity, drawn and tracked
 def test_tracker_follows_the_mouse(tracked):
     condition, track, error, _ = tracked
     assert track.found.all()
@@ -89,6 +90,7 @@ def test_tracker_follows_the_mouse(tracked):
     assert np.mean(error <= 5) >= 1 - _outliers(condition)
 
 
+@pytest.mark.slow
 def test_mouse_against_walls_and_in_corners_is_found(tracked):
     condition, _, error, walls = tracked
     near_wall = walls.min(axis=1) < NEAR_WALL
@@ -192,6 +194,7 @@ def test_bad_polarity_and_mismatched_frames_are_rejected():
         tracker(np.zeros((16, 16), np.uint8))
 
 
+@pytest.mark.slow  # a real-like lab recording drawn and tracked per case
 @pytest.mark.parametrize(
     ("name", "polarity", "median_px"),
     [

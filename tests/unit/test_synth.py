@@ -117,6 +117,7 @@ def test_behaviour_shares_and_bout_lengths_follow_the_lab():
     assert rearing.max() <= 10 and grooming.max() <= 55
 
 
+@pytest.mark.slow  # 4 minutes of recording drawn
 def test_mice_visit_walls_and_corners_and_rear_at_both():
     cond = CONDITIONS[0]
     truth = pd.DataFrame([vars(t) for _, t in render_recording(cond, seconds=240, seed=2)])
