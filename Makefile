@@ -13,7 +13,7 @@ PREFECT_API_URL ?= http://127.0.0.1:$(PREFECT_PORT)/api
 MLFLOW_BACKEND ?= sqlite:///mlflow/mlflow.db
 MLFLOW_ARTIFACTS ?= $(CURDIR)/mlflow/artifacts
 
-.PHONY: setup demo test test-servers lint repro mlflow-ui system-deps clean
+.PHONY: setup demo test test-fast test-servers lint repro mlflow-ui system-deps clean
 .PHONY: prefect-server prefect-worker mlflow-server docs docs-serve
 
 setup: $(VENV)/.installed
@@ -65,8 +65,8 @@ mlflow-server: setup
 
 # Debian packages the tests drive, installed in one apt-get run when missing: chromium for the
 # browser tests (through Playwright, pinned in the dev extras: `playwright install` would download
-# a browser), postgresql for tests/test_servers.py's throwaway cluster, docker-compose to validate
-# docker/compose.yaml (tests/test_docker.py; no Docker engine needed).
+# a browser), postgresql for tests/e2e/test_servers.py's throwaway cluster, docker-compose to
+# validate docker/compose.yaml (tests/integration/test_docker.py; no Docker engine needed).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
@@ -82,14 +82,20 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every tier (tests/unit, tests/integration, tests/e2e: real servers and the browser included).
 test: lint system-deps
 	$(MKDOCS) build --strict --quiet
 	$(BIN)/python -m pytest
 
-# Retrain and label on real Prefect and MLflow servers (pytest marker `servers`, left out of
-# `make test`: minutes of training; docs/servers.md).
+# The unit and integration tiers without the tests marked slow: under 3 minutes, no system
+# packages.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow" tests/unit tests/integration
+
+# Only the retraining and labelling on real Prefect and MLflow servers (marker `servers`;
+# docs/servers.md).
 test-servers: setup system-deps
-	$(BIN)/python -m pytest -m servers tests/test_servers.py
+	$(BIN)/python -m pytest -m servers tests/e2e/test_servers.py
 
 # The documentation site (mkdocs.yml) into site/, warnings as errors: a broken link or anchor, a
 # page left out of the navigation, a reference page that fails to generate. `make test` runs it.

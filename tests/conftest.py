@@ -1,16 +1,35 @@
-import hashlib
+"""Fixtures every tier shares, and each test's tier marker (``unit``, ``integration``, ``e2e``)
+from the folder it sits in."""
+
 import os
 import shutil
 import sys
 from pathlib import Path
 
 import cv2
-import pandas as pd
 import pytest
 
-from ethoflow.synth.conditions import CONDITIONS, Condition
-from ethoflow.synth.lab import synthesize_lab
+from ethoflow.synth.conditions import CONDITIONS
 from ethoflow.synth.recording import write_recording
+from helpers.champions import (
+    Project,
+    register_champions,
+    synthetic_frames,
+    write_params,
+    write_video,
+)
+from helpers.labs import draw_labs_in
+from helpers.real import REAL_VIDEO, WALK_FRAMES, WALK_SIZES, WALK_START
+
+TESTS = Path(__file__).parent
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = item.path.relative_to(TESTS).parts[0]
+        assert tier in TIERS, f"{item.nodeid}: a test module belongs in one of {TIERS}"
+        item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")
@@ -26,15 +45,6 @@ def tiny_recording(tmp_path_factory) -> dict[str, Path]:
         paths["video"], paths["labels"], paths["truth"], condition=CONDITIONS[1], seconds=3, seed=7
     )
     return paths
-
-
-# --- the same real walk at several resolutions (tests/data/real) --------------------------------
-
-REAL_VIDEO = Path(__file__).parent / "data" / "real" / "tracktor_mouse_video.mp4"
-# 3 s where the mouse walks slowly and turns (frames 7500-7589, 4:10-4:13): its steps are a few
-# pixels, so the jitter of a small image added 14 % to the summed steps at 160x120.
-WALK_START, WALK_FRAMES = 7500, 90
-WALK_SIZES = [(640, 480), (320, 240), (160, 120), (64, 48)]
 
 
 @pytest.fixture(scope="session")
@@ -58,53 +68,12 @@ def real_walk_clips(tmp_path_factory) -> dict[tuple[int, int], Path]:
     return paths
 
 
-# --- small synthetic labs ------------------------------------------------------------------------
-
-_LABS: Path | None = None  # each lab drawn this session, by its arguments' digest
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _small_labs(tmp_path_factory):
-    global _LABS
-    _LABS = tmp_path_factory.mktemp("small-labs")
+    """helpers.labs.small_lab draws each lab once this session, in a folder of its own."""
+    draw_labs_in(tmp_path_factory.mktemp("small-labs"))
     yield
-    _LABS = None
-
-
-def small_lab(
-    raw: Path,
-    truth: Path,
-    conditions: tuple[Condition, ...] = CONDITIONS,
-    *,
-    videos: int,
-    minutes: float,
-    seed: int,
-    light_mouse_fraction: float = 0.25,
-) -> pd.DataFrame:
-    """``synthesize_lab``'s recordings of ``conditions`` in ``raw`` (``<condition>/<video_id>``)
-    and their truth in ``truth``; returns the lab's inventory.
-
-    A lab is drawn once a session and copied for each later test that asks for the same one: the
-    same bytes (a recording depends only on its seed, tests/test_synth.py), without the seconds of
-    drawing them again.
-    """
-    kwargs = dict(
-        videos_per_condition=videos,
-        minutes=minutes,
-        seed=seed,
-        light_mouse_fraction=light_mouse_fraction,
-        conditions=conditions,
-    )
-    if _LABS is None:  # outside a test session
-        return synthesize_lab(raw, truth, **kwargs)
-    drawn = _LABS / hashlib.sha256(repr(sorted(kwargs.items())).encode()).hexdigest()[:16]
-    if not (drawn / "done").is_file():
-        shutil.rmtree(drawn, ignore_errors=True)  # a draw cut short
-        synthesize_lab(drawn / "raw", drawn / "truth", **kwargs)
-        (drawn / "done").touch()
-    shutil.copytree(drawn / "raw", raw, dirs_exist_ok=True)
-    shutil.copytree(drawn / "truth", truth, dirs_exist_ok=True)
-    return pd.read_csv(Path(truth) / "lab.csv")
+    draw_labs_in(None)
 
 
 @pytest.fixture(scope="session")
@@ -126,6 +95,52 @@ def prefect_api(prefect_harness) -> str:
     return PREFECT_API_URL.value()
 
 
+# --- the tiny labelling project (helpers.champions) ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_champions(tmp_path_factory) -> Path:
+    """A folder holding the tiny project's champions store (``mlflow/``) and a good recording
+    (``good.mp4``: 3 s at 10 fps, 30 frames, mp4v), made once a session."""
+    from ethoflow.mlops.tracking import local_tracking_uri
+
+    root = tmp_path_factory.mktemp("champions")
+    register_champions(write_params(root, local_tracking_uri(root / "mlflow")))
+    write_video(root / "good.mp4", synthetic_frames(3, 10), 10)
+    return root
+
+
+@pytest.fixture(scope="module")
+def project(tiny_champions, tmp_path_factory, prefect_harness) -> Project:
+    """A tiny project of the module's own: params.yaml (posture-only) and a copy of the session's
+    champions store, which the module may change (thresholds, …) without reaching another."""
+    from ethoflow.config import load_settings
+    from ethoflow.mlops.tracking import local_tracking_uri
+
+    root = tmp_path_factory.mktemp("project")
+    # The copied database still names the session's artifacts: read, never changed.
+    shutil.copytree(tiny_champions / "mlflow", root / "mlflow")
+    tracking_uri = local_tracking_uri(root / "mlflow")
+    params = write_params(root, tracking_uri)
+    good = root / "videos" / "good.mp4"
+    good.parent.mkdir()
+    shutil.copy(tiny_champions / "good.mp4", good)
+    return Project(root, params, load_settings(params), tracking_uri, good)
+
+
+@pytest.fixture
+def tracking(tmp_path):
+    """An MLflow store in the test's folder, set as the tracking URI (experiment ``test``)."""
+    import mlflow
+
+    from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
+
+    uri = local_tracking_uri(tmp_path / "runs")
+    configure_tracking(uri, "test")
+    yield uri
+    mlflow.set_tracking_uri(None)
+
+
 # MLflow keeps the tracking URI and active experiment in globals and mirrors them here.
 _MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_DISABLE_TELEMETRY")
 
@@ -142,26 +157,3 @@ def _restore_mlflow_state():
             os.environ.pop(var, None)
         else:
             os.environ[var] = value
-
-
-# --- a browser, for the web app's tests (tests/browser) and the servers' UIs (test_servers.py) ---
-
-# Debian's chromium, driven by Playwright (`playwright install` would download a browser).
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# The app's first labelling loads TensorFlow and the models in its server; Prefect's and MLflow's
-# UIs are single-page apps: all slow to answer on a busy 2-core machine.
-BROWSER_TIMEOUT_MS = 90_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless chromium; ``expect`` waits up to ``BROWSER_TIMEOUT_MS`` (pages: set their own)."""
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no chromium at {CHROMIUM}: `make system-deps` installs Debian's")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()

@@ -15,8 +15,9 @@ from ethoflow.errors import InputError
 
 # Fewer frames than this is a snippet, not a recording (the real 5 fps clips of other labs have 4+).
 MIN_FRAMES = 4
-# No lab camera films faster; a header claiming more is wrong, and its durations would be too.
-MAX_FPS = 500.0
+# No lab camera films faster or slower; a header claiming otherwise is wrong, and its durations
+# would be too (a rate near 0 would put a short file on billions of clock rows).
+MIN_FPS, MAX_FPS = 1.0, 500.0
 # Where the header's frame count is checked: a frame this far in must decode (a file cut short or
 # still being copied fails); not the very last, which some containers over-count by one or two.
 _TAIL_CHECK = 0.9
@@ -284,10 +285,11 @@ def check_video_info(info: VideoInfo) -> VideoInfo:
         raise InputError(
             info.path, f"video reports fps {info.fps:g}; a frame rate above 0 is required"
         )
-    if info.fps > MAX_FPS:
+    if not MIN_FPS <= info.fps <= MAX_FPS:
+        side = "more" if info.fps > MAX_FPS else "less"
         raise InputError(
             info.path,
-            f"video reports {info.fps:g} fps, more than any lab camera; its header is wrong. "
+            f"video reports {info.fps:g} fps, {side} than any lab camera; its header is wrong. "
             "Re-encode it at the real rate (e.g. ffmpeg -r 30 -i in.mp4 out.mp4)",
         )
     if info.frame_count <= 0:
