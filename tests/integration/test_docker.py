@@ -18,11 +18,20 @@ from ethoflow.config import load_settings
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 HOME = "/srv/ethoflow"  # ETHOFLOW_HOME in the image
+# Each server's health check: its port in the container and the path.
 SERVERS = {
-    "prefect-server": "/api/health",
-    "mlflow": "/health",
-    "ui": "/_stcore/health",
-    "prefect-worker": "/health",
+    "prefect-server": (4200, "/prefect/api/health"),
+    "mlflow": (5000, "/mlflow/health"),
+    "ui": (8501, "/_stcore/health"),
+    "prefect-worker": (8080, "/health"),  # the worker's health server (--with-healthcheck)
+}
+# The passwords and keys docker/.env.example lists without a value: a lab sets its own.
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg0secret",
+    "PREFECT_AUTH_STRING": "ethoflow:prefect-secret",
+    "MLFLOW_PIPELINE_PASSWORD": "mlflow-secret-12",
+    "MLFLOW_SECRET_KEY": "signing-secret",
+    "ETHOFLOW_MAINTAINERS": "maya",
 }
 
 
@@ -35,9 +44,20 @@ def _compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*command, "config"], capture_output=True, text=True, env=env)
 
 
+def _lab_env_file(folder: Path, leave_out: str = "") -> Path:
+    """docker/.env.example with SECRETS filled in, as a lab's docker/.env (but ``leave_out``)."""
+    lines = [
+        f"{name}={SECRETS[name]}" if (name := line.partition("=")[0]) in SECRETS else line
+        for line in (DOCKER / ".env.example").read_text().splitlines()
+    ]
+    env_file = folder / ".env"
+    env_file.write_text("\n".join(x for x in lines if not x.startswith(f"{leave_out}=")) + "\n")
+    return env_file
+
+
 @pytest.fixture(scope="module")
-def compose() -> dict:
-    result = _compose_config(DOCKER / ".env.example")
+def compose(tmp_path_factory) -> dict:
+    result = _compose_config(_lab_env_file(tmp_path_factory.mktemp("env")))
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
 
@@ -48,18 +68,18 @@ def _env_references(path: Path) -> set[str]:
 
 def test_services_and_their_health_checks(compose):
     services = compose["services"]
-    assert set(services) == {"postgres", "prefect-server", "prefect-worker", "mlflow", "ui"}
+    assert set(services) == {
+        "proxy",
+        "postgres",
+        "prefect-server",
+        "prefect-worker",
+        "mlflow",
+        "ui",
+    }
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
-    for name, path in SERVERS.items():
+    for name, (port, path) in SERVERS.items():
         check = " ".join(services[name]["healthcheck"]["test"])
-        assert f"http://127.0.0.1:{_container_port(services[name])}{path}'" in check, name
-
-
-def _container_port(service: dict) -> int:
-    if "ports" in service:
-        [port] = service["ports"]
-        return port["target"]
-    return 8080  # the Prefect worker's health server (--with-healthcheck)
+        assert f"http://127.0.0.1:{port}{path}'" in check, name
 
 
 def test_every_dependency_waits_for_a_healthy_service(compose):
@@ -69,15 +89,73 @@ def test_every_dependency_waits_for_a_healthy_service(compose):
             assert condition == {"condition": "service_healthy"}, (name, needed)
             assert "healthcheck" in services[needed], needed
     assert set(services["prefect-worker"]["depends_on"]) == {"postgres", "prefect-server", "mlflow"}
+    assert set(services["proxy"]["depends_on"]) == {"prefect-server", "mlflow", "ui"}
 
 
-def test_servers_listen_on_all_interfaces_and_publish_their_ports(compose):
+def test_only_the_proxy_publishes_a_port(compose):
     services = compose["services"]
     assert "--host 0.0.0.0" in services["prefect-server"]["command"]
     assert "--host=0.0.0.0" in services["mlflow"]["command"]
     assert "--host 0.0.0.0" in services["ui"]["command"]
-    published = {name: s["ports"][0]["published"] for name, s in services.items() if "ports" in s}
-    assert published == {"prefect-server": 4200, "mlflow": 5000, "ui": 8501}
+    published = {name: s["ports"] for name, s in services.items() if "ports" in s}
+    assert published == {"proxy": [{"published": 443, "target": 443}]}
+
+
+def test_the_proxy_routes_to_each_server_on_its_port_and_path(compose):
+    proxy = compose["services"]["proxy"]
+    environment = proxy["environment"]
+    upstreams = {
+        name: environment[f"ETHOFLOW_{key}_UPSTREAM"]
+        for name, key in (("ui", "UI"), ("prefect-server", "PREFECT"), ("mlflow", "MLFLOW"))
+    }
+    assert upstreams == {name: f"{name}:{SERVERS[name][0]}" for name in upstreams}
+    assert "./Caddyfile:/etc/caddy/Caddyfile:ro" in [
+        v.replace(str(DOCKER), ".") for v in proxy["volumes"]
+    ]
+    assert environment["ETHOFLOW_USERS_FILE"] == "/run/secrets/lab_users"
+    assert compose["secrets"]["lab_users"]["file"] == str(DOCKER / "lab-users")
+    caddyfile = (DOCKER / "Caddyfile").read_text()
+    assert set(re.findall(r"\{\$(ETHOFLOW_\w+)\}", caddyfile)) <= set(environment) | {
+        "ETHOFLOW_PREFECT_AUTH"  # made from PREFECT_AUTH_STRING when the proxy starts
+    }
+    prefect = compose["services"]["prefect-server"]["environment"]
+    assert prefect["PREFECT_SERVER_API_BASE_PATH"] == "/prefect/api"
+    assert prefect["PREFECT_UI_SERVE_BASE"] == "/prefect"
+    assert prefect["PREFECT_UI_API_URL"] == "https://localhost:443/prefect/api"
+    assert "--static-prefix=/mlflow" in compose["services"]["mlflow"]["command"]
+
+
+def test_every_server_asks_for_credentials(compose):
+    services = compose["services"]
+    prefect = services["prefect-server"]["environment"]
+    assert prefect["PREFECT_SERVER_API_AUTH_STRING"] == SECRETS["PREFECT_AUTH_STRING"]
+    mlflow = services["mlflow"]
+    assert "--app-name=basic-auth" in mlflow["command"]
+    assert (
+        mlflow["environment"]["MLFLOW_AUTH_ADMIN_PASSWORD"] == SECRETS["MLFLOW_PIPELINE_PASSWORD"]
+    )
+    config = mlflow["environment"]["MLFLOW_AUTH_CONFIG_PATH"]
+    assert f"{DOCKER / 'mlflow-auth.ini'}:{config}:ro" in mlflow["volumes"]
+    for name in ("prefect-worker", "ui"):
+        environment = services[name]["environment"]
+        assert environment["PREFECT_API_AUTH_STRING"] == SECRETS["PREFECT_AUTH_STRING"]
+        assert (
+            environment["MLFLOW_TRACKING_USERNAME"]
+            == mlflow["environment"]["MLFLOW_AUTH_ADMIN_USERNAME"]
+        )
+        assert environment["MLFLOW_TRACKING_PASSWORD"] == SECRETS["MLFLOW_PIPELINE_PASSWORD"]
+
+
+def test_passwords_come_from_the_env_file_only():
+    """docker/.env.example names every secret with no value; params.yaml names none."""
+    example = dict(
+        line.split("=", 1)
+        for line in (DOCKER / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert {name: example[name] for name in SECRETS} == dict.fromkeys(SECRETS, "")
+    params = (ROOT / "params.yaml").read_text()
+    assert not re.search(r"password|secret|auth_string|token", params, re.IGNORECASE)
 
 
 def test_one_postgres_holds_a_database_per_service(compose):
@@ -94,7 +172,8 @@ def test_one_postgres_holds_a_database_per_service(compose):
         "optuna": services["prefect-worker"]["environment"]["ETHOFLOW_OPTUNA_STORAGE"],
     }
     assert sorted(created) == sorted(urls)
-    password = services["postgres"]["environment"]["POSTGRES_PASSWORD"]
+    password = SECRETS["POSTGRES_PASSWORD"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == password
     for database, url in urls.items():
         parsed = urlparse(url)
         assert parsed.scheme.startswith("postgresql"), url
@@ -135,6 +214,8 @@ def test_the_pipeline_containers_share_the_data_volumes_where_params_puts_them(c
         "dvc",
         "dvc-remote",
         "mlflow-artifacts",
+        "mlflow-users",
+        "caddy",
     }
 
 
@@ -144,11 +225,11 @@ def test_containers_set_every_variable_the_settings_name(compose, monkeypatch):
     for name in ("prefect-worker", "ui"):
         environment = compose["services"][name]["environment"]
         assert names <= set(environment), name
-        assert environment["PREFECT_API_URL"] == "http://prefect-server:4200/api"
+        assert environment["PREFECT_API_URL"] == "http://prefect-server:4200/prefect/api"
     for name in names:
         monkeypatch.setenv(name, compose["services"]["prefect-worker"]["environment"][name])
     settings = load_settings(ROOT / "params.yaml")
-    assert settings.tracking_uri == "http://mlflow:5000"
+    assert settings.tracking_uri == "http://mlflow:5000/mlflow"
     assert settings.optuna_storage_uri.endswith("@postgres:5432/optuna")
 
 
@@ -161,13 +242,13 @@ def test_outside_the_containers_the_settings_use_local_stores(monkeypatch):
     assert settings.optuna_storage_uri.startswith("sqlite:///")
 
 
-def test_a_missing_password_is_refused(tmp_path):
-    env_file = tmp_path / ".env"
-    lines = (DOCKER / ".env.example").read_text().splitlines()
-    env_file.write_text("\n".join(x for x in lines if not x.startswith("POSTGRES_PASSWORD=")))
-    result = _compose_config(env_file)
+@pytest.mark.parametrize(
+    "name", ["POSTGRES_PASSWORD", "PREFECT_AUTH_STRING", "MLFLOW_PIPELINE_PASSWORD"]
+)
+def test_a_missing_password_is_refused(tmp_path, name):
+    result = _compose_config(_lab_env_file(tmp_path, leave_out=name))
     assert result.returncode != 0
-    assert "set POSTGRES_PASSWORD in docker/.env" in result.stderr
+    assert f"set {name} in docker/.env" in result.stderr
 
 
 def test_worker_runs_the_deployments_it_registers_on_its_pool(compose):

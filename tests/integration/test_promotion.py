@@ -13,6 +13,7 @@ from ethoflow.mlops.champions import CHAMPION, PREVIOUS, champion_version
 from ethoflow.mlops.promotion import Scored, decide
 from ethoflow.mlops.registered_models import model_name
 from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
+from ethoflow.runtime.users import login_name
 
 _heads = itertools.count()
 
@@ -231,6 +232,7 @@ def test_decision_json_matches_decision(client, head, store):
     (run,) = _decision_runs(client, head)
     assert run.info.status == "FINISHED"
     assert run.data.tags["decided_by"] == decision.decided_by
+    assert run.data.tags["mlflow.user"] == login_name()  # no MLflow user signed in
     stored = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/decision.json")
     assert stored == decision.as_dict()
     # Artifacts go beside the database, not into the working directory.
@@ -284,3 +286,12 @@ def test_a_condition_without_positives_is_not_taken_as_fine(client, head):
     assert blind.reason.startswith("v2 cannot be measured in condition_1, condition_3")
     _register(client, head, score=0.8, unmeasurable_conditions="")
     assert promote_if_better(head, client=client).promoted  # measured everywhere, and better
+
+
+def test_a_decision_records_the_user_mlflow_authenticates(client, head, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "maya")
+    _register(client, head, score=0.6)
+    decision = promote_if_better(head, client=client)
+    assert decision.decided_by.startswith("maya@")
+    (run,) = _decision_runs(client, head)
+    assert run.data.tags["mlflow.user"] == "maya"

@@ -18,6 +18,7 @@ from ethoflow.evaluation.summaries import video_summary
 from ethoflow.io.labels import bouts, read_labels
 from ethoflow.io.video import VideoReader
 from ethoflow.labelling.batch import write_batch_report
+from ethoflow.runtime.users import USER_HEADER, login_name, web_user
 from ethoflow.synth.conditions import CONDITIONS
 from ethoflow.synth.recording import write_recording
 from ethoflow.ui import files, recording, results, review
@@ -342,7 +343,7 @@ def test_a_correction_is_saved_as_a_label_file_next_to_the_video(app, tmp_path):
     stretch = review.review_stretches(labelled)[0]
     data = tmp_path / "appdata"
     corrected = 1 - stretch.label
-    path = review.decide(labelled, stretch, corrected, data)
+    path = review.decide(labelled, stretch, corrected, data, reviewer="rita")
     assert path.is_relative_to(data) and path.name == "good.csv"
     assert (path.parent / "good.mp4").read_bytes() == labelled.video.read_bytes()
     labels = read_labels(path)  # the project's own reader accepts it
@@ -353,9 +354,10 @@ def test_a_correction_is_saved_as_a_label_file_next_to_the_video(app, tmp_path):
     assert (labels[stretch.head].iloc[untouched.frame] == untouched[stretch.head]).all()
     # A second answer (a confirmation) is added to the decisions, and the file follows both.
     other = review.review_stretches(labelled)[1]
-    review.decide(labelled, other, other.label, data)
+    review.decide(labelled, other, other.label, data, reviewer="maya")
     decisions = json.loads((path.parent / review.DECISIONS_FILE).read_text())
     assert [d["value"] == d["was"] for d in decisions] == [False, True]
+    assert [d["reviewer"] for d in decisions] == ["rita", "maya"]
     assert (read_labels(path)[stretch.head].iloc[frames] == corrected).all()
 
 
@@ -495,3 +497,12 @@ def test_review_page_saves_a_correction(app, at):
     assert len(read_labels(saved)) == 30
     table = _table(at, "answer")
     assert table.answer.iloc[0] == "no"
+    # No proxy in front: the answer is the login name's.
+    decisions = json.loads((saved.parent / review.DECISIONS_FILE).read_text())
+    assert [d["reviewer"] for d in decisions] == [login_name()]
+
+
+def test_the_reviewer_is_the_user_the_proxy_checked(monkeypatch):
+    assert web_user({USER_HEADER: "rita"}) == "rita"
+    monkeypatch.setattr("getpass.getuser", lambda: "labpc")
+    assert web_user({}) == web_user({USER_HEADER: " "}) == "labpc"

@@ -8,12 +8,13 @@ easy recording conditions while getting worse on a hard one.
 
 from __future__ import annotations
 
-import getpass
 import math
 import socket
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from ethoflow.runtime.users import mlflow_user
 
 DEFAULT_METRIC = "worst_condition_pr_auc"
 
@@ -89,12 +90,9 @@ def decide(
 
 
 def decided_by() -> str:
-    """``user@host`` of whoever runs the decision."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no login name, e.g. a container user without a passwd entry
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+    """``user@host`` of whoever runs the decision: the user the MLflow server authenticates
+    when it asks for one, else the login name."""
+    return f"{mlflow_user()}@{socket.gethostname()}"
 
 
 def make_decision(

@@ -16,6 +16,7 @@ import streamlit as st
 from ethoflow.config import ConfigError, Settings, load_settings
 from ethoflow.evaluation.plots import plot_ethogram
 from ethoflow.io.video import VIDEO_SUFFIXES
+from ethoflow.runtime.users import web_user
 from ethoflow.ui import recording as rec
 from ethoflow.ui import results, review
 from ethoflow.ui.files import UserError, data_folder, keep_upload
@@ -383,7 +384,8 @@ def review_queue(settings: Settings, params: Path, data: Path) -> None:
     if right.button(f"No {stretch.head}", key="review_no"):
         answer = 0
     if answer is not None:
-        path = review.decide(labelled, stretch, answer, data)
+        reviewer = web_user(st.context.headers)
+        path = review.decide(labelled, stretch, answer, data, reviewer=reviewer)
         st.session_state["review_saved"] = {str(where): str(path)}
         st.rerun()
     # Shown for the video it was saved for, not after switching to another one.

@@ -170,13 +170,11 @@ def source_frame_labels(table: pd.DataFrame, heads: list[str], frame_count: int)
     return pd.DataFrame({COLUMN_NAMES[h]: table[h].to_numpy(int)[rows] for h in heads})
 
 
-def decide(
-    labelled: Labelled, stretch: Stretch, value: int, data: Path, *, reviewer: str = ""
-) -> Path:
-    """Record that ``stretch`` shows ``stretch.head`` (``value`` 1) or not (0): a
-    confirmation when it equals the label, a correction otherwise. Then write the corrected
-    label file ``<stem>.csv`` next to a copy of the video in the review folder, and return
-    the label file's path."""
+def decide(labelled: Labelled, stretch: Stretch, value: int, data: Path, *, reviewer: str) -> Path:
+    """Record that ``reviewer`` (:func:`ethoflow.runtime.users.web_user`) says ``stretch``
+    shows ``stretch.head`` (``value`` 1) or not (0): a confirmation when it equals the label, a
+    correction otherwise. Then write the corrected label file ``<stem>.csv`` next to a copy of
+    the video in the review folder, and return the label file's path."""
     if value not in (0, 1):
         raise ValueError(f"value must be 0 or 1, got {value}")
     folder = review_folder(data, labelled)
