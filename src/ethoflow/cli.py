@@ -113,8 +113,7 @@ def _settings(params: Path) -> Settings:
     try:
         return load_settings(params)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        _fail(exc)
 
 
 def _flow_settings(params: Path) -> Settings:
@@ -190,10 +189,13 @@ def _import_tensorflow_quietly() -> None:
 
 
 def _fail(exc: Exception | str) -> NoReturn:
-    """Nothing was done: say why (an OS error in words, without its errno), exit 2."""
+    """Nothing was done: say why (an OS error in words, without its errno; no password of a URL
+    it names), exit 2."""
+    from ethoflow.runtime.redact import redact_credentials
+
     if isinstance(exc, OSError) and exc.strerror:
         exc = f"{exc.filename}: {exc.strerror.lower()}" if exc.filename else exc.strerror
-    typer.echo(f"error: {exc}", err=True)
+    typer.echo(f"error: {redact_credentials(str(exc))}", err=True)
     raise typer.Exit(2) from None
 
 
