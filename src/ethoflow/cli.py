@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+from ethoflow.runtime.redact import redacted_excepthook
 
 if TYPE_CHECKING:
     from ethoflow.config import Settings, TrainingBudget
@@ -60,6 +63,8 @@ def main(
     130 stopped by Ctrl-C (re-run to finish)."""
     global _context, _verbose
     _context, _verbose = context, verbose
+    # A failure no command turns into one line still ends in a traceback: without passwords.
+    sys.excepthook = redacted_excepthook
     if not verbose:
         # Set before TensorFlow, MLflow or OpenCV is imported: each reads them once.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # CUDA probing on CPU-only machines
@@ -548,8 +553,6 @@ def ui(
     ] = "127.0.0.1",
 ) -> None:
     """The researchers' web app (Streamlit) on http://HOST:PORT: label, view, review."""
-    import sys
-
     settings = _settings(params)
     port = port or settings.ui.port
     script = Path(__file__).parent / "ui" / "app.py"

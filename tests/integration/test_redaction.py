@@ -157,3 +157,29 @@ def test_run_log_redacts_library_records(tmp_path, where):
     text = log.read_text()
     assert "cannot connect to postgresql://" in text
     assert PASSWORD not in text
+
+
+def test_a_traceback_that_ends_the_command_shows_no_password(tmp_path):
+    """``ethoflow rollback`` does not turn a refused tracking server into one line: Python's
+    traceback ends it (MLflow's error repeats the URL), redacted."""
+    import subprocess
+    import sys
+
+    project = tmp_path / "project"
+    params = write_params(project, {"tracking_uri": "${ETHOFLOW_TRACKING_URI}"})
+    environment = os.environ | {
+        "ETHOFLOW_TRACKING_URI": f"http://lab:{PASSWORD}@127.0.0.1:9",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+    }
+    command = [sys.executable, "-m", "ethoflow.cli", "rollback", "grooming"]
+    done = subprocess.run(
+        [*command, "--params", str(params)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr and "http://lab:***@127.0.0.1:9" in done.stderr
+    assert PASSWORD not in done.stderr + done.stdout

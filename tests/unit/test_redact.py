@@ -68,3 +68,15 @@ def test_log_records_are_redacted_with_their_tracebacks(record_factory, caplog):
     assert "s3cret" not in logged
     assert "postgresql://lab:***@db/x" in logged
     assert "ConnectionError" in logged  # the traceback is still there
+
+
+def test_the_excepthook_prints_the_traceback_redacted(capsys):
+    from ethoflow.runtime.redact import redacted_excepthook
+
+    try:
+        raise RuntimeError("API request to http://lab:s3cret@host/api failed")
+    except RuntimeError as error:
+        redacted_excepthook(type(error), error, error.__traceback__)
+    printed = capsys.readouterr().err
+    assert "Traceback" in printed and "http://lab:***@host/api" in printed
+    assert "s3cret" not in printed

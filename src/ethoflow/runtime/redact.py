@@ -3,14 +3,16 @@
 A database or server URL may carry a password (``postgresql://user:secret@host/db``), and so may
 a setting or an environment variable (``PREFECT_API_AUTH_STRING=admin:secret``). Whatever text
 could show one goes through :func:`redact_credentials` first; :func:`redact_log_records` does it
-for every log record of the process.
+for every log record of the process, :func:`redacted_excepthook` for a traceback that ends it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import sys
 import traceback
+from types import TracebackType
 
 HIDDEN = "***"
 
@@ -66,3 +68,11 @@ def redact_log_records() -> None:
 
     make_record.redacts = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(make_record)
+
+
+def redacted_excepthook(
+    kind: type[BaseException], error: BaseException, trace: TracebackType | None
+) -> None:
+    """``sys.excepthook`` that prints the traceback of an uncaught exception redacted (MLflow's
+    errors repeat the tracking URI, password included)."""
+    sys.stderr.write(redact_credentials("".join(traceback.format_exception(kind, error, trace))))
