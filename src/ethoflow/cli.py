@@ -562,6 +562,9 @@ def ui(
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     command += ["--server.maxUploadSize", str(settings.ui.max_upload_mb)]
     command += ["--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]
+    # An unexpected error shows its type only: its message and traceback (server paths, a
+    # store's URL) stay in the server's log.
+    command += ["--client.showErrorDetails", "type"]
     os.environ["ETHOFLOW_PARAMS"] = str(params.resolve())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     typer.echo(f"ethoflow ui: http://{host}:{port} (Ctrl+C stops it)")

@@ -106,9 +106,9 @@ def test_the_size_limit_counts_what_arrived_not_what_was_said(tmp_path):
     assert not folder.exists() or not any(folder.rglob("*"))
 
 
-def test_ui_command_sets_the_servers_upload_limit(project, monkeypatch):
-    """``ethoflow ui`` starts Streamlit with server.maxUploadSize = ui.max_upload_mb: the server
-    refuses a larger request before the app sees it."""
+def test_ui_command_sets_the_upload_limit_and_hides_tracebacks(project, monkeypatch):
+    """``ethoflow ui`` starts Streamlit with server.maxUploadSize = ui.max_upload_mb (the server
+    refuses a larger request before the app sees it) and error details limited to the type."""
     from typer.testing import CliRunner
 
     from ethoflow.cli import app
@@ -129,6 +129,8 @@ def test_ui_command_sets_the_servers_upload_limit(project, monkeypatch):
     assert result.exit_code == 0, result.output
     (command,) = started
     assert command[command.index("--server.maxUploadSize") + 1] == "1"
+    # An unexpected error in a page shows no traceback (server paths) to the browser.
+    assert command[command.index("--client.showErrorDetails") + 1] == "type"
 
 
 # --- the pages ---------------------------------------------------------------------------------
