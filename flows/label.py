@@ -26,6 +26,7 @@ from ethoflow.labelling import batch
 from ethoflow.labelling import recording as labelling
 from ethoflow.mlops.champions import champions_for_labelling
 from ethoflow.runtime.interrupt import Interrupted
+from ethoflow.runtime.redact import redact_credentials
 
 
 @task(
@@ -62,7 +63,7 @@ def label(
         raise  # Ctrl-C: the flow reports the batch as far as it went
     except Exception as exc:  # noqa: BLE001 - one video's failure must not stop the batch
         get_run_logger().exception("%s: failed", video.name)
-        reason = f"unexpected error: {type(exc).__name__}: {exc}"
+        reason = redact_credentials(f"unexpected error: {type(exc).__name__}: {exc}")
         return batch.LabelOutcome(video_id, video, "quarantined", reason, None)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+from ethoflow.runtime.redact import redacted_excepthook
 
 if TYPE_CHECKING:
     from ethoflow.config import Settings, TrainingBudget
@@ -60,6 +63,8 @@ def main(
     130 stopped by Ctrl-C (re-run to finish)."""
     global _context, _verbose
     _context, _verbose = context, verbose
+    # A failure no command turns into one line still ends in a traceback: without passwords.
+    sys.excepthook = redacted_excepthook
     if not verbose:
         # Set before TensorFlow, MLflow or OpenCV is imported: each reads them once.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # CUDA probing on CPU-only machines
@@ -113,8 +118,7 @@ def _settings(params: Path) -> Settings:
     try:
         return load_settings(params)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        _fail(exc)
 
 
 def _flow_settings(params: Path) -> Settings:
@@ -190,10 +194,13 @@ def _import_tensorflow_quietly() -> None:
 
 
 def _fail(exc: Exception | str) -> NoReturn:
-    """Nothing was done: say why (an OS error in words, without its errno), exit 2."""
+    """Nothing was done: say why (an OS error in words, without its errno; no password of a URL
+    it names), exit 2."""
+    from ethoflow.runtime.redact import redact_credentials
+
     if isinstance(exc, OSError) and exc.strerror:
         exc = f"{exc.filename}: {exc.strerror.lower()}" if exc.filename else exc.strerror
-    typer.echo(f"error: {exc}", err=True)
+    typer.echo(f"error: {redact_credentials(str(exc))}", err=True)
     raise typer.Exit(2) from None
 
 
@@ -546,8 +553,6 @@ def ui(
     ] = "127.0.0.1",
 ) -> None:
     """The researchers' web app (Streamlit) on http://HOST:PORT: label, view, review."""
-    import sys
-
     settings = _settings(params)
     port = port or settings.ui.port
     script = Path(__file__).parent / "ui" / "app.py"
@@ -557,6 +562,9 @@ def ui(
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     command += ["--server.maxUploadSize", str(settings.ui.max_upload_mb)]
     command += ["--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]
+    # An unexpected error shows its type only: its message and traceback (server paths, a
+    # store's URL) stay in the server's log.
+    command += ["--client.showErrorDetails", "type"]
     os.environ["ETHOFLOW_PARAMS"] = str(params.resolve())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     typer.echo(f"ethoflow ui: http://{host}:{port} (Ctrl+C stops it)")

@@ -21,6 +21,7 @@ from ethoflow.features.featurization import Featurization
 from ethoflow.labelling.recording import HeadModel, check_featurization
 from ethoflow.mlops.registered_models import load_keras_model, logged_training_profile, model_name
 from ethoflow.mlops.tracking import client_or_default, start_tracking
+from ethoflow.runtime.redact import redact_credentials
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -126,8 +127,8 @@ def champions_for_labelling(settings: Settings, *, models: bool = True) -> dict[
         start_tracking(settings, create=False)
         heads = load_champions(settings.train.heads, models=models)
     except MlflowException as error:
-        raise RegistryUnreadable(
-            f"the model registry at {settings.tracking_uri} cannot be read: {error.message}"
-        ) from error
+        # MLflow's message may repeat the URL: the whole message is redacted.
+        message = f"the model registry at {settings.tracking_uri} cannot be read: {error.message}"
+        raise RegistryUnreadable(redact_credentials(message)) from error
     check_featurization(heads, Featurization.from_settings(settings).id)
     return heads

@@ -9,6 +9,7 @@ from ethoflow.mlops.logged_evaluations import evaluation_table
 from ethoflow.mlops.model_card import model_card, registry_description
 from ethoflow.mlops.registered_models import logged_training_profile, model_name
 from ethoflow.mlops.tracking import client_or_default
+from ethoflow.runtime.redact import redact_credentials
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -28,7 +29,9 @@ def write_model_card(
     assert model_version.run_id is not None  # versions are registered from runs
     metrics = evaluation_table(name, version, client=client)
     profile = logged_training_profile(model_version.run_id, client)
-    card = model_card(head, name, version, model_version.tags, metrics, profile, limits)
+    tags = model_version.tags
+    # Published where every registry reader sees it: no tag may show a password.
+    card = redact_credentials(model_card(head, name, version, tags, metrics, profile, limits))
     client.log_text(model_version.run_id, card, MODEL_CARD_ARTIFACT)
     where = f"{MODEL_CARD_ARTIFACT} in run {model_version.run_id}"
     client.update_model_version(name, version, description=registry_description(card, where))

@@ -1,7 +1,8 @@
 """Where a command's log goes: a file per run, and the terminal only when asked (``--verbose``).
 
 Prefect's flow and task runs, ethoflow's own notes (at INFO) and every library's warnings go to
-the file; the Prefect API keeps its own handler, so the UI shows the runs' logs as before.
+the file; the Prefect API keeps its own handler, so the UI shows the runs' logs as before. No
+record shows a password (:func:`ethoflow.runtime.redact.redact_log_records`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from ethoflow.runtime.redact import redact_log_records
 
 
 class _FileHandler(logging.FileHandler):
@@ -26,6 +29,8 @@ def log_to_file(path: Path, *, terminal: bool) -> Callable[[], None]:
     only if ``terminal``. Returns what closes the file when the command is done (the terminal
     stays as quiet: records after it, such as Prefect stopping its temporary server, are
     dropped)."""
+    # A database or server URL in a record (a library's error, a setting) shows no password.
+    redact_log_records()
     handler = _FileHandler(path, encoding="utf-8", delay=True)
     loggers = [logging.getLogger()]
     loggers += [

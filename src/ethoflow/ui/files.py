@@ -1,4 +1,6 @@
-"""Uploads: checked before they are kept, named safely, written atomically in the app's folder."""
+"""Files between the browser and the server: uploads checked before they are kept, named
+safely, written atomically in the app's folder; server paths and messages as a page may show
+them (relative to the project's folder, no password)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from ethoflow.config import Settings
 from ethoflow.errors import InputError
 from ethoflow.io.atomic import atomic_path
 from ethoflow.io.video import VIDEO_SUFFIXES, VideoInfo, probe_video
+from ethoflow.runtime.redact import redact_credentials
 
 LABEL_SUFFIXES = (".csv",)
 MB = 1024 * 1024
@@ -30,7 +33,8 @@ def data_folder(settings: Settings, params: Path) -> Path:
 
 def safe_name(name: str) -> str:
     """A file name from a browser made safe: no folders (``../``, ``C:\\``), only letters,
-    digits, ``.``, ``-`` and ``_`` (accents dropped), no leading dot, at most 120 characters."""
+    digits, ``.``, ``-`` and ``_`` (accents dropped; control characters and spaces become ``_``),
+    no leading dot, at most 120 characters."""
     base = re.split(r"[\\/]", name)[-1]
     ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._-")
@@ -61,18 +65,26 @@ def check_upload(name: str, size: int, *, kind: str, max_mb: float) -> str:
     return safe
 
 
-def save_upload(source: BinaryIO, name: str, folder: Path) -> Path:
+def save_upload(source: BinaryIO, name: str, folder: Path, *, max_mb: float) -> Path:
     """Copy ``source`` (seekable: it is read twice) into
-    ``folder/<first 12 hex digits of its SHA-256>/<safe name>`` atomically and return the path.
+    ``folder/<first 12 hex digits of its SHA-256>/<safe name>`` atomically and return the path;
+    :class:`UserError` if it holds more than ``max_mb`` (counted here, not taken from the
+    browser's word), and nothing is written.
 
     The content folder keeps two different files of one name apart, and their labels too; the
     same upload twice lands on the same file, left as it was.
     """
     folder = Path(folder).resolve()
-    digest = hashlib.sha256()
+    digest, size = hashlib.sha256(), 0
     source.seek(0)
     while chunk := source.read(MB):
         digest.update(chunk)
+        size += len(chunk)
+        if size > max_mb * MB:
+            raise UserError(
+                f"{name} is more than the limit of {max_mb:g} MB (ui.max_upload_mb in "
+                "params.yaml). Cut the recording, or raise the limit."
+            )
     target = folder / digest.hexdigest()[:12] / safe_name(name)
     if not target.resolve().is_relative_to(folder):  # safe_name makes this impossible
         raise UserError(f"{name}: not a valid file name")
@@ -95,7 +107,7 @@ def keep_upload(upload: BinaryIO, name: str, size: int, *, kind: str, max_mb: fl
     check that it can be used (:func:`check_video`); a file that fails is not kept. Returns
     its path, or raises :class:`UserError`."""
     safe = check_upload(name, size, kind=kind, max_mb=max_mb)
-    path = save_upload(upload, safe, folder)
+    path = save_upload(upload, safe, folder, max_mb=max_mb)
     if kind == "video":
         try:
             check_video(path, name)
@@ -105,3 +117,18 @@ def keep_upload(upload: BinaryIO, name: str, size: int, *, kind: str, max_mb: fl
                 path.parent.rmdir()
             raise
     return path
+
+
+def shown_path(path: Path, root: Path) -> str:
+    """``path`` as a page shows it: relative to ``root`` (the project's folder) when under it,
+    else its name alone: no page tells where else the server keeps files."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return path.name
+
+
+def shown_text(text: str, root: Path) -> str:
+    """A message as a page shows it: no password, paths under ``root`` relative to it."""
+    return redact_credentials(text).replace(f"{Path(root).resolve()}/", "")

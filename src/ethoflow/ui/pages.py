@@ -2,7 +2,10 @@
 
 Settings come from ``ETHOFLOW_PARAMS`` (``ethoflow ui --params`` sets it; default
 ``params.yaml``). Everything the app writes goes under ``ui.data``: uploads in ``uploads/``,
-their labels in ``labelled/``, review answers and corrected label files in ``review/``.
+their labels in ``labelled/``, review answers and corrected label files in ``review/``. What a
+page shows of the server's files is relative to the project's folder (params.yaml's), and no
+message shows a password (:func:`ethoflow.ui.files.shown_path`, :func:`~ethoflow.ui.files.
+shown_text`).
 """
 
 from __future__ import annotations
@@ -15,11 +18,10 @@ import streamlit as st
 
 from ethoflow.config import ConfigError, Settings, load_settings
 from ethoflow.evaluation.plots import plot_ethogram
-from ethoflow.io.video import VIDEO_SUFFIXES
 from ethoflow.runtime.users import web_user
 from ethoflow.ui import recording as rec
 from ethoflow.ui import results, review
-from ethoflow.ui.files import UserError, data_folder, keep_upload
+from ethoflow.ui.files import UserError, data_folder, keep_upload, shown_path, shown_text
 from ethoflow.vision.openfield import draw_trajectory
 
 PAGES = ("Automatic labelling", "Manual viewer", "Nightly results", "Review queue")
@@ -32,12 +34,13 @@ def main() -> None:
     try:
         settings = load_settings(params)
     except ConfigError as error:
-        st.error(f"The settings cannot be read. {error}")
+        st.error(f"The settings cannot be read. {shown_text(str(error), params.parent)}")
         st.stop()
     data = data_folder(settings, params)
     st.sidebar.title("ethoflow")
     page = st.sidebar.radio("Page", PAGES, key="page")
-    st.sidebar.caption(f"Settings: {params}\n\nApp folder: {data}")
+    shown = shown_path(data, params.parent)
+    st.sidebar.caption(f"Settings: {params.name}\n\nApp folder: {shown}")
     {
         "Automatic labelling": automatic,
         "Manual viewer": manual,
@@ -89,6 +92,17 @@ def _upload(upload, kind: str, settings: Settings, data: Path) -> Path | None:
         return None
 
 
+def _uploader(label: str, settings: Settings, *, key: str, multiple: bool = False):
+    """A file uploader whose limit is ``ui.max_upload_mb`` (the server's, which ``ethoflow ui``
+    sets to the same, refuses larger requests; :func:`_upload` counts what arrived)."""
+    return st.file_uploader(
+        label,
+        accept_multiple_files=multiple,
+        max_upload_size=settings.ui.max_upload_mb,
+        key=key,
+    )
+
+
 # --- automatic mode ------------------------------------------------------------------------
 
 
@@ -98,8 +112,8 @@ def automatic(settings: Settings, params: Path, data: Path) -> None:
         "Upload one or more recordings: each is labelled with the current champion models, "
         "the same way as the nightly run."
     )
-    uploads = st.file_uploader(
-        "Videos (.mp4, .avi, .mov, .mkv)", accept_multiple_files=True, key="auto_videos"
+    uploads = _uploader(
+        "Videos (.mp4, .avi, .mov, .mkv)", settings, key="auto_videos", multiple=True
     )
     if st.button("Label", key="auto_label", type="primary", disabled=not uploads):
         try:
@@ -119,7 +133,8 @@ def automatic(settings: Settings, params: Path, data: Path) -> None:
             outcome = results.label(labeller, video, data / "labelled")
             bar.progress(1.0, text=f"{upload.name}: {outcome.status}")
             if outcome.status == "quarantined":
-                st.error(f"{upload.name} could not be labelled: {outcome.reason}")
+                reason = shown_text(outcome.reason, params.parent)
+                st.error(f"{upload.name} could not be labelled: {reason}")
             else:
                 done.append(str(outcome.outputs))
         st.session_state["auto_results"] = done
@@ -152,7 +167,7 @@ def show_labelled(labelled: results.Labelled, settings: Settings, *, key: str) -
         st.markdown("**Frames with their labels**")
         st.image(pictures, caption=[f"{table.time_s.iloc[r]:.1f} s" for r in rows], width=160)
     else:
-        st.info(f"The video {labelled.video} is no longer there: no trajectory or frames.")
+        st.info(f"The video {labelled.video.name} is no longer there: no trajectory or frames.")
     buttons = st.columns(3)
     buttons[0].download_button(
         "Per-frame labels (CSV)",
@@ -205,22 +220,30 @@ def manual(settings: Settings, params: Path, data: Path) -> None:
     video = labels = None
     if source == "Upload":
         left, right = st.columns(2)
-        video_upload = left.file_uploader("Video", key="manual_video")
-        labels_upload = right.file_uploader("Label CSV (old or new format)", key="manual_labels")
+        with left:
+            video_upload = _uploader("Video", settings, key="manual_video")
+        with right:
+            labels_upload = _uploader(
+                "Label CSV (old or new format)", settings, key="manual_labels"
+            )
         if video_upload is not None:
             video = _upload(video_upload, "video", settings, data)
         if labels_upload is not None:
             labels = _upload(labels_upload, "labels", settings, data)
     else:
         raw = settings.paths.raw
-        videos = sorted(p for p in raw.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
-        if not videos:
-            st.info(f"No recordings in {raw} yet.")
+        # Chosen among what the server lists under paths.raw: the browser sends an index.
+        recordings = dict(rec.lab_recordings(raw))
+        if not recordings:
+            st.info(f"No recordings in {shown_path(raw, params.parent)} yet.")
             return
         video = st.selectbox(
-            "Recording", videos, format_func=lambda p: str(p.relative_to(raw)), key="manual_raw"
+            "Recording",
+            list(recordings),
+            format_func=lambda p: str(p.relative_to(raw)),
+            key="manual_raw",
         )
-        labels = video.with_suffix(".csv") if video.with_suffix(".csv").is_file() else None
+        labels = recordings[video]
     if video is None:
         if source == "Upload":
             st.info("Upload a video, and its label file to see the labelled behaviour.")
@@ -303,12 +326,15 @@ def nightly(settings: Settings, params: Path, data: Path) -> None:
     outbox = settings.paths.outbox
     listing = results.list_outbox(outbox)
     if listing.empty:
+        inbox = shown_path(settings.paths.inbox, params.parent)
         st.info(
-            f"Nothing in the outbox ({outbox}) yet. The nightly run labels the videos put in "
-            f"{settings.paths.inbox}; `ethoflow label VIDEO` labels one now."
+            f"Nothing in the outbox ({shown_path(outbox, params.parent)}) yet. The nightly run "
+            f"labels the videos put in {inbox}; `ethoflow label VIDEO` labels one now."
         )
         return
-    st.dataframe(listing.drop(columns="folder"), hide_index=True, key="nightly_list")
+    reasons = [shown_text(reason, params.parent) for reason in listing.reason]
+    shown = listing.drop(columns="folder").assign(reason=reasons)
+    st.dataframe(shown, hide_index=True, key="nightly_list")
     labelled = listing[listing.status == "labelled"]
     if labelled.empty:
         return
@@ -372,7 +398,7 @@ def review_queue(settings: Settings, params: Path, data: Path) -> None:
         pictures = rec.frames_at(labelled.video, table, rows, labelled.heads, scale=0.75)
         left.image(rec.clip_gif(pictures, labelled.fps), caption="The stretch, looping")
     else:
-        left.info(f"The video {labelled.video} is no longer there.")
+        left.info(f"The video {labelled.video.name} is no longer there.")
     part = table.iloc[review.clip_rows(stretch, labelled)]
     right.line_chart(part, x="time_s", y=f"{stretch.head}_probability", height=200)
     said = stretch.head if stretch.label else f"no {stretch.head}"
@@ -391,9 +417,9 @@ def review_queue(settings: Settings, params: Path, data: Path) -> None:
     # Shown for the video it was saved for, not after switching to another one.
     if saved := st.session_state.get("review_saved", {}).get(str(where)):
         st.success(
-            f"Saved the corrected labels: {saved}. Put it and the video beside it in "
-            "data/raw/<condition>/ and version them with DVC (`dvc add data/raw`) so the next "
-            "retrain learns from them."
+            f"Saved the corrected labels: {shown_path(Path(saved), params.parent)}. Put it and "
+            "the video beside it in data/raw/<condition>/ and version them with DVC "
+            "(`dvc add data/raw`) so the next retrain learns from them."
         )
         st.download_button(
             "Corrected label file (CSV)",

@@ -20,7 +20,7 @@ from ethoflow.errors import InputError
 from ethoflow.evaluation.plots import draw_detection
 from ethoflow.evaluation.summaries import video_summary
 from ethoflow.io.labels import BEHAVIOURS, bouts, read_labels
-from ethoflow.io.video import VideoReader
+from ethoflow.io.video import VIDEO_SUFFIXES, VideoReader
 from ethoflow.ui.files import UserError
 from ethoflow.vision.distance import travelled
 from ethoflow.vision.openfield import track_frames
@@ -43,6 +43,27 @@ class Recording:
     background: np.ndarray  # grey arena without the mouse: for the trajectory and heatmap
     arena_side_px: float | None
     quality: TrackQuality  # is the track a mouse: its warnings are shown with it
+
+
+def lab_recordings(raw: Path) -> list[tuple[Path, Path | None]]:
+    """The lab's recordings under ``raw`` (``paths.raw``), sorted, each with its label file
+    (``<stem>.csv`` beside it) or None: only files that really are under ``raw``, a symbolic
+    link to a file elsewhere is left out, as is a label file that is one."""
+    raw = Path(raw)
+    if not raw.is_dir():
+        return []
+    root = raw.resolve()
+
+    def inside(path: Path) -> bool:
+        return path.is_file() and path.resolve().is_relative_to(root)
+
+    videos = sorted(p for p in raw.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+    labels = (video.with_suffix(".csv") for video in videos)
+    return [
+        (video, label if inside(label) else None)
+        for video, label in zip(videos, labels, strict=True)
+        if inside(video)
+    ]
 
 
 def load_recording(video: Path, labels: Path | None = None, *, tolerance: int = 2) -> Recording:
