@@ -81,8 +81,8 @@ def prepare(workdir: Path, minutes: float, epochs: int) -> None:
 
     from ethoflow.config import load_settings
     from ethoflow.features.featurization import Featurization
+    from ethoflow.mlops.mlflow_store import configure_tracking
     from ethoflow.mlops.registered_models import log_keras_model, model_name
-    from ethoflow.mlops.tracking import configure_tracking
     from ethoflow.models import build_model
     from ethoflow.synth.conditions import CONDITIONS
     from ethoflow.synth.lab import synthesize_lab
@@ -150,7 +150,7 @@ def _measure(step: str, params: Path, train_frames: int, test_frames: int, trial
         import mlflow
         from bench_train import synthetic_splits
 
-        from ethoflow.mlops.tracking import start_tracking
+        from ethoflow.mlops.mlflow_store import start_tracking
         from ethoflow.training.fit import Budget
         from ethoflow.training.search import Search, run_search
 

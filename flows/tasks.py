@@ -10,7 +10,7 @@ from ethoflow.config import Settings
 from ethoflow.errors import NoChampionError
 from ethoflow.features.cnn import FeatureExtractor
 from ethoflow.features.featurization import Featurization
-from ethoflow.mlops import tracking
+from ethoflow.mlops import mlflow_store
 from ethoflow.training.fit import Split, load_split
 
 
@@ -27,7 +27,7 @@ def registry_unreachable(task, task_run, state) -> bool:
     retry_condition_fn=registry_unreachable,
 )
 def start_tracking(settings: Settings, create: bool = True) -> str:
-    return tracking.start_tracking(settings, create=create)
+    return mlflow_store.start_tracking(settings, create=create)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="load-{split}")

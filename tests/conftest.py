@@ -102,7 +102,7 @@ def prefect_api(prefect_harness) -> str:
 def tiny_champions(tmp_path_factory) -> Path:
     """A folder holding the tiny project's champions store (``mlflow/``) and a good recording
     (``good.mp4``: 3 s at 10 fps, 30 frames, mp4v), made once a session."""
-    from ethoflow.mlops.tracking import local_tracking_uri
+    from ethoflow.mlops.mlflow_store import local_tracking_uri
 
     root = tmp_path_factory.mktemp("champions")
     register_champions(write_params(root, local_tracking_uri(root / "mlflow")))
@@ -115,7 +115,7 @@ def project(tiny_champions, tmp_path_factory, prefect_harness) -> Project:
     """A tiny project of the module's own: params.yaml (posture-only) and a copy of the session's
     champions store, which the module may change (thresholds, …) without reaching another."""
     from ethoflow.config import load_settings
-    from ethoflow.mlops.tracking import local_tracking_uri
+    from ethoflow.mlops.mlflow_store import local_tracking_uri
 
     root = tmp_path_factory.mktemp("project")
     # The copied database still names the session's artifacts: read, never changed.
@@ -133,7 +133,7 @@ def tracking(tmp_path):
     """An MLflow store in the test's folder, set as the tracking URI (experiment ``test``)."""
     import mlflow
 
-    from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
+    from ethoflow.mlops.mlflow_store import configure_tracking, local_tracking_uri
 
     uri = local_tracking_uri(tmp_path / "runs")
     configure_tracking(uri, "test")

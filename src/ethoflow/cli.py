@@ -356,7 +356,7 @@ def rollback(
 ) -> None:
     """Swap a head's `champion` and `previous` aliases (undo the last promotion)."""
     from ethoflow.mlops.champion_changes import rollback
-    from ethoflow.mlops.tracking import start_tracking
+    from ethoflow.mlops.mlflow_store import start_tracking
 
     start_tracking(_settings(params))
     try:
@@ -380,8 +380,8 @@ def compare(
     import pandas as pd
 
     from ethoflow.mlops.logged_evaluations import compare_versions
+    from ethoflow.mlops.mlflow_store import start_tracking
     from ethoflow.mlops.registered_models import model_name
-    from ethoflow.mlops.tracking import start_tracking
 
     start_tracking(_settings(params))
     try:
@@ -480,7 +480,7 @@ def track(
         _fail(f"not found: {', '.join(missing)}")
     with _stoppable("track the rest"):
         from ethoflow.labelling.batch import write_batch_report
-        from ethoflow.labelling.tracking import recordings, track_paths
+        from ethoflow.labelling.track_outputs import recordings, track_paths
         from ethoflow.runtime.interrupt import Interrupted
 
         try:

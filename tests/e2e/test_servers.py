@@ -415,7 +415,7 @@ SEARCH_WORKER = """
 import json, sys, time
 from pathlib import Path
 
-from ethoflow.mlops.tracking import configure_tracking
+from ethoflow.mlops.mlflow_store import configure_tracking
 from ethoflow.training.fit import Budget, load_split
 from ethoflow.training.search import Search, search_and_register
 from helpers.features import SPACE

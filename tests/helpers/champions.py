@@ -91,8 +91,8 @@ def register_champions(params: Path) -> None:
 
     from ethoflow.config import load_settings
     from ethoflow.features.featurization import Featurization
+    from ethoflow.mlops.mlflow_store import configure_tracking
     from ethoflow.mlops.registered_models import log_keras_model, model_name
-    from ethoflow.mlops.tracking import configure_tracking
     from ethoflow.models import build_model
 
     settings = load_settings(params)
@@ -123,7 +123,7 @@ def empty_store(folder: Path) -> str:
     """A tracking store that exists (its database made) but holds no model."""
     import mlflow
 
-    from ethoflow.mlops.tracking import local_tracking_uri
+    from ethoflow.mlops.mlflow_store import local_tracking_uri
 
     uri = local_tracking_uri(folder)
     mlflow.MlflowClient(uri).search_experiments()  # creates the database

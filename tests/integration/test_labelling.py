@@ -27,8 +27,8 @@ from ethoflow.labelling.recording import (
     predict_video,
 )
 from ethoflow.mlops.champions import load_champions
+from ethoflow.mlops.mlflow_store import configure_tracking, local_tracking_uri
 from ethoflow.mlops.registered_models import log_keras_model, model_name
-from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
 from ethoflow.postprocess import postprocess
 from ethoflow.synth.conditions import CONDITIONS
 from ethoflow.synth.recording import write_recording

@@ -10,9 +10,9 @@ from ethoflow.mlops.champion_changes import (
     rollback,
 )
 from ethoflow.mlops.champions import CHAMPION, PREVIOUS, champion_version
+from ethoflow.mlops.mlflow_store import configure_tracking, local_tracking_uri
 from ethoflow.mlops.promotion import Scored, decide
 from ethoflow.mlops.registered_models import model_name
-from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
 from ethoflow.runtime.users import login_name
 
 _heads = itertools.count()

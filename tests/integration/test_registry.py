@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ethoflow.mlops.mlflow_store import configure_tracking, local_tracking_uri
 from ethoflow.mlops.registered_models import load_keras_model, log_keras_model
-from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
 
 EXPERIMENT = "test-registry"
 MODEL_NAME = "ethoflow-grooming"

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow  # a search of several trials
 def tracking(tmp_path):
     import mlflow
 
-    from ethoflow.mlops.tracking import configure_tracking, local_tracking_uri
+    from ethoflow.mlops.mlflow_store import configure_tracking, local_tracking_uri
 
     configure_tracking(local_tracking_uri(tmp_path / "runs"), "test")
     yield

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ethoflow.labelling.tracking import SUMMARY_FILE, track_recording
+from ethoflow.labelling.track_outputs import SUMMARY_FILE, track_recording
 from ethoflow.vision.distance import position_noise, travelled
 from ethoflow.vision.quality import MIN_BODY_PIXELS
 from helpers.real import REAL, WALK_FRAMES, WALK_SIZES, WALK_START

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from ethoflow.mlops.champions import CHAMPION, PREVIOUS, champion_version, model_aliases
 from ethoflow.mlops.logged_evaluations import UNMEASURABLE_TAG
+from ethoflow.mlops.mlflow_store import client_or_default, experiment_id
 from ethoflow.mlops.promotion import DEFAULT_METRIC, Decision, Scored, decide, make_decision
 from ethoflow.mlops.registered_models import model_name, quoted, search_versions
-from ethoflow.mlops.tracking import client_or_default, experiment_id
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

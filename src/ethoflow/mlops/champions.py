@@ -19,8 +19,8 @@ from ethoflow.config import Settings
 from ethoflow.errors import NoChampionError
 from ethoflow.features.featurization import Featurization
 from ethoflow.labelling.recording import HeadModel, check_featurization
+from ethoflow.mlops.mlflow_store import client_or_default, start_tracking
 from ethoflow.mlops.registered_models import load_keras_model, logged_training_profile, model_name
-from ethoflow.mlops.tracking import client_or_default, start_tracking
 from ethoflow.runtime.redact import redact_credentials
 
 if TYPE_CHECKING:

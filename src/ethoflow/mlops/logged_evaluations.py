@@ -11,8 +11,8 @@ import pandas as pd
 
 from ethoflow.config import PostProcessing
 from ethoflow.evaluation.metrics import Evaluation, evaluate_model, pr_curve_points
+from ethoflow.mlops.mlflow_store import client_or_default
 from ethoflow.mlops.registered_models import load_keras_model, model_name, quoted, search_versions
-from ethoflow.mlops.tracking import client_or_default
 from ethoflow.training.fit import Split
 
 if TYPE_CHECKING:

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 from ethoflow.features.drift import DriftLimits
 from ethoflow.mlops.logged_evaluations import evaluation_table
+from ethoflow.mlops.mlflow_store import client_or_default
 from ethoflow.mlops.model_card import model_card, registry_description
 from ethoflow.mlops.registered_models import logged_training_profile, model_name
-from ethoflow.mlops.tracking import client_or_default
 from ethoflow.runtime.redact import redact_credentials
 
 if TYPE_CHECKING:

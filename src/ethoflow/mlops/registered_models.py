@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ethoflow.mlops.tracking import client_or_default
+from ethoflow.mlops.mlflow_store import client_or_default
 
 if TYPE_CHECKING:
     import keras

@@ -2,7 +2,7 @@
 
 The tracker (:mod:`ethoflow.vision.track`) is the one ingest and labelling use. A recording is
 a video, or a folder holding one recording's frames as images (read in natural order);
-:mod:`ethoflow.labelling.tracking` writes the outputs of ``ethoflow track``.
+:mod:`ethoflow.labelling.track_outputs` writes the outputs of ``ethoflow track``.
 """
 
 from __future__ import annotations

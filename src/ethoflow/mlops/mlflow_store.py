@@ -1,4 +1,4 @@
-"""MLflow's set-up: the tracking URI, experiments and a default client.
+"""The MLflow store ethoflow writes to: its tracking URI, the experiment, a default client.
 
 Entry points call :func:`start_tracking` (or :func:`configure_tracking`) once; the other modules
 of this package take an optional ``MlflowClient`` and fall back on :func:`client_or_default`.
