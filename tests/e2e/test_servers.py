@@ -107,7 +107,7 @@ def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout_s: floa
                 f"exited with {process.returncode} before {url} answered\n" + log_tail(log)
             )
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if API.get(url, timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
@@ -191,10 +191,27 @@ class Lab:
     label_run: dict  # the nightly deployment's flow run, as the Prefect API returns it
 
 
+class _RetryingTransport(httpx.HTTPTransport):
+    """Answers 503 again after a pause, as Prefect's own client does: under load the server's
+    SQLite is busy for a moment and it says so with 503, not with an error."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for attempt in range(6):
+            response = super().handle_request(request)
+            if response.status_code != 503:
+                break
+            response.close()
+            time.sleep(0.5 * 2**attempt)
+        return response
+
+
+API = httpx.Client(transport=_RetryingTransport())
+
+
 def wait_for_flow_run(api: str, run_id: str, runner: subprocess.Popen, log: Path) -> dict:
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()
+        run = API.get(f"{api}/flow_runs/{run_id}", timeout=10).json()
         if run["state_type"] in TERMINAL_STATES:
             return run
         assert runner.poll() is None, "ethoflow serve exited\n" + log_tail(log)
@@ -203,7 +220,7 @@ def wait_for_flow_run(api: str, run_id: str, runner: subprocess.Popen, log: Path
 
 
 def deployment_id(api: str, flow_name: str, name: str) -> str:
-    response = httpx.get(f"{api}/deployments/name/{flow_name}/{name}", timeout=10)
+    response = API.get(f"{api}/deployments/name/{flow_name}/{name}", timeout=10)
     response.raise_for_status()
     return response.json()["id"]
 
@@ -266,7 +283,7 @@ def lab(synthesis, servers, request) -> Iterator[Lab]:
         api = servers.prefect_api
         deadline = time.monotonic() + 180
         while True:  # `ethoflow serve` registers its deployments when it starts
-            response = httpx.get(f"{api}/deployments/name/label/nightly", timeout=10)
+            response = API.get(f"{api}/deployments/name/label/nightly", timeout=10)
             if response.status_code == 200:
                 break
             assert runner.poll() is None, "ethoflow serve exited\n" + log_tail(serve_log)
@@ -275,7 +292,7 @@ def lab(synthesis, servers, request) -> Iterator[Lab]:
             )
             time.sleep(1)
         nightly = response.json()["id"]
-        created = httpx.post(f"{api}/deployments/{nightly}/create_flow_run", json={}, timeout=10)
+        created = API.post(f"{api}/deployments/{nightly}/create_flow_run", json={}, timeout=10)
         created.raise_for_status()
         label_run = wait_for_flow_run(api, created.json()["id"], runner, serve_log)
         yield Lab(params, label_run)
@@ -287,9 +304,9 @@ def lab(synthesis, servers, request) -> Iterator[Lab]:
 @pytest.mark.servers
 def test_flow_runs_completed_on_the_prefect_server(lab, servers):
     api = servers.prefect_api
-    flows = httpx.post(f"{api}/flows/filter", json={}, timeout=10).json()
+    flows = API.post(f"{api}/flows/filter", json={}, timeout=10).json()
     flow_names = {flow["id"]: flow["name"] for flow in flows}
-    runs = httpx.post(f"{api}/flow_runs/filter", json={"limit": 200}, timeout=10).json()
+    runs = API.post(f"{api}/flow_runs/filter", json={"limit": 200}, timeout=10).json()
     states = {(flow_names[run["flow_id"]], run["state_type"]) for run in runs}
     for name in FLOWS:
         assert (name, "COMPLETED") in states, sorted(states)
@@ -305,9 +322,9 @@ def test_flow_runs_completed_on_the_prefect_server(lab, servers):
 @pytest.mark.servers
 def test_deployments_on_the_prefect_server(lab, servers):
     api = servers.prefect_api
-    flows = httpx.post(f"{api}/flows/filter", json={}, timeout=10).json()
+    flows = API.post(f"{api}/flows/filter", json={}, timeout=10).json()
     flow_names = {flow["id"]: flow["name"] for flow in flows}
-    deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
+    deployments = API.post(f"{api}/deployments/filter", json={}, timeout=10).json()
     by_name = {f"{flow_names[d['flow_id']]}/{d['name']}": d for d in deployments}
     assert {"retrain/on-demand", "label/nightly"} <= set(by_name)
     settings = load_settings(lab.params)
@@ -326,7 +343,7 @@ def test_deployments_on_the_prefect_server(lab, servers):
 def test_champions_and_runs_in_the_mlflow_server(lab, servers):
     api = f"{servers.mlflow}/api/2.0/mlflow"
     for head in HEADS:
-        response = httpx.get(
+        response = API.get(
             f"{api}/registered-models/alias",
             params={"name": f"ethoflow-{head}", "alias": "champion"},
             timeout=10,
@@ -339,10 +356,10 @@ def test_champions_and_runs_in_the_mlflow_server(lab, servers):
         assert champion["source"].startswith(("mlflow-artifacts:", "models:/"))
     assert list(servers.mlflow_artifacts.rglob("model.keras"))
 
-    experiment = httpx.get(
+    experiment = API.get(
         f"{api}/experiments/get-by-name", params={"experiment_name": "ethoflow"}, timeout=10
     ).json()["experiment"]
-    runs = httpx.post(
+    runs = API.post(
         f"{api}/runs/search",
         json={"experiment_ids": [experiment["experiment_id"]], "max_results": 1000},
         timeout=10,
@@ -503,7 +520,7 @@ def test_optuna_study_shared_by_two_processes_on_postgres(shared_search):
 
     # Each process logged its trial as a nested run of its own search run.
     api = f"{shared_search.mlflow}/api/2.0/mlflow"
-    experiment = httpx.get(
+    experiment = API.get(
         f"{api}/experiments/get-by-name", params={"experiment_name": "postgres"}, timeout=10
     ).json()["experiment"]
     for result in shared_search.results:
@@ -511,7 +528,7 @@ def test_optuna_study_shared_by_two_processes_on_postgres(shared_search):
             "experiment_ids": [experiment["experiment_id"]],
             "filter": f"tags.mlflow.parentRunId = '{result['run_id']}'",
         }
-        trials = httpx.post(f"{api}/runs/search", json=search, timeout=10).json()["runs"]
+        trials = API.post(f"{api}/runs/search", json=search, timeout=10).json()["runs"]
         assert len(trials) == 1
 
 
@@ -521,13 +538,13 @@ def test_mlflow_registry_on_postgres_sets_and_reads_an_alias(shared_search):
     api = f"{shared_search.mlflow}/api/2.0/mlflow"
     versions = sorted(result["version"] for result in shared_search.results)
     assert versions == ["1", "2"]
-    response = httpx.post(
+    response = API.post(
         f"{api}/registered-models/alias",
         json={"name": "ethoflow-grooming", "alias": "champion", "version": "2"},
         timeout=10,
     )
     assert response.status_code == 200, response.text
-    read = httpx.get(
+    read = API.get(
         f"{api}/registered-models/alias",
         params={"name": "ethoflow-grooming", "alias": "champion"},
         timeout=10,
@@ -610,12 +627,12 @@ def test_mlflow_ui_shows_the_champion_and_the_runs(lab, servers, page, tmp_path)
     from playwright.sync_api import expect
 
     api = f"{servers.mlflow}/api/2.0/mlflow"
-    champion = httpx.get(
+    champion = API.get(
         f"{api}/registered-models/alias",
         params={"name": "ethoflow-grooming", "alias": "champion"},
         timeout=10,
     ).json()["model_version"]
-    experiment_id = httpx.get(
+    experiment_id = API.get(
         f"{api}/experiments/get-by-name", params={"experiment_name": "ethoflow"}, timeout=10
     ).json()["experiment"]["experiment_id"]
     with screenshot_on_failure(page, tmp_path):

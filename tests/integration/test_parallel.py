@@ -36,7 +36,7 @@ def _with_workers(params: Path, workers: int) -> Path:
 
 
 def test_ingest_with_two_workers_matches_one(tmp_path, prefect_harness, monkeypatch):
-    from ethoflow.data import ingest as steps
+    from ethoflow.data import screening
     from ethoflow.flows.ingest import ingest_flow
 
     params = ingest_project(tmp_path / "lab")
@@ -45,14 +45,14 @@ def test_ingest_with_two_workers_matches_one(tmp_path, prefect_harness, monkeypa
     (raw / "condition_1" / "corrupt.mp4").write_bytes(np.random.default_rng(0).bytes(5000))
     shutil.copy(raw / "condition_1" / "c1_v00.csv", raw / "condition_1" / "corrupt.csv")
     # ... and one whose featurisation fails, in a worker thread when there are two.
-    featurize_recording = steps.featurize_recording
+    featurize_recording = screening.featurize_recording
 
     def failing_c2_v01(recording, *args, **kwargs):
         if recording.video_id == "c2_v01":
             raise InputError(recording.labels, "label rows and decoded frames disagree")
         return featurize_recording(recording, *args, **kwargs)
 
-    monkeypatch.setattr(steps, "featurize_recording", failing_c2_v01)
+    monkeypatch.setattr(screening, "featurize_recording", failing_c2_v01)
     features = tmp_path / "lab" / "data" / "features"
     outputs, summaries = {}, {}
     for workers in (1, 2):
