@@ -88,6 +88,7 @@ def prefect_records_showing_the_password() -> list[str]:
     return [record for record in records if PASSWORD in record]
 
 
+@pytest.mark.slow  # the whole command, Prefect included
 def test_tracking_server_password_is_not_shown(tmp_path, monkeypatch, prefect_harness):
     """``ethoflow label`` against a refused tracking server: the one error line names the
     server, without its password; nothing written shows it."""
@@ -108,6 +109,7 @@ def test_tracking_server_password_is_not_shown(tmp_path, monkeypatch, prefect_ha
     assert prefect_records_showing_the_password() == []
 
 
+@pytest.mark.slow  # the whole command, Prefect included
 def test_optuna_storage_password_is_not_shown(tmp_path, monkeypatch, prefect_harness):
     """``ethoflow train`` with an Optuna storage that refuses the connection: the run fails, and
     neither its error, its log file, its MLflow runs nor Prefect's records show the password."""
@@ -161,6 +163,7 @@ def test_run_log_redacts_library_records(tmp_path, where):
     assert PASSWORD not in text
 
 
+@pytest.mark.slow  # the whole command, Prefect included
 def test_a_traceback_that_ends_the_command_shows_no_password(tmp_path):
     """``ethoflow rollback`` does not turn a refused tracking server into one line: Python's
     traceback ends it (MLflow's error repeats the URL), redacted."""
