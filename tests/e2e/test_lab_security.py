@@ -13,22 +13,19 @@ Needs Debian's caddy (``make system-deps``); every process started here is stopp
 from __future__ import annotations
 
 import base64
-import contextlib
-import os
 import secrets
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+
+from helpers.processes import child_env, free_port, start, stop, wait_healthy, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CADDYFILE = ROOT / "docker" / "Caddyfile"
@@ -40,62 +37,6 @@ FAR_FUTURE = "2100-01-01T00:00:00Z"
 
 if shutil.which("caddy") is None:
     pytest.skip("no caddy: `make system-deps` installs Debian's", allow_module_level=True)
-
-
-# --- processes -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def log_tail(path: Path, lines: int = 30) -> str:
-    text = path.read_text(errors="replace") if path.exists() else "(no log)"
-    return f"--- {path.name} ---\n" + "\n".join(text.splitlines()[-lines:])
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """This environment without MLflow and Prefect settings other tests may leave behind."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREFECT_"))}
-    return env | {"PYTHONUNBUFFERED": "1"} | extra
-
-
-def start(command: list[str], log: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen:
-    with log.open("w") as out:
-        return subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
-        )
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the process group, SIGKILL after 20 s; stragglers of the group go too."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def wait_until(check, process: subprocess.Popen, log: Path, what: str, timeout_s: float = 150):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"exited with {process.returncode} before {what}\n{log_tail(log)}")
-        with contextlib.suppress(httpx.TransportError, OSError):
-            if check():
-                return
-        time.sleep(0.5)
-    raise RuntimeError(f"no {what} within {timeout_s:.0f} s\n{log_tail(log)}")
-
-
-def answers_200(url: str) -> bool:
-    return httpx.get(url, timeout=2).status_code == 200
 
 
 # --- the lab -------------------------------------------------------------------------------------
@@ -215,7 +156,7 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
             "ui": f"http://127.0.0.1:{ports['ui']}/_stcore/health",
         }
         for name, url in health.items():
-            wait_until(lambda u=url: answers_200(u), processes[name], logs[name], url)
+            wait_healthy(url, processes[name], logs[name])
         ca = root / "caddy-data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
         wait_until(ca.is_file, processes["caddy"], logs["caddy"], "Caddy's CA")
         wait_until(

@@ -27,8 +27,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +44,7 @@ from ethoflow.synth.conditions import HELD_OUT_CONDITION
 from helpers.browser import BROWSER_TIMEOUT_MS
 from helpers.features import write_features
 from helpers.labs import small_lab
+from helpers.processes import child_env, free_port, log_tail, start, stop, wait_healthy
 from helpers.retrain import LAB_CONDITIONS
 from helpers.retrain import PARAMS as LAB_PARAMS
 
@@ -58,61 +57,6 @@ MLFLOW_SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
 # --- processes -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def log_tail(path: Path, lines: int = 40) -> str:
-    text = path.read_text(errors="replace") if path.exists() else "(no log)"
-    return f"--- {path} (last {lines} lines) ---\n" + "\n".join(text.splitlines()[-lines:])
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """This environment without the MLflow and Prefect targets other test modules may leave."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREFECT_"))}
-    return env | {"PYTHONUNBUFFERED": "1"} | extra
-
-
-def start(command: list[str], log: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen:
-    """Start ``command`` in its own process group (its children are stopped with it)."""
-    with log.open("w") as out:
-        return subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
-        )
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the process group, then SIGKILL if it has not exited within 30 s."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-    # Children that outlived their leader (uvicorn workers, a flow run) go too.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"exited with {process.returncode} before {url} answered\n" + log_tail(log)
-            )
-        try:
-            if API.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s\n" + log_tail(log))
 
 
 def mlflow_server_command(backend: str, artifacts: Path, port: int) -> list[str]:
