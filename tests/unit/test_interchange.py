@@ -24,7 +24,7 @@ def _random_labels(seed: int, frames: int) -> pd.DataFrame:
     for column in table.columns:
         for start in rng.integers(0, frames, size=6):
             table.loc[start : start + rng.integers(0, 30), column] = 1
-    return table
+    return table.astype("Int8")
 
 
 def _read(path, label_format=None, **options) -> pd.DataFrame:

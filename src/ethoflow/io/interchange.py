@@ -128,7 +128,7 @@ def read_label_file(
     rater: str | None = None,
 ) -> pd.DataFrame:
     """Read a label file in ``label_format`` (default: :func:`label_format_of` its name) into a
-    ``grooming``/``rearing`` table of ``int8`` 0/1.
+    ``grooming``/``rearing`` table of nullable ``Int8`` 0/1 (<NA>: unknown).
 
     Timed formats (:data:`TIMED_FORMATS`) need the video's ``fps`` and ``frame_count``. With a
     ``rater``, only the rows whose ``rater_column`` holds it are read; without, every row is.
@@ -393,7 +393,7 @@ def _place_bouts(
         else:
             first, last = (math.ceil(t * fps - 0.5) for t in (bout.start, bout.stop))
         frames[lookup[header_key(bout.name)]][first:last] = 1
-    return pd.DataFrame(frames)
+    return pd.DataFrame(frames).astype("Int8")
 
 
 def _per_frame_columns(table: pd.DataFrame, lookup: dict[str, str], path: Path) -> pd.DataFrame:
@@ -414,7 +414,7 @@ def _per_frame_columns(table: pd.DataFrame, lookup: dict[str, str], path: Path) 
     for behaviour, names in sources.items():
         columns = [binary_column(table[name].str.strip(), path) for name in names]
         result[behaviour] = np.bitwise_or.reduce([c.to_numpy() for c in columns])
-    return pd.DataFrame(result).astype(np.int8)
+    return pd.DataFrame(result).astype("Int8")
 
 
 # --- writing ------------------------------------------------------------------------------------

@@ -3,6 +3,13 @@
 Older files have three behaviour columns (Grooming, Mid Rearing, Wall Rearing) that merge into one
 Rearing column by logical OR; newer files have Grooming and Rearing. Header case, spacing and
 punctuation vary between annotators, so headers are compared by their letters and digits only.
+
+**Unknown frames.** A cell may be empty: nobody said whether that frame shows the behaviour (a
+person labelled stretches, a review answered some, a BORIS observation covered part of the
+video). Unknown is not 0: it is kept as a missing value (pandas' nullable ``Int8``, ``<NA>``) in
+tables and as NaN in float arrays (:func:`label_targets`), written back as an empty cell, and left
+out of training (weight 0), threshold choice, evaluation, the split's and the drift profile's
+counts. A file must label at least one frame.
 """
 
 from __future__ import annotations
@@ -50,10 +57,12 @@ def header_key(name: object) -> str:
 
 
 def normalize_labels(table: pd.DataFrame, *, source: str | Path = "<table>") -> pd.DataFrame:
-    """Return a ``grooming``/``rearing`` table of ``int8`` 0/1 from either label format.
+    """Return a ``grooming``/``rearing`` table of nullable ``Int8`` 0/1/<NA> from either format.
 
-    Other columns (a frame index, notes) are ignored. Raises :class:`InputError` naming ``source``
-    when a behaviour column is missing, a value is empty, or a value is not 0 or 1.
+    An empty cell is an unknown frame (<NA>); an old-format Rearing is 1 where either rearing
+    column is 1, 0 where both are 0, unknown otherwise. Other columns (a frame index, notes) are
+    ignored. Raises :class:`InputError` naming ``source`` when a behaviour column is missing or
+    a value is not 0 or 1.
     """
     columns: dict[str, list[str]] = {}
     for name in table.columns:
@@ -75,22 +84,21 @@ def normalize_labels(table: pd.DataFrame, *, source: str | Path = "<table>") -> 
     checked = {
         key: binary_column(table[columns[key][0]], source) for key in ("grooming", *rearing_sources)
     }
-    rearing = checked[rearing_sources[0]]
+    # Kleene logic: 1 or unknown is 1; 0 or unknown is unknown.
+    rearing = checked[rearing_sources[0]].astype("boolean")
     for key in rearing_sources[1:]:
-        rearing = rearing | checked[key]
-    return pd.DataFrame({"grooming": checked["grooming"], "rearing": rearing}).reset_index(
-        drop=True
-    )
+        rearing = rearing | checked[key].astype("boolean")
+    return pd.DataFrame(
+        {"grooming": checked["grooming"], "rearing": rearing.astype("Int8")}
+    ).reset_index(drop=True)
 
 
 def binary_column(column: pd.Series, source: str | Path) -> pd.Series:
-    """``column`` as int8 0/1; InputError naming ``source``, the column and rows otherwise."""
+    """``column`` as nullable Int8 0/1, an empty cell <NA> (unknown); InputError naming
+    ``source``, the column and rows for any other value."""
     values = pd.to_numeric(column, errors="coerce")
     empty = column.isna()
-    if empty.any():
-        rows = _row_list(empty[empty].index)
-        raise InputError(source, f"column {column.name!r} has empty values at row(s) {rows}")
-    bad = values.isna() | ~values.isin([0, 1])
+    bad = ~empty & (values.isna() | ~values.isin([0, 1]))
     if bad.any():
         rows = _row_list(bad[bad].index)
         shown = sorted({str(v) for v in column[bad].head(5)})
@@ -99,7 +107,17 @@ def binary_column(column: pd.Series, source: str | Path) -> pd.Series:
             f"column {column.name!r} must hold only 0 or 1; found {', '.join(shown)} "
             f"at row(s) {rows}",
         )
-    return values.astype("int8")
+    return values.astype("Int8")
+
+
+def label_targets(column: pd.Series | np.ndarray) -> np.ndarray:
+    """A label column as float32 0/1 with NaN for unknown frames: the form models train on."""
+    return pd.to_numeric(pd.Series(column)).to_numpy(np.float32, na_value=np.nan)
+
+
+def labelled(column: pd.Series | np.ndarray) -> np.ndarray:
+    """Which frames of a label column (table, float or 0/1 array) are labelled (not unknown)."""
+    return ~np.isnan(label_targets(column))
 
 
 def _row_list(index: pd.Index, limit: int = 5) -> str:
@@ -170,7 +188,7 @@ def source_frames(path: str | Path) -> np.ndarray | None:
 def read_labels(path: str | Path) -> pd.DataFrame:
     """Read a label CSV in either format and normalise it (see :func:`normalize_labels`).
 
-    Raises :class:`InputError` naming the file for a missing, empty, header-only or unparseable
+    Empty cells are unknown frames. Raises :class:`InputError` naming the file for a missing, empty, header-only or unparseable
     file and for every problem :func:`normalize_labels` finds.
     """
     path = Path(path)
@@ -185,7 +203,10 @@ def read_labels(path: str | Path) -> pd.DataFrame:
     if len(table) == 0:
         # Otherwise a header-only file reads as a valid zero-frame table.
         raise InputError(path, "label file has a header but no label rows")
-    return normalize_labels(table, source=path)
+    labels = normalize_labels(table, source=path)
+    if labels.isna().all().all():
+        raise InputError(path, "every cell is empty: no frame is labelled")
+    return labels
 
 
 def as_binary(values: np.ndarray, what: str) -> np.ndarray:
