@@ -3,7 +3,8 @@ its video, validate it against the video (Great Expectations), read it (``read_l
 
 Each fault gives a message naming the file and, where it applies, the row (as a spreadsheet numbers
 it: the header is row 1) and the column; what spreadsheet exports do by habit (a byte-order mark,
-CRLF, semicolons) is read like a clean file. Nothing is ever written or changed.
+CRLF, semicolons) is read like a clean file, and an empty cell is an unknown frame, not a fault.
+Nothing is ever written or changed.
 """
 
 import shutil
@@ -93,18 +94,26 @@ def test_missing_column_is_named_with_the_columns_found(video, tmp_path):
     assert str(error).endswith("found: frame, Grooming, Notes")
 
 
-# 3. an empty cell
+# 3. an empty cell: an unknown frame, not an error; a file of empty cells only is refused
 
 
 @pytest.mark.parametrize("cell", ["", "   "], ids=["empty", "spaces-only"])
-def test_empty_cell_names_row_and_column(video, tmp_path, cell):
+def test_empty_cell_is_an_unknown_frame(video, tmp_path, cell):
     rows = ROWS.copy()
     rows[6] = f"{cell},1"  # 7th data row: row 8
     labels = _csv(tmp_path, HEADER + "\n".join(rows) + "\n")
+    problems, table = _ingest(video, labels)
+    assert problems == []
+    assert isinstance(table, pd.DataFrame)
+    assert table.grooming.isna().tolist() == [i == 6 for i in range(FRAMES)]
+    assert table.rearing[6] == 1  # the row's other cell is known
+
+
+def test_file_without_a_labelled_frame_is_refused(video, tmp_path):
+    labels = _csv(tmp_path, HEADER + ",\n" * FRAMES)
     problems, error = _ingest(video, labels)
-    assert problems == ["labels c1_v00.csv: column 'Grooming' has empty cells (row 8)"]
-    assert isinstance(error, InputError)
-    assert str(error) == f"{labels}: column 'Grooming' has empty values at row(s) 8"
+    assert problems == ["labels c1_v00.csv: no frame is labelled (every behaviour cell is empty)"]
+    assert str(error) == f"{labels}: every cell is empty: no frame is labelled"
 
 
 def test_na_is_a_wrong_value_not_an_empty_cell(video, tmp_path):

@@ -59,8 +59,19 @@ def test_old_format_recording_passes(recording):
         _new_format(),
         {"frame": list(range(FRAMES)), "grooming ": [1] * FRAMES, " REARING": [0.0] * FRAMES},
         {"GROOMING": [0] * FRAMES, "Mid rearing": [0] * FRAMES, "Wall-Rearing": [1] * FRAMES},
+        # Empty cells are unknown frames: a person labelled a stretch, or one behaviour only.
+        _new_format(grooming=[None, None, 0, 1, 1, 0, None, None, None, None]),
+        _new_format(grooming=[None] * FRAMES),
+        {"Grooming": [1] * FRAMES, "Mid Rearing": [None] * FRAMES, "Wall Rearing": [0] * FRAMES},
     ],
-    ids=["new-format", "new-format-odd-headers-extra-column", "old-format-odd-headers"],
+    ids=[
+        "new-format",
+        "new-format-odd-headers-extra-column",
+        "old-format-odd-headers",
+        "unknown-stretches",
+        "one-behaviour-unknown",
+        "old-format-unknown-column",
+    ],
 )
 def test_good_label_tables_pass(recording, tmp_path, columns):
     labels = _write_csv(tmp_path / "labels.csv", columns)
@@ -90,8 +101,12 @@ def test_good_label_tables_pass(recording, tmp_path, columns):
             r"column 'Rearing' has values outside \{0,1\}: 0\.5 \(rows 2, 3, 4, 5, 6 … \(10 in all",
         ),
         (
-            _new_format(grooming=[0, None, 0, 0, 0, 0, 0, 0, 0, 0]),
-            r"column 'Grooming' has empty cells \(row 3\)",
+            _new_format(grooming=[None] * FRAMES, rearing=[None] * FRAMES),
+            r"^labels labels\.csv: no frame is labelled \(every behaviour cell is empty\)$",
+        ),
+        (
+            _new_format(grooming=[None, 2, 0, 0, 0, 0, 0, 0, 0, None]),
+            r"column 'Grooming' has values outside \{0,1\}: 2 \(row 3\)$",
         ),
         (
             {"Grooming": [0] * FRAMES, "grooming ": [0] * FRAMES, "Rearing": [0] * FRAMES},
@@ -113,7 +128,8 @@ def test_good_label_tables_pass(recording, tmp_path, columns):
         "value-2",
         "text-value",
         "all-bad",
-        "empty-cell",
+        "nothing-labelled",
+        "value-2-among-unknown",
         "duplicate-header",
         "too-few-rows",
         "too-many-rows",

@@ -1,9 +1,11 @@
 """Great Expectations checks of a recording (video + label CSV) before it enters the pipeline.
 
 Two suites run on small in-memory tables: the video's metadata (one row: fps, frame count, frame
-size) and the label table (behaviour columns after header normalisation, 0/1 values, no empty
-cells, one row per video frame). Every failed expectation becomes one sentence a lab researcher can
-act on; GE's own results are kept in ``details``. Bad input never raises: reporting it is the point.
+size) and the label table (behaviour columns after header normalisation, 0/1 values, one row per
+video frame). An empty cell is an unknown frame (:mod:`ethoflow.io.labels`) and passes; a table
+with no labelled frame at all is refused. Every failed expectation becomes one sentence a lab
+researcher can act on; GE's own results are kept in ``details``. Bad input never raises: reporting
+it is the point.
 
 Rows are numbered as a spreadsheet shows them (the header is row 1, the first frame is row 2), the
 same as :mod:`ethoflow.io.labels`.
@@ -69,8 +71,9 @@ def validate_recording(
     """Check a video's metadata, then its label table; return every problem found, never raise.
 
     The label table needs ``Grooming`` and either ``Rearing`` or both ``Mid Rearing`` and ``Wall
-    Rearing`` (headers compared by letters and digits only), values 0 or 1, no empty cells, and a
-    row count within ``tolerance_frames`` of the video's frame count. When the video is unusable
+    Rearing`` (headers compared by letters and digits only), values 0 or 1 or empty (unknown), at
+    least one labelled frame, and a row count within ``tolerance_frames`` of the video's frame
+    count. When the video is unusable
     the label table is still checked, except for its length if the frame count is unknown.
     """
     if tolerance_frames < 0:
@@ -116,6 +119,10 @@ def validate_recording(
             _label_problem(label_path.name, r, headers.original, frames, tolerance_frames)
             for r in _failures(result)
         ]
+        if _nothing_labelled(headers.table):
+            problems.append(
+                f"labels {label_path.name}: no frame is labelled (every behaviour cell is empty)"
+            )
 
     return ValidationReport(
         recording=video_path.stem,
@@ -202,6 +209,13 @@ def _as_numbers(column: pd.Series) -> pd.Series:
     return numbers.astype(object).where(numbers.notna(), column.astype(object))
 
 
+def _nothing_labelled(table: pd.DataFrame) -> bool:
+    """Whether the behaviour columns ``table`` has (header keys) are all empty: a file that
+    labels no frame teaches nothing and is most likely a wrong export."""
+    behaviours = [key for key in table.columns if key in COLUMN_NAMES]
+    return bool(behaviours) and bool(table[behaviours].isna().all().all())
+
+
 # --- suites -------------------------------------------------------------------------------------
 
 
@@ -266,11 +280,12 @@ def _label_suite(columns: Collection[str], frames: int | None, tolerance: int) -
 
     required = required_columns(columns)
     expectations: list[Expectation] = [gxe.ExpectColumnToExist(column=key) for key in required]
-    for key in (key for key in required if key in columns):
-        expectations += [
-            gxe.ExpectColumnValuesToNotBeNull(column=key),
-            gxe.ExpectColumnValuesToBeInSet(column=key, value_set=[0, 1]),
-        ]
+    # Empty cells (unknown frames) are allowed: GE's value checks leave them out.
+    expectations += [
+        gxe.ExpectColumnValuesToBeInSet(column=key, value_set=[0, 1])
+        for key in required
+        if key in columns
+    ]
     if frames is not None:
         expectations.append(
             gxe.ExpectTableRowCountToBeBetween(
@@ -328,8 +343,6 @@ def _label_problem(
     if kind == "expect_column_to_exist":
         found = ", ".join(repr(header) for header in original.values()) or "none"
         return f"labels {name}: missing column {_missing_column(key)}; found: {found}"
-    if kind == "expect_column_values_to_not_be_null":
-        return f"labels {name}: column {column} has empty cells ({_rows(details)})"
     if kind == "expect_column_values_to_be_in_set":
         values = ", ".join(_show(v["value"]) for v in details.get("partial_unexpected_counts", []))
         rows = _rows(details)
