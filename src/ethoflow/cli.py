@@ -655,7 +655,12 @@ def labels_convert(
             err=True,
         )
     marked = ", ".join(f"{name} {int(table[name].sum())}" for name in table.columns)
-    typer.echo(f"wrote {out} ({to}): {len(table)} frames; frames marked: {marked}")
+    unknown = table.isna().sum()
+    unlabelled = ", ".join(f"{name} {count}" for name, count in unknown.items() if count)
+    typer.echo(
+        f"wrote {out} ({to}): {len(table)} frames; frames marked: {marked}"
+        + (f"; unknown (unlabelled): {unlabelled}" if unlabelled else "")
+    )
 
 
 @labels_app.command("agree")

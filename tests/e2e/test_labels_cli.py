@@ -28,6 +28,26 @@ def test_convert_places_bouts_with_the_videos_fps_and_frame_count(tmp_path):
     assert written.Rearing.tolist() == [0, 0, 0, 1, 1]
 
 
+def test_convert_keeps_unknown_frames(tmp_path):
+    source = tmp_path / "m1.csv"
+    source.write_text("Grooming,Rearing\n1,0\n,\n,1\n0,0\n")
+    bouts = tmp_path / "m1.bouts.csv"
+    command = ["labels", "convert", str(source), "--to", "bouts", "--out", str(bouts)]
+    result = runner.invoke(app, [*command, "--fps", "2"])
+    assert result.exit_code == 0, result.output
+    assert "frames marked: grooming 1, rearing 1; unknown (unlabelled): grooming 2, rearing 1" in (
+        result.output
+    )
+    assert bouts.read_text() == (
+        "from,to,type\n0.0,0.5,Grooming\n0.5,1.0,Unlabelled\n1.0,1.5,Rearing\n"
+        "1.0,1.5,Unlabelled Grooming\n"
+    )
+    back = tmp_path / "back.csv"
+    command = ["labels", "convert", str(bouts), "--to", "ethoflow", "--out", str(back)]
+    assert runner.invoke(app, [*command, "--fps", "2", "--frames", "4"]).exit_code == 0
+    assert back.read_text() == source.read_text()
+
+
 def test_agree_prints_a_table_and_json(tmp_path):
     bouts = tmp_path / "session.bouts.csv"
     bouts.write_text(

@@ -15,16 +15,22 @@ from ethoflow.io.interchange import (
 MAPPING = LabelsConfig().mapping
 
 
-def _random_labels(seed: int, frames: int) -> pd.DataFrame:
-    """Bouts of 1–30 frames at random places, touching the first and last frame sometimes."""
+def _random_labels(seed: int, frames: int, *, unknown: bool = False) -> pd.DataFrame:
+    """Bouts of 1–30 frames at random places, touching the first and last frame sometimes; with
+    ``unknown``, stretches of 1–40 unknown frames too, of one behaviour or both, over bouts or
+    beside them (the first frame stays known: a file must label one)."""
     rng = np.random.default_rng(seed)
     table = pd.DataFrame(
         {"grooming": np.zeros(frames, np.int8), "rearing": np.zeros(frames, np.int8)}
-    )
+    ).astype("Int8")
     for column in table.columns:
         for start in rng.integers(0, frames, size=6):
             table.loc[start : start + rng.integers(0, 30), column] = 1
-    return table.astype("Int8")
+    if unknown:
+        for start in rng.integers(1, max(frames, 2), size=8):
+            columns = [["grooming"], ["rearing"], ["grooming", "rearing"]][rng.integers(3)]
+            table.loc[start : start + rng.integers(0, 40), columns] = pd.NA
+    return table
 
 
 def _read(path, label_format=None, **options) -> pd.DataFrame:
@@ -32,9 +38,11 @@ def _read(path, label_format=None, **options) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("label_format", FORMATS)
+@pytest.mark.parametrize("unknown", [False, True], ids=["all-known", "unknown-stretches"])
 @pytest.mark.parametrize(("seed", "fps", "frames"), [(1, 30.0, 600), (2, 7.5, 97), (3, 25.0, 1)])
-def test_every_format_round_trips(tmp_path, label_format, seed, fps, frames):
-    table = _random_labels(seed, frames)
+def test_every_format_round_trips(tmp_path, label_format, unknown, seed, fps, frames):
+    table = _random_labels(seed, frames, unknown=unknown)
+    assert not unknown or frames == 1 or table.isna().any().all()
     for suffix in ("csv", "tsv") if label_format.startswith("boris") else ("csv",):
         path = tmp_path / f"m1.{label_format}.{suffix}"
         write_label_file(table, path, label_format, fps=fps)
@@ -43,7 +51,7 @@ def test_every_format_round_trips(tmp_path, label_format, seed, fps, frames):
 
 
 def test_odd_frame_rates_round_trip_through_millisecond_times(tmp_path):
-    table = _random_labels(4, 3000)
+    table = _random_labels(4, 3000, unknown=True)
     for fps in (29.97, 59.94, 120.0, 499.0):
         write_label_file(table, tmp_path / "b.bouts.csv", "bouts", fps=fps)
         back = _read(tmp_path / "b.bouts.csv", fps=fps, frame_count=3000)
@@ -164,6 +172,42 @@ def test_simba_columns_merge_by_mapping_and_others_are_ignored(tmp_path):
     assert table.grooming.tolist() == [0, 1, 1] and table.rearing.tolist() == [1, 1, 0]
 
 
+def test_deepethogram_minus_one_is_unknown_and_written_back(tmp_path):
+    path = tmp_path / "m1.deepethogram.csv"
+    path.write_text(",background,grooming,rearing\n0,-1,-1,-1\n1,0,1,-1\n2,-1,0,-1\n3,1,0,0\n")
+    table = _read(path)
+    assert table.grooming.tolist() == [pd.NA, 1, 0, 0]
+    assert table.rearing.tolist() == [pd.NA, pd.NA, pd.NA, 0]
+    write_label_file(table, tmp_path / "out.deepethogram.csv", "deepethogram")
+    # Background is known where a behaviour is 1 (row 1) or all are 0 (row 3).
+    assert (tmp_path / "out.deepethogram.csv").read_text() == path.read_text().replace(
+        ",background,grooming,rearing", ",background,Grooming,Rearing"
+    )
+
+
+def test_unlabelled_stretches_and_media_end_are_unknown_in_timed_files(tmp_path):
+    """10 fps, 20 frames: ``Unlabelled`` 0–0.5 s hides frames 0–4 of both behaviours,
+    ``Unlabeled rearing`` 1.0–1.2 s frames 10, 11 of rearing; BORIS played 1.5 s of media, so
+    frames 15–19 are unknown."""
+    path = tmp_path / "m1.boris.tsv"
+    path.write_text(
+        "Observation id\tMedia duration (s)\tFPS\tSubject\tBehavior\tBehavior type\tTime\n"
+        "m1\t1.500\t10\t\tUnlabelled\tSTART\t0.0\n"
+        "m1\t1.500\t10\t\tUnlabelled\tSTOP\t0.5\n"
+        "m1\t1.500\t10\t\tGrooming\tSTART\t0.5\n"
+        "m1\t1.500\t10\t\tGrooming\tSTOP\t0.7\n"
+        "m1\t1.500\t10\t\tUnlabeled rearing\tSTART\t1.0\n"
+        "m1\t1.500\t10\t\tUnlabeled rearing\tSTOP\t1.2\n"
+        "m1\t1.500\t10\t\tUnlabelled walking\tPOINT\t1.3\n"
+    )
+    table = _read(path, fps=10, frame_count=20)
+    unknown = list(range(5)) + list(range(15, 20))
+    assert np.flatnonzero(table.grooming.isna()).tolist() == unknown
+    assert np.flatnonzero(table.rearing.isna()).tolist() == sorted([*unknown, 10, 11])
+    assert np.flatnonzero(table.grooming.fillna(0)).tolist() == [5, 6]
+    assert table.rearing.sum() == 0  # walking is not ours: its stretch changes nothing
+
+
 def test_deepethogram_background_is_ignored(tmp_path):
     path = tmp_path / "m1.deepethogram.csv"
     path.write_text(",background,face_grooming,rearing\n0,1,0,0\n1,0,1,0\n2,0,0,1\n")
@@ -262,8 +306,23 @@ def test_decimal_commas_of_semicolon_files_are_read(tmp_path):
         ),
         (
             "unlabelled.deepethogram.csv",
-            ",background,grooming,rearing\n0,1,0,0\n1,-1,-1,-1\n",
-            r"column 'grooming' must hold only 0 or 1; found -1 at row\(s\) 3",
+            ",background,grooming,rearing\n0,-1,-1,-1\n1,-1,-1,-1\n",
+            r"unlabelled.deepethogram.csv: no frame is labelled: every frame is unknown",
+        ),
+        (
+            "two.deepethogram.csv",
+            ",background,grooming,rearing\n0,1,0,0\n1,0,-2,1\n",
+            r"column 'grooming' must hold only 0 or 1; found -2 at row\(s\) 3",
+        ),
+        (
+            "nobody.bouts.csv",
+            "from,to,type\n0,2,Unlabelled\n",
+            r"nobody.bouts.csv: no frame is labelled: every frame is unknown",
+        ),
+        (
+            "inside.bouts.csv",
+            "from,to,type\n0.5,1.0,Grooming\n0.0,1.5,Unlabelled grooming\n",
+            r"row 2: 'Grooming' lies in a stretch marked Unlabelled for grooming",
         ),
     ],
 )

@@ -1,4 +1,5 @@
-"""Label files of other annotation tools ↔ our per-frame table (``grooming``, ``rearing`` of 0/1).
+"""Label files of other annotation tools ↔ our per-frame table (``grooming``, ``rearing``: 0, 1 or
+unknown, see :mod:`ethoflow.io.labels`).
 
 Formats (:data:`FORMATS`), with the column names as the tools write them (looked up in BORIS'
 source, ``olivierfriard/BORIS`` ``export_observation.py``, and its user guide; SimBA's
@@ -7,11 +8,13 @@ them):
 
 - ``ethoflow``: ours, one row per frame. Read in the old or new layout by
   :func:`ethoflow.io.labels.read_labels`; written in the new one (``Grooming``, ``Rearing``).
+  Unknown: an empty cell.
 - ``boris``: BORIS' *tabular events* export, TSV or CSV: one row per event with ``Time``,
   ``Behavior``, ``Subject`` and the event's status, ``START``/``STOP`` for a state event or
   ``POINT``, in ``Status`` (BORIS ≤ 7, whose files open with a few rows of observation details
   before the header) or ``Behavior type`` (BORIS 8). A file in the *aggregated* layout is read
-  too.
+  too. Unknown: see *unlabelled stretches* below, and the frames after the ``Media duration
+  (s)`` BORIS writes, when it is one number shorter than the video.
 - ``boris-aggregated``: BORIS' *aggregated events* export: one row per bout with ``Behavior``,
   ``Behavior type`` (``STATE`` or ``POINT``), ``Start (s)``, ``Stop (s)``, ``Duration (s)``.
 - ``bouts``: a bout table in seconds: ``from``, ``to``, ``type``; several raters or sessions in
@@ -19,9 +22,22 @@ them):
 - ``simba``: SimBA's per-frame files (``targets_inserted``, ``machine_results``): the frame
   index in the first column, then pose, features and ``Probability_<behaviour>`` columns, and a
   0/1 column per behaviour named after it. Columns whose name maps to no behaviour are ignored.
+  Unknown: an empty cell.
 - ``deepethogram``: DeepEthogram's ``<video>_labels.csv``: an unnamed frame index column,
-  ``background``, then a 0/1 column per behaviour (``-1`` marks a frame not labelled yet and is
-  refused).
+  ``background``, then a 0/1 column per behaviour. Unknown: ``-1``, DeepEthogram's "not labelled
+  yet"; written on every unknown cell, and in ``background`` where it is unknown too (no
+  behaviour is 1 and one is unknown).
+
+**Unlabelled stretches.** Timed formats state bouts, so a frame no bout covers is 0. Where nobody
+labelled, a file says so with the reserved behaviour :data:`UNLABELLED` (``Unlabelled``, or
+``Unlabeled``; a state event, an aggregated row or a bout like any other): its frames are
+unknown for every behaviour, and ``Unlabelled Grooming`` (the reserved name, then a behaviour's
+name as ``labels.mapping`` knows it) for that behaviour only. A bout of a behaviour inside a
+stretch marked unlabelled for it is an error. Our writers write every unknown stretch so, and
+read it back. BORIS users add ``Unlabelled`` to their ethogram as a state event and code the
+stretches they skip. BORIS writes no start or stop of the coded span: its ``Observation duration``
+is the span from the first to the last event (or the media's length), which says nothing of
+where the observer started, so it is not read; its ``Media duration (s)`` is, as above.
 
 Behaviour names are mapped to ours by ``labels.mapping`` in ``params.yaml`` (several names may
 map to one behaviour, e.g. "Supported" and "Unsupported" to rearing), compared by their letters
@@ -41,9 +57,11 @@ from __future__ import annotations
 
 import io
 import math
+import operator
 import re
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -63,6 +81,10 @@ from ethoflow.io.labels import (
 )
 
 FORMATS = ("ethoflow", "boris", "boris-aggregated", "bouts", "simba", "deepethogram")
+# The behaviour name that marks stretches nobody labelled, in timed formats (see the module).
+UNLABELLED = "Unlabelled"
+_UNLABELLED_KEYS = ("unlabelled", "unlabeled")
+_NOT_LABELLED_YET = "-1"  # DeepEthogram's value for a frame not labelled
 # Formats that hold times, not frames: they need the video's fps (and frame count to read).
 TIMED_FORMATS = ("boris", "boris-aggregated", "bouts")
 TIME_DECIMALS = 3
@@ -153,13 +175,18 @@ def read_label_file(
     if rater is not None and rater_column is not None:
         table = _rater_rows(table, rater_column, rater, path)
     if label_format in ("simba", "deepethogram"):
-        return _per_frame_columns(table, lookup, path)
-    if label_format == "bouts":
-        bouts = _table_bouts(table, first_row, path)
+        unknown = _NOT_LABELLED_YET if label_format == "deepethogram" else None
+        labels = _per_frame_columns(table, lookup, path, unknown=unknown)
     else:
-        bouts = _boris_bouts(table, first_row, path)
-    assert fps is not None and frame_count is not None  # timed formats: checked above
-    return _place_bouts(bouts, lookup, fps, frame_count, path)
+        assert fps is not None and frame_count is not None  # timed formats: checked above
+        if label_format == "bouts":
+            bouts, media_duration = _table_bouts(table, first_row, path), None
+        else:
+            bouts, media_duration = _boris_bouts(table, first_row, path), _media_duration(table)
+        labels = _place_bouts(bouts, lookup, fps, frame_count, path, media_duration)
+    if labels.isna().all().all():
+        raise InputError(path, "no frame is labelled: every frame is unknown")
+    return labels
 
 
 def write_label_file(
@@ -173,19 +200,21 @@ def write_label_file(
     a ``.tsv`` path); timed formats need ``fps``. Behaviours are named ``Grooming`` and
     ``Rearing``."""
     _check_format(label_format, fps)
-    frames = table[list(BEHAVIOURS)].to_numpy(np.int8)
+    labels = table[list(BEHAVIOURS)].astype("Int8")
     names = [COLUMN_NAMES[behaviour] for behaviour in BEHAVIOURS]
-    if label_format == "ethoflow":
-        out = pd.DataFrame(frames, columns=names)
-    elif label_format in ("simba", "deepethogram"):
-        out = pd.DataFrame(frames, columns=names)
+    if label_format in ("ethoflow", "simba", "deepethogram"):
+        out = labels.set_axis(names, axis=1)  # pandas writes an unknown cell empty
         if label_format == "deepethogram":
-            out.insert(0, "background", (frames.sum(axis=1) == 0).astype(np.int8))
-        out.insert(0, "", np.arange(len(out)))  # both tools' first column: the frame index
+            # Background: 1 where no behaviour is, unknown where none is 1 and one is unknown.
+            shown = reduce(operator.or_, (labels[b].astype("boolean") for b in BEHAVIOURS))
+            out.insert(0, "background", (~shown).astype("Int8"))
+            out = out.fillna(int(_NOT_LABELLED_YET))
+        if label_format != "ethoflow":
+            out.insert(0, "", np.arange(len(out)))  # both tools' first column: the frame index
     else:
         observation = Path(path).name.split(".")[0]  # the video's name, as BORIS shows it
         assert fps is not None  # timed formats: checked by _check_format
-        out = _bout_rows(frames, names, fps, label_format, observation)
+        out = _bout_rows(labels, names, fps, label_format, observation)
     path = Path(path)
     with atomic_path(path) as tmp:
         out.to_csv(tmp, index=False, sep="\t" if path.suffix.lower() == ".tsv" else ",")
@@ -357,12 +386,70 @@ def _boris_bouts(table: pd.DataFrame, first_row: int, path: Path) -> list[_Bout]
     return bouts
 
 
+def _media_duration(table: pd.DataFrame) -> float | None:
+    """BORIS' ``Media duration (s)`` when the file holds one number there (several media, or
+    none, give None)."""
+    column = next((c for c in table.columns if header_key(c) == "mediadurations"), None)
+    if column is None:
+        return None
+    values = pd.to_numeric(pd.Series(table[column].dropna().unique()), errors="coerce")
+    if len(values) != 1 or not (math.isfinite(values[0]) and values[0] > 0):
+        return None
+    return float(values[0])
+
+
+def _marks(name: str, lookup: dict[str, str]) -> tuple[list[str], bool] | None:
+    """The behaviours a bout named ``name`` is about, and whether it marks them unlabelled
+    (:data:`UNLABELLED`, alone: every behaviour); None for a name that maps to none."""
+    key = header_key(name)
+    if key in lookup:
+        return [lookup[key]], False
+    for prefix in _UNLABELLED_KEYS:
+        if key.startswith(prefix):
+            rest = key.removeprefix(prefix)
+            if not rest:
+                return list(BEHAVIOURS), True
+            if rest in lookup:
+                return [lookup[rest]], True
+    return None
+
+
+def _frame_range(bout: _Bout, fps: float, frame_count: int, path: Path) -> tuple[int, int]:
+    """The frames ``[first, last)`` a bout covers (see the module's time → frames rule)."""
+    stop = bout.start if bout.stop is None else bout.stop
+    if bout.start < 0:
+        raise InputError(path, f"row {bout.row}: {bout.name!r} starts before 0 s")
+    if stop < bout.start:
+        raise InputError(
+            path,
+            f"row {bout.row}: {bout.name!r} ends at {stop:g} s, before its start "
+            f"at {bout.start:g} s",
+        )
+    if stop > (frame_count + 0.5) / fps:  # later times would place a bout after the last frame
+        raise InputError(
+            path,
+            f"row {bout.row}: {bout.name!r} at {stop:g} s is beyond the video's end "
+            f"({frame_count} frames at {fps:g} fps = {frame_count / fps:g} s)",
+        )
+    if bout.stop is None:
+        first = min(math.floor(bout.start * fps), frame_count - 1)
+        return first, first + 1
+    first, last = (math.ceil(t * fps - 0.5) for t in (bout.start, bout.stop))
+    return first, last
+
+
 def _place_bouts(
-    bouts: list[_Bout], lookup: dict[str, str], fps: float, frame_count: int, path: Path
+    bouts: list[_Bout],
+    lookup: dict[str, str],
+    fps: float,
+    frame_count: int,
+    path: Path,
+    media_duration: float | None,
 ) -> pd.DataFrame:
-    """The per-frame table of ``bouts`` (see the module's time → frames rule)."""
-    frames = {behaviour: np.zeros(frame_count, np.int8) for behaviour in BEHAVIOURS}
-    mapped = [bout for bout in bouts if header_key(bout.name) in lookup]
+    """The per-frame table of ``bouts``: 1 in a bout, unknown in an unlabelled stretch or after
+    ``media_duration`` (s), 0 elsewhere."""
+    marked = [(bout, _marks(bout.name, lookup)) for bout in bouts]
+    mapped = [(bout, marks) for bout, marks in marked if marks is not None]
     if bouts and not mapped:
         names = ", ".join(sorted({bout.name for bout in bouts}))
         raise InputError(
@@ -370,34 +457,36 @@ def _place_bouts(
             f"no behaviour name maps to {' or '.join(BEHAVIOURS)} (found: {names}); "
             "see labels.mapping in params.yaml",
         )
-    end = (frame_count + 0.5) / fps  # later times would place a bout after the last frame
-    for bout in mapped:
-        stop = bout.start if bout.stop is None else bout.stop
-        if bout.start < 0:
-            raise InputError(path, f"row {bout.row}: {bout.name!r} starts before 0 s")
-        if stop < bout.start:
-            raise InputError(
-                path,
-                f"row {bout.row}: {bout.name!r} ends at {stop:g} s, before its start "
-                f"at {bout.start:g} s",
-            )
-        if stop > end:
-            raise InputError(
-                path,
-                f"row {bout.row}: {bout.name!r} at {stop:g} s is beyond the video's end "
-                f"({frame_count} frames at {fps:g} fps = {frame_count / fps:g} s)",
-            )
-        if bout.stop is None:
-            first = min(math.floor(bout.start * fps), frame_count - 1)
-            last = first + 1
-        else:
-            first, last = (math.ceil(t * fps - 0.5) for t in (bout.start, bout.stop))
-        frames[lookup[header_key(bout.name)]][first:last] = 1
-    return pd.DataFrame(frames).astype("Int8")
+    frames = {behaviour: np.zeros(frame_count, np.int8) for behaviour in BEHAVIOURS}
+    unknown = {behaviour: np.zeros(frame_count, bool) for behaviour in BEHAVIOURS}
+    # Unlabelled stretches first: a bout inside one is an error wherever the file lists it.
+    for bout, (behaviours, unlabelled) in sorted(mapped, key=lambda item: not item[1][1]):
+        first, last = _frame_range(bout, fps, frame_count, path)
+        for behaviour in behaviours:
+            if unlabelled:
+                unknown[behaviour][first:last] = True
+            elif unknown[behaviour][first:last].any():
+                raise InputError(
+                    path,
+                    f"row {bout.row}: {bout.name!r} lies in a stretch marked {UNLABELLED} "
+                    f"for {behaviour}",
+                )
+            else:
+                frames[behaviour][first:last] = 1
+    if media_duration is not None:
+        # The frames that start after the media BORIS played: it showed them to nobody.
+        for column in unknown.values():
+            column[min(math.ceil(media_duration * fps), frame_count) :] = True
+    return pd.DataFrame(
+        {b: pd.Series(frames[b], dtype="Int8").mask(unknown[b]) for b in BEHAVIOURS}
+    )
 
 
-def _per_frame_columns(table: pd.DataFrame, lookup: dict[str, str], path: Path) -> pd.DataFrame:
-    """SimBA / DeepEthogram: OR of the 0/1 columns whose names map to each behaviour."""
+def _per_frame_columns(
+    table: pd.DataFrame, lookup: dict[str, str], path: Path, *, unknown: str | None
+) -> pd.DataFrame:
+    """SimBA / DeepEthogram: OR (Kleene's: 1 or unknown is 1) of the 0/1 columns whose names
+    map to each behaviour; an empty cell, or one holding ``unknown``, is an unknown frame."""
     sources: dict[str, list[Hashable]] = {behaviour: [] for behaviour in BEHAVIOURS}
     for name in table.columns:
         if header_key(name) in lookup:
@@ -412,25 +501,38 @@ def _per_frame_columns(table: pd.DataFrame, lookup: dict[str, str], path: Path) 
         )
     result = {}
     for behaviour, names in sources.items():
-        columns = [binary_column(table[name].str.strip(), path) for name in names]
-        result[behaviour] = np.bitwise_or.reduce([c.to_numpy() for c in columns])
-    return pd.DataFrame(result).astype("Int8")
+        columns = []
+        for source in names:
+            cells = table[source].str.strip()
+            cells = cells.mask(cells.isin(["", unknown]))
+            columns.append(binary_column(cells, path).astype("boolean"))
+        result[behaviour] = reduce(operator.or_, columns).astype("Int8")
+    return pd.DataFrame(result).reset_index(drop=True)
 
 
 # --- writing ------------------------------------------------------------------------------------
 
 
 def _bout_rows(
-    frames: np.ndarray, names: list[str], fps: float, label_format: str, observation: str
+    labels: pd.DataFrame, names: list[str], fps: float, label_format: str, observation: str
 ) -> pd.DataFrame:
-    """One row per bout (or two events) of each behaviour's runs of 1s, in time order."""
+    """One row per bout (or two events) of each behaviour's runs of 1s and of the unlabelled
+    stretches (:data:`UNLABELLED` where every behaviour is unknown, ``Unlabelled <Behaviour>``
+    where only that one is), in time order."""
+    known = labels.notna().to_numpy()
+    shown = labels.fillna(0).to_numpy(np.int8)
+    nobody = ~np.any(known, axis=1)
+    frame_runs = [(start, stop, UNLABELLED) for start, stop in bouts(nobody)]
+    for column, name in enumerate(names):
+        frame_runs += [(start, stop, name) for start, stop in bouts(shown[:, column])]
+        alone = ~known[:, column] & ~nobody
+        frame_runs += [(start, stop, f"{UNLABELLED} {name}") for start, stop in bouts(alone)]
     runs = [
         (round(start / fps, TIME_DECIMALS), round(stop / fps, TIME_DECIMALS), name)
-        for column, name in enumerate(names)
-        for start, stop in bouts(frames[:, column])
+        for start, stop, name in frame_runs
     ]
     runs.sort()
-    duration = round(len(frames) / fps, TIME_DECIMALS)
+    duration = round(len(labels) / fps, TIME_DECIMALS)
     if label_format == "bouts":
         return pd.DataFrame(runs, columns=["from", "to", "type"])
     details = {"Observation id": observation, "Media duration (s)": duration, "FPS": fps}

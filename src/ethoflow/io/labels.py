@@ -117,7 +117,8 @@ def label_targets(column: pd.Series | np.ndarray) -> np.ndarray:
 
 def labelled(column: pd.Series | np.ndarray) -> np.ndarray:
     """Which frames of a label column (table, float or 0/1 array) are labelled (not unknown)."""
-    return ~np.isnan(label_targets(column))
+    known: np.ndarray = ~np.isnan(label_targets(column))
+    return known
 
 
 def _row_list(index: pd.Index, limit: int = 5) -> str:
@@ -188,8 +189,9 @@ def source_frames(path: str | Path) -> np.ndarray | None:
 def read_labels(path: str | Path) -> pd.DataFrame:
     """Read a label CSV in either format and normalise it (see :func:`normalize_labels`).
 
-    Empty cells are unknown frames. Raises :class:`InputError` naming the file for a missing, empty, header-only or unparseable
-    file and for every problem :func:`normalize_labels` finds.
+    Empty cells are unknown frames. Raises :class:`InputError` naming the file for a missing,
+    empty, header-only or unparseable file, one labelling no frame, and for every problem
+    :func:`normalize_labels` finds.
     """
     path = Path(path)
     if not path.is_file():
