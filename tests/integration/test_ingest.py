@@ -148,6 +148,42 @@ def test_changed_labels_are_reprocessed(tmp_path):
     assert featurize_recording(recording, tmp_path / "out", **kwargs)["cached"]
 
 
+@pytest.mark.parametrize("fps", [30, 5], ids=["30fps-camera", "5fps-camera"])
+def test_unknown_frames_survive_fps_standardisation(tmp_path, fps):
+    """Empty label cells are unknown frames: the per-video label CSV ingest writes keeps them
+    empty on the kept (30 fps) or repeated (5 fps) rows, and the known ones as they were."""
+    from ethoflow.data.ingest import Recording
+    from ethoflow.io.interchange import write_label_file
+    from ethoflow.io.labels import read_labels
+
+    params = tmp_path / "params.yaml"
+    params.write_text("seed: 5\nfeatures: {cnn: false}\n")
+    video, labels = tmp_path / "m1.mp4", tmp_path / "m1.csv"
+    condition = replace(CONDITIONS[0], fps=fps)
+    frames = write_recording(
+        video, labels, tmp_path / "truth.csv", condition=condition, seconds=3, seed=9
+    )
+    table = read_labels(labels)
+    table.loc[frames // 3 : frames // 2, "grooming"] = pd.NA  # one behaviour unknown
+    table.loc[frames - frames // 4 :, ["grooming", "rearing"]] = pd.NA  # both, to the end
+    write_label_file(table, labels, "ethoflow")
+    out = tmp_path / "videos"
+    featurize_recording(
+        Recording("m1", "c", video, labels),
+        out,
+        featurization=Featurization.from_settings(load_settings(params)),
+        extractor=None,
+        augment=None,
+        tolerance_frames=2,
+    )
+    ingested = pd.read_csv(out / "m1.csv", keep_default_na=False, dtype=str)
+    source = table.iloc[ingested.frame.astype(int)]
+    for head in ("grooming", "rearing"):
+        expected = source[head].astype("string").fillna("").tolist()
+        assert ingested[head].tolist() == expected
+    assert (ingested.grooming == "").sum() > (ingested.rearing == "").sum() > 0
+
+
 def test_discovery_quarantines_orphans_and_duplicate_ids(tmp_path):
     raw = tmp_path / "raw"
     for folder, names in {
@@ -232,8 +268,8 @@ def test_posture_only_ingest_skips_the_cnn(tmp_path):
 
 
 def test_ingest_reads_other_tools_label_files_next_to_the_video(tmp_path, prefect_harness):
-    """BORIS and bout-table files stand in for our CSV; two label files for one video, or a bad
-    one, set the recording aside with the file named."""
+    """BORIS and bout-table files stand in for our CSV, their unlabelled stretches unknown frames;
+    two label files for one video, or a bad one, set the recording aside with the file named."""
     from ethoflow.flows.ingest import ingest_flow
     from ethoflow.io.interchange import write_label_file
     from ethoflow.io.labels import read_labels
@@ -246,6 +282,9 @@ def test_ingest_reads_other_tools_label_files_next_to_the_video(tmp_path, prefec
     folder = s.paths.raw / "condition_1"
     fps = CONDITIONS[0].fps
     ours = {v: read_labels(folder / f"{v}.csv") for v in ("c1_v00", "c1_v01")}
+    # Stretches nobody labelled: BORIS and the bout table write them as "Unlabelled".
+    ours["c1_v00"].loc[10:25, ["grooming", "rearing"]] = pd.NA
+    ours["c1_v01"].loc[30:, "rearing"] = pd.NA
     write_label_file(ours["c1_v00"], folder / "c1_v00.boris.tsv", "boris", fps=fps)
     write_label_file(ours["c1_v01"], folder / "c1_v01.bouts.csv", "bouts", fps=fps)
     for v in ours:
@@ -262,7 +301,8 @@ def test_ingest_reads_other_tools_label_files_next_to_the_video(tmp_path, prefec
     for video_id, table in ours.items():
         ingested = pd.read_csv(features / "videos" / f"{video_id}.csv")
         np.testing.assert_array_equal(
-            ingested[["grooming", "rearing"]].to_numpy(), table[["grooming", "rearing"]].to_numpy()
+            ingested[["grooming", "rearing"]].to_numpy(),
+            table[["grooming", "rearing"]].to_numpy(float, na_value=np.nan),
         )
     reasons = pd.read_csv(features / "quarantine.csv").set_index("video_id").reason
     assert reasons.to_dict() == summary["quarantined"]

@@ -270,6 +270,7 @@ def featurize_recording(
             f"(tolerance ±{tolerance_frames})",
         )
     # Within tolerance, keep the frames that have a label row (and drop surplus label rows).
+    # Unknown frames keep their row: empty cells in the CSV, masked by training and evaluation.
     keep = frames.frame.to_numpy() < len(labels)
     frames = frames[keep].reset_index(drop=True)
     table = pd.concat([frames, labels.iloc[frames.frame].reset_index(drop=True)], axis=1)
