@@ -332,33 +332,57 @@ def test_review_queue_of_a_labelled_video(app):
 
 def test_source_frame_labels_follow_the_clock():
     # A 30 fps video on the 10 fps clock: rows show frames 0, 3, 6; 8 source frames.
-    table = pd.DataFrame({"frame": [0, 3, 6], "grooming": [0, 1, 0], "rearing": [1, 0, 0]})
-    back = review.source_frame_labels(table, ["grooming", "rearing"], 8)
-    assert back.Grooming.tolist() == [0, 0, 0, 1, 1, 1, 0, 0]
-    assert back.Rearing.tolist() == [1, 1, 1, 0, 0, 0, 0, 0]
+    table = pd.DataFrame(
+        {"frame": [0, 3, 6], "grooming": [0, 1, None], "rearing": [1, 0, 0]}, dtype="Int8"
+    )
+    back = review.source_frame_labels(table, 8)
+    assert back.grooming.tolist() == [0, 0, 0, 1, 1, 1, pd.NA, pd.NA]
+    assert back.rearing.tolist() == [1, 1, 1, 0, 0, 0, 0, 0]
 
 
-def test_a_correction_is_saved_as_a_label_file_next_to_the_video(app, tmp_path):
+def test_answers_are_exported_as_partial_labels_next_to_the_video(app, tmp_path):
+    """The exported file holds the answers on the answered stretches' frames, for the answered
+    behaviour only; every other cell is unknown, never the models' guesses."""
     labelled = results.read_labelled(app.settings.paths.outbox / "good")
-    stretch = review.review_stretches(labelled)[0]
+    first, other = review.review_stretches(labelled)[:2]
     data = tmp_path / "appdata"
-    corrected = 1 - stretch.label
-    path = review.decide(labelled, stretch, corrected, data, reviewer="rita")
+    corrected = 1 - first.label
+    path = review.decide(labelled, first, corrected, data, reviewer="rita")
     assert path.is_relative_to(data) and path.name == "good.csv"
     assert (path.parent / "good.mp4").read_bytes() == labelled.video.read_bytes()
+    frame_count = VideoReader(labelled.video).frame_count
+
+    def answered(*stretches: review.Stretch) -> dict[str, set[int]]:
+        # The source frames each stretch's rows show, up to the next row's frame.
+        frames = [*labelled.table.frame, frame_count]
+        spans: dict[str, set[int]] = {"grooming": set(), "rearing": set()}
+        for s in stretches:
+            spans[s.head] |= set(range(frames[s.start], frames[s.stop]))
+        return spans
+
     labels = read_labels(path)  # the project's own reader accepts it
-    assert len(labels) == VideoReader(labelled.video).frame_count
-    frames = labelled.table.frame.iloc[stretch.start : stretch.stop]
-    assert (labels[stretch.head].iloc[frames] == corrected).all()
-    untouched = labelled.table.drop(index=range(stretch.start, stretch.stop))
-    assert (labels[stretch.head].iloc[untouched.frame] == untouched[stretch.head]).all()
+    assert len(labels) == frame_count
+    known = answered(first)
+    for head in ("grooming", "rearing"):
+        assert set(np.flatnonzero(labels[head].notna())) == known[head]
+    assert (labels[first.head].dropna() == corrected).all()
     # A second answer (a confirmation) is added to the decisions, and the file follows both.
-    other = review.review_stretches(labelled)[1]
     review.decide(labelled, other, other.label, data, reviewer="maya")
     decisions = json.loads((path.parent / review.DECISIONS_FILE).read_text())
     assert [d["value"] == d["was"] for d in decisions] == [False, True]
     assert [d["reviewer"] for d in decisions] == ["rita", "maya"]
-    assert (read_labels(path)[stretch.head].iloc[frames] == corrected).all()
+    labels = read_labels(path)
+    known = answered(first, other)
+    for head in ("grooming", "rearing"):
+        assert set(np.flatnonzero(labels[head].notna())) == known[head]
+    assert (
+        labels[other.head]
+        .iloc[sorted(known[other.head] - answered(first)[other.head])]
+        .eq(other.label)
+        .all()
+    )
+    assert review.answered_recordings(data) == [(path.parent / "good.mp4", path)]
+    assert review.answered_recordings(tmp_path / "nothing-reviewed") == []
 
 
 def test_bouts_helper_is_the_evaluation_one(app):
@@ -493,8 +517,10 @@ def test_review_page_saves_a_correction(app, at):
     at.button(key="review_no").click().run()
     assert not at.exception
     (saved,) = map(Path, at.session_state["review_saved"].values())
-    assert saved.is_relative_to(app.data) and "Saved the corrected labels" in _texts(at.success)
-    assert len(read_labels(saved)) == 30
+    assert saved.is_relative_to(app.data)
+    assert "Saved your answers as partial labels" in _texts(at.success)
+    labels = read_labels(saved)
+    assert len(labels) == 30 and labels.isna().any().all()  # unanswered frames are unknown
     table = _table(at, "answer")
     assert table.answer.iloc[0] == "no"
     # No proxy in front: the answer is the login name's.

@@ -354,8 +354,9 @@ def review_queue(settings: Settings, params: Path, data: Path) -> None:
     st.header("Review queue")
     st.write(
         "Where the models are least sure, most unsure first. Watch each stretch and say "
-        "whether it shows the behaviour; the answers become a corrected label file for the "
-        "next retrain."
+        "whether it shows the behaviour. Your answers are saved as partial labels for the "
+        "next retrain: the answered stretches only, every other frame left unknown (not "
+        "taken from the models' guesses)."
     )
     folders = [
         *results.list_outbox(settings.paths.outbox).query("status == 'labelled'").folder,
@@ -416,13 +417,15 @@ def review_queue(settings: Settings, params: Path, data: Path) -> None:
         st.rerun()
     # Shown for the video it was saved for, not after switching to another one.
     if saved := st.session_state.get("review_saved", {}).get(str(where)):
+        folder = shown_path(Path(saved).parent, params.parent)
         st.success(
-            f"Saved the corrected labels: {shown_path(Path(saved), params.parent)}. Put it and "
-            "the video beside it in data/raw/<condition>/ and version them with DVC "
-            "(`dvc add data/raw`) so the next retrain learns from them."
+            f"Saved your answers as partial labels: {shown_path(Path(saved), params.parent)}, "
+            "beside a copy of the video (frames you did not answer are left unknown). For the "
+            f"next retrain to learn from them, import that folder ({folder}) into a condition: "
+            "`ethoflow import FOLDER --condition NAME`."
         )
         st.download_button(
-            "Corrected label file (CSV)",
+            "Partial label file (CSV)",
             Path(saved).read_bytes(),
             file_name=Path(saved).name,
             mime="text/csv",

@@ -5,9 +5,20 @@ thresholded labels and the post-processed ones disagree (the smoothing changed t
 bout is short. Stretches are ranked by how unsure the model was in them.
 
 Answers (confirm or correct a stretch) are kept as a list of decisions in the app's folder; after
-each one the corrected labels are exported as a label CSV in the project's format (``Grooming``,
-``Rearing``, one row per frame of the source video) beside a copy of the video, ready to put in
-``data/raw/<condition>/`` and version with DVC.
+each one they are exported as a *partial* label file in the project's format (``Grooming``,
+``Rearing``, one row per frame of the source video): the answer on the answered stretch's frames
+for its behaviour, every other cell empty (unknown, :mod:`ethoflow.io.labels`), so the model's
+guesses never pass for a person's. The file sits beside a copy of the video, one pair per
+reviewed video (:func:`answered_recordings`)::
+
+    <app data>/review/<labels folder>-<8 hex digits>/
+        decisions.json      the answers, in order, with who gave them and when
+        <video>.<ext>       the source video (a hard link where possible)
+        <video>.csv         the partial labels
+
+``ethoflow import`` takes such a folder (or the ``review`` folder) as a source and brings the
+pairs into ``data/raw/<condition>/``, where the next retrain learns from the answered frames and
+masks the rest.
 """
 
 from __future__ import annotations
@@ -22,8 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ethoflow.io.atomic import atomic_path, write_csv, write_json
-from ethoflow.io.labels import COLUMN_NAMES, bouts
+from ethoflow.io.atomic import atomic_path, write_json
+from ethoflow.io.interchange import write_label_file
+from ethoflow.io.labels import BEHAVIOURS, bouts
 from ethoflow.io.video import VideoReader
 from ethoflow.ui.results import Labelled
 
@@ -151,30 +163,35 @@ def read_decisions(folder: Path) -> list[dict]:
     return json.loads(path.read_text()) if path.is_file() else []
 
 
-def corrected_labels(labelled: Labelled, decisions: list[dict]) -> pd.DataFrame:
-    """The video's labels (rows of the labels' clock) with every decision applied in order."""
-    table = labelled.table[["frame", *labelled.heads]].copy()
+def answered_labels(labelled: Labelled, decisions: list[dict]) -> pd.DataFrame:
+    """The answers on the labels' clock: ``frame`` and a nullable ``Int8`` column per behaviour,
+    the answer on each answered stretch's rows for its behaviour (the latest answer where two
+    overlap), unknown (<NA>) everywhere else."""
+    table = pd.DataFrame({"frame": labelled.table.frame})
+    for behaviour in BEHAVIOURS:
+        table[behaviour] = pd.Series(pd.NA, index=table.index, dtype="Int8")
     for decision in decisions:
-        rows = slice(decision["start"], decision["stop"])
-        table.loc[table.index[rows], decision["head"]] = int(decision["value"])
+        rows = table.index[decision["start"] : decision["stop"]]
+        table.loc[rows, decision["head"]] = int(decision["value"])
     return table
 
 
-def source_frame_labels(table: pd.DataFrame, heads: list[str], frame_count: int) -> pd.DataFrame:
-    """Labels on the labels' clock back on the source video's frames: each frame takes the
-    label of the last row showing it or an earlier frame (30 fps: frames 0, 1, 2 take row 0's;
-    a slower camera's repeated frames take the first of their rows)."""
+def source_frame_labels(table: pd.DataFrame, frame_count: int) -> pd.DataFrame:
+    """Labels on the labels' clock (``frame`` and the behaviours) back on the source video's
+    frames, unknown kept: each frame takes the label of the last row showing it or an earlier
+    frame (30 fps: frames 0, 1, 2 take row 0's; a 5 fps camera's frame, shown by two rows, the
+    second's)."""
     shown = table.frame.to_numpy(int)
     rows = np.searchsorted(shown, np.arange(frame_count), side="right") - 1
     rows = np.clip(rows, 0, len(table) - 1)
-    return pd.DataFrame({COLUMN_NAMES[h]: table[h].to_numpy(int)[rows] for h in heads})
+    return table[list(BEHAVIOURS)].iloc[rows].reset_index(drop=True)
 
 
 def decide(labelled: Labelled, stretch: Stretch, value: int, data: Path, *, reviewer: str) -> Path:
     """Record that ``reviewer`` (:func:`ethoflow.runtime.users.web_user`) says ``stretch``
     shows ``stretch.head`` (``value`` 1) or not (0): a confirmation when it equals the label, a
-    correction otherwise. Then write the corrected label file ``<stem>.csv`` next to a copy of
-    the video in the review folder, and return the label file's path."""
+    correction otherwise. Then export the answers so far (:func:`export`) and return the label
+    file's path."""
     if value not in (0, 1):
         raise ValueError(f"value must be 0 or 1, got {value}")
     folder = review_folder(data, labelled)
@@ -195,19 +212,33 @@ def decide(labelled: Labelled, stretch: Stretch, value: int, data: Path, *, revi
 
 
 def export(labelled: Labelled, decisions: list[dict], folder: Path) -> Path:
-    """Write the corrected label file and a copy (a hard link where possible) of the video
-    into ``folder``, atomically; return the label file."""
+    """Write the partial label file ``<video>.csv`` of ``decisions`` (:func:`answered_labels`
+    on the source video's frames) and a copy (a hard link where possible) of the video into
+    ``folder``, atomically; return the label file."""
     video = labelled.video
     frame_count = VideoReader(video).frame_count
-    table = source_frame_labels(corrected_labels(labelled, decisions), labelled.heads, frame_count)
-    stem = video.stem
-    target = Path(folder) / f"{stem}{video.suffix.lower()}"
+    table = source_frame_labels(answered_labels(labelled, decisions), frame_count)
+    target = Path(folder) / f"{video.stem}{video.suffix.lower()}"
     if not target.is_file():
         with atomic_path(target) as tmp:
             try:
                 os.link(video, tmp)  # no second copy of a large file on the same disk
             except OSError:
                 shutil.copyfile(video, tmp)
-    path = Path(folder) / f"{stem}.csv"
-    write_csv(table, path)
+    path = Path(folder) / f"{video.stem}.csv"
+    write_label_file(table, path, "ethoflow")
     return path
+
+
+def answered_recordings(data: Path) -> list[tuple[Path, Path]]:
+    """Each reviewed video's ``(video, partial label file)`` pair under ``<data>/review/``
+    (see the module for the layout), sorted: what ``ethoflow import`` brings into
+    ``data/raw/<condition>/`` for the next retrain."""
+    pairs = []
+    for decisions in sorted((Path(data) / "review").glob(f"*/{DECISIONS_FILE}")):
+        folder = decisions.parent
+        for labels in sorted(folder.glob("*.csv")):
+            videos = [p for p in folder.iterdir() if p.stem == labels.stem and p != labels]
+            if len(videos) == 1:
+                pairs.append((videos[0], labels))
+    return pairs
