@@ -421,8 +421,7 @@ def review_queue(settings: Settings, params: Path, data: Path) -> None:
         st.success(
             f"Saved your answers as partial labels: {shown_path(Path(saved), params.parent)}, "
             "beside a copy of the video (frames you did not answer are left unknown). For the "
-            f"next retrain to learn from them, import that folder ({folder}) into a condition: "
-            "`ethoflow import FOLDER --condition NAME`."
+            f"next retrain to learn from them: `ethoflow import {folder} --condition NAME`."
         )
         st.download_button(
             "Partial label file (CSV)",
