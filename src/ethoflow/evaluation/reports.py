@@ -43,7 +43,8 @@ def write_evaluation_report(
 
     ``evaluated`` holds (train report entry, evaluation table, PR curve points) per model.
     Metrics are nested head → architecture → condition (and ``all``) → metric, raw and
-    post-processed (``…_pp``); PR-AUC is null where a condition has no positive frames.
+    post-processed (``…_pp``), with ``labelled_frames``, the frames measured (unknown frames are
+    not); PR-AUC is null where a condition has no labelled positive frames.
     """
     reports_dir = Path(reports_dir)
     metrics: dict[str, Any] = {}
@@ -53,7 +54,7 @@ def write_evaluation_report(
         by_scope: dict[str, Any] = {}
         for row in pooled.itertuples():
             suffix = "_pp" if row.postprocessed else ""
-            values = by_scope.setdefault(str(row.name), {})
+            values = by_scope.setdefault(str(row.name), {"labelled_frames": int(row.n_frames)})
             for metric in _METRICS:
                 if not (row.postprocessed and metric == "pr_auc"):  # the same as raw
                     values[f"{metric}{suffix}"] = _finite(getattr(row, metric))
