@@ -1,6 +1,7 @@
 """Unknown frames in training and evaluation, with real Keras on tiny features: a lab that labels
 half of each recording trains and scores as one that holds the labelled half alone."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -45,13 +46,15 @@ def _joined(roots, split: str) -> Split:
     )
 
 
+def _unknown_from(table: pd.DataFrame, stop: int) -> pd.DataFrame:
+    """A label table with every frame from ``stop`` on unknown: NaN, as an empty cell reads."""
+    known = table.index < stop
+    return table.assign(**{h: table[h].where(known) for h in ("grooming", "rearing")})
+
+
 def _unknown_after(split: Split, stops: list[int]) -> Split:
     """``split`` with every frame from ``stops[i]`` on unknown in video ``i`` (features kept)."""
-    labels = []
-    for table, stop in zip(split.labels, stops, strict=True):
-        # NaN, as an empty cell reads back.
-        known = table.index < stop
-        labels.append(table.assign(**{h: table[h].where(known) for h in ("grooming", "rearing")}))
+    labels = [_unknown_from(t, stop) for t, stop in zip(split.labels, stops, strict=True)]
     return Split(split.video_ids, split.conditions, split.features, labels)
 
 
@@ -125,3 +128,32 @@ def test_a_test_split_without_labelled_positives_is_refused(lab):
     hidden = _unknown_after(test, stops)
     with pytest.raises(ValueError, match="test split has no labelled rearing frames"):
         train_head("tcn", HP, lab["train"], hidden, HEAD, BUDGET)
+
+
+@pytest.mark.slow
+def test_ingested_tables_with_empty_cells_are_evaluated_and_profiled_on_labelled_frames(
+    tmp_path, trained
+):
+    """The evaluate path as the flows run it: per-video label CSVs whose cells are empty where
+    unknown, read back by load_split; the drift profile of the same tables."""
+    from ethoflow.evaluation.plots import evaluation_figures
+    from ethoflow.features.drift import training_profile
+
+    root = write_features(tmp_path / "features")
+    manifest = pd.read_csv(root / "manifest.csv")
+    for name in manifest.labels:
+        table = pd.read_csv(root / "videos" / name)
+        _unknown_from(table, len(table) // 2).to_csv(root / "videos" / name, index=False)
+    validation = load_split(root, "validation")
+    labelled = sum(len(t) // 2 for t in validation.labels)
+    assert sum(int((~np.isnan(t)).sum()) for t in validation.targets(HEAD)) == labelled
+    model, test = trained["unknown"]
+    evaluation = evaluate_model(model, WINDOW, HEAD, test, validation, PostProcessing())
+    table = evaluation.table
+    assert table[table.scope == "all"].n_frames.tolist() == [labelled, labelled]
+    figures = evaluation_figures(evaluation, "half labelled", fps=10.0)
+    assert len([name for name in figures if name.startswith("timeline_")]) == 3
+    profile = training_profile(root)
+    for recording, row in zip(profile["recordings"], manifest.itertuples(), strict=True):
+        assert recording["frames"] == row.frames
+        assert recording["behaviours"][HEAD]["labelled"] == row.frames // 2

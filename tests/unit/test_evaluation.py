@@ -547,3 +547,29 @@ def test_a_video_without_labelled_frames_is_unmeasured_not_zero():
 def test_targets_other_than_0_1_or_unknown_are_refused():
     with pytest.raises(ValueError, match="targets must be 0/1, found \\[2.0\\]"):
         choose_threshold(np.array([0, 1, np.nan, 2]), np.linspace(0, 1, 4))
+
+
+def test_the_metrics_report_says_how_many_frames_were_measured(tmp_path):
+    import json
+
+    from ethoflow.evaluation.reports import write_evaluation_report
+
+    videos = _videos()
+    videos["targets"][1] = np.array([1, np.nan, np.nan, 0])
+    videos["video_ids"].append("c1")
+    videos["conditions"].append("C")
+    videos["targets"].append(np.full(3, np.nan))
+    videos["scores"].append(np.array([0.9, 0.1, 0.2]))
+    table = evaluate_videos(**videos, threshold=0.5, setting=PostProcessing())
+    entry = {"head": "grooming", "architecture": "tcn", "model_version": 2}
+    curves = pd.DataFrame(columns=["condition", "recall", "precision", "threshold"])
+    metrics = write_evaluation_report([(entry, table, curves)], tmp_path)["grooming"]["tcn"]
+    assert json.loads((tmp_path / "metrics.json").read_text())["grooming"]["tcn"] == metrics
+    assert {name: metrics[name]["labelled_frames"] for name in ("A", "B", "C", "all")} == {
+        "A": 11,
+        "B": 2,
+        "C": 0,
+        "all": 13,
+    }
+    assert metrics["C"]["pr_auc"] is None and metrics["C"]["f1_pp"] is None
+    assert metrics["worst_condition_pr_auc"] == min(metrics["A"]["pr_auc"], metrics["B"]["pr_auc"])

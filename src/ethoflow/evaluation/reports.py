@@ -52,12 +52,14 @@ def write_evaluation_report(
     for entry, table, points in evaluated:
         pooled = table[table.scope != "video"]
         by_scope: dict[str, Any] = {}
-        for row in pooled.itertuples():
-            suffix = "_pp" if row.postprocessed else ""
-            values = by_scope.setdefault(str(row.name), {"labelled_frames": int(row.n_frames)})
+        for row in pooled.to_dict("records"):
+            suffix = "_pp" if row["postprocessed"] else ""
+            values = by_scope.setdefault(
+                str(row["name"]), {"labelled_frames": int(row["n_frames"])}
+            )
             for metric in _METRICS:
-                if not (row.postprocessed and metric == "pr_auc"):  # the same as raw
-                    values[f"{metric}{suffix}"] = _finite(getattr(row, metric))
+                if not (row["postprocessed"] and metric == "pr_auc"):  # the same as raw
+                    values[f"{metric}{suffix}"] = _finite(row[metric])
         conditions = [v["pr_auc"] for k, v in by_scope.items() if k != "all"]
         known = [v for v in conditions if v is not None]
         metrics.setdefault(entry["head"], {})[entry["architecture"]] = {
