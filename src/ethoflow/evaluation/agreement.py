@@ -70,12 +70,7 @@ def agreement(a: pd.DataFrame, b: pd.DataFrame, *, min_iou: float = 0.0) -> pd.D
     if len(a) == 0:
         raise ValueError("no frames to compare")
     rows = [
-        asdict(
-            behaviour_agreement(
-                label_targets(a[name]), label_targets(b[name]), name, min_iou=min_iou
-            )
-        )
-        for name in BEHAVIOURS
+        asdict(behaviour_agreement(a[name], b[name], name, min_iou=min_iou)) for name in BEHAVIOURS
     ]
     return pd.DataFrame(rows)
 
@@ -121,31 +116,30 @@ def _shows(frames: np.ndarray, count: int) -> bool:
 
 
 def behaviour_agreement(
-    a: np.ndarray, b: np.ndarray, behaviour: str, *, min_iou: float = 0.0
+    a: np.ndarray | pd.Series, b: np.ndarray | pd.Series, behaviour: str, *, min_iou: float = 0.0
 ) -> Agreement:
-    """Frame and bout agreement of 0/1 arrays ``b`` with reference ``a`` (NaN: unknown; see the
-    module)."""
+    """Frame and bout agreement of 0/1 columns ``b`` with reference ``a`` (NaN or <NA>: unknown;
+    see the module)."""
     from sklearn.exceptions import UndefinedMetricWarning
     from sklearn.metrics import cohen_kappa_score
 
-    a, b = label_targets(a), label_targets(b)
-    if len(a) != len(b):
-        raise ValueError(f"A has {len(a)} frames, B has {len(b)}")
-    jointly = ~np.isnan(a) & ~np.isnan(b)
+    values_a, values_b = label_targets(a), label_targets(b)
+    if len(values_a) != len(values_b):
+        raise ValueError(f"A has {len(values_a)} frames, B has {len(values_b)}")
+    jointly = ~np.isnan(values_a) & ~np.isnan(values_b)
     if not jointly.any():
         nan = math.nan
         return Agreement(behaviour, 0, 0, 0, nan, nan, nan, nan, 0, 0, nan, nan, nan)
     # 0/1 on every frame, 0 where either table leaves it unknown: bouts lie in frames both label.
-    a = as_binary(np.nan_to_num(a), "A") * jointly
-    b = as_binary(np.nan_to_num(b), "B") * jointly
-    frame = binary_metrics(a[jointly], b[jointly], b[jointly])
+    marked_a = as_binary(np.nan_to_num(values_a), "A") * jointly
+    marked_b = as_binary(np.nan_to_num(values_b), "B") * jointly
+    shared_a, shared_b = marked_a[jointly], marked_b[jointly]
+    frame = binary_metrics(shared_a, shared_b, shared_b)
     with warnings.catch_warnings():
         # Both tables constant and alike: kappa is undefined, reported as NaN.
         warnings.simplefilter("ignore", UndefinedMetricWarning)
-        kappa = cohen_kappa_score(
-            a[jointly], b[jointly], labels=[0, 1], replace_undefined_by=np.nan
-        )
-    bouts_a, bouts_b = bouts(a), bouts(b)
+        kappa = cohen_kappa_score(shared_a, shared_b, labels=[0, 1], replace_undefined_by=np.nan)
+    bouts_a, bouts_b = bouts(marked_a), bouts(marked_b)
     matched_b = sum(any(_matches(x, y, min_iou) for x in bouts_a) for y in bouts_b)
     matched_a = sum(any(_matches(x, y, min_iou) for y in bouts_b) for x in bouts_a)
     perfect = matched_a == len(bouts_a) and matched_b == len(bouts_b)
