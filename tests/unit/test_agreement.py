@@ -85,3 +85,35 @@ def test_tables_on_clocks_of_other_videos_are_refused_naming_the_conversion():
         on_one_clock(longer, model, clocks=(None, np.array([0, 3, 6])), names=("a.csv", "b.csv"))
     with pytest.raises(ValueError, match=r"`ethoflow labels convert A --to bouts --fps <its fps>"):
         on_one_clock(longer, model, clocks=(None, None))
+
+
+def test_frames_either_rater_left_unknown_are_left_out():
+    # A labelled frames 0-9 only (an empty cell reads as <NA>); B the whole video. B's bout in
+    # [12, 15) lies where A said nothing: neither a false positive nor an unmatched bout.
+    a = pd.DataFrame(
+        {
+            "grooming": pd.array([0, 1, 1, 1, 0, 0, 0, 0, 1, 1] + [None] * 6, dtype="Int8"),
+            "rearing": pd.array([None] * 16, dtype="Int8"),
+        }
+    )
+    b = pd.DataFrame({"grooming": _frames(16, (1, 4), (8, 10), (12, 15)), "rearing": 0})
+    table = agreement(a, b).set_index("behaviour")
+    grooming = table.loc["grooming"]
+    assert (grooming.frames, grooming.frames_a, grooming.frames_b) == (10, 5, 5)
+    assert (grooming.f1, grooming.kappa, grooming.bout_f1) == (1.0, 1.0, 1.0)
+    assert (grooming.bouts_a, grooming.bouts_b) == (2, 2)
+    # No frame labelled by both: nothing measured, not perfect agreement.
+    rearing = table.loc["rearing"]
+    assert rearing.frames == 0
+    assert rearing[["precision", "recall", "f1", "kappa", "bout_f1"]].isna().all()
+
+
+def test_label_agreement_scores_only_the_frames_the_truth_labels():
+    from ethoflow.evaluation.agreement import label_agreement
+
+    labels = pd.DataFrame(
+        {"frame": range(6), "grooming": [1, 1, 0, 0, 1, 1], "grooming_probability": 0.5}
+    )
+    truth = pd.DataFrame({"frame": range(6), "grooming": [1, 1, 0, 0, np.nan, np.nan]})
+    row = label_agreement(labels, truth, ["grooming"]).iloc[0]
+    assert (row.n_frames, row.tp, row.fp, row.f1) == (4, 2, 0, 1.0)

@@ -125,10 +125,28 @@ def test_measure_setup_refuses_mismatched_arena():
 def test_a_recording_profile_counts_each_behaviours_frames_and_bouts():
     entry = _recording("a1", "set_a", _setup(), _features(0.0, 1))
     assert entry["behaviours"] == {
-        "grooming": {"frames": 3, "bouts": 2},
-        "rearing": {"frames": 0, "bouts": 0},
+        "grooming": {"labelled": 5, "frames": 3, "bouts": 2},
+        "rearing": {"labelled": 5, "frames": 0, "bouts": 0},
     }
     assert entry["split"] == "train" and entry["frames"] == 50
+
+
+def test_a_recording_profile_counts_labelled_frames_only():
+    # As ingest's per-video CSV reads back: unknown frames are NaN. Grooming 1 1 ? 1 0 ? ? 1:
+    # the unknown frame splits the first run, and the last 1 is a bout of its own stretch.
+    labels = pd.DataFrame(
+        {
+            "grooming": [1, 1, np.nan, 1, 0, np.nan, np.nan, 1],
+            "rearing": [np.nan] * 6 + [0, 0],
+        }
+    )
+    entry = recording_profile(
+        "a1", "set_a", _setup(), _features(0.0, 1), split="train", labels=labels
+    )
+    assert entry["behaviours"] == {
+        "grooming": {"labelled": 5, "frames": 4, "bouts": 3},
+        "rearing": {"labelled": 2, "frames": 0, "bouts": 0},
+    }
 
 
 def test_feature_summary_per_column():

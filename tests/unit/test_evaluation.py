@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ethoflow.config import PostProcessing
@@ -454,3 +455,121 @@ def test_evaluation_report_names_unmeasurable_conditions():
     ]
     first, second = evaluation_text(rows).splitlines()
     assert first.endswith("0.800 (not measurable in C)") and second.endswith("0.900")
+
+
+# --- unknown frames (NaN targets) -------------------------------------------------------------
+
+
+def _hidden_positives():
+    """Two videos whose frames 6-11 are unknown; the truth there is all positive."""
+    truth = [np.array([0, 1, 1, 0, 1, 0] + [1] * 6 + [0, 1]), np.array([1, 0, 0] + [1] * 6 + [0])]
+    hidden = [np.zeros(14, bool), np.zeros(10, bool)]
+    hidden[0][6:12] = True
+    hidden[1][3:9] = True
+    rng = np.random.default_rng(4)
+    scores = [rng.random(14), rng.random(10)]
+    return truth, hidden, scores
+
+
+def test_unknown_frames_change_neither_threshold_nor_metrics_whatever_they_hide():
+    truth, hidden, scores = _hidden_positives()
+    setting = PostProcessing()
+    groups = np.repeat(["A", "B"], [14, 10])
+    results = []
+    for hidden_value in (0.0, 1.0):
+        known = [np.where(h, hidden_value, t) for t, h in zip(truth, hidden, strict=True)]
+        targets = [np.where(h, np.nan, t) for t, h in zip(known, hidden, strict=True)]
+        threshold = choose_threshold(np.concatenate(targets), np.concatenate(scores), groups)
+        table = evaluate_videos(["a", "b"], ["A", "B"], targets, scores, threshold, setting)
+        results.append((threshold, table))
+    assert results[0][0] == results[1][0]
+    pd.testing.assert_frame_equal(results[0][1], results[1][1])
+    # The same as the labelled frames alone...
+    labelled = [~h for h in hidden]
+    alone = choose_threshold(
+        np.concatenate([t[k] for t, k in zip(truth, labelled, strict=True)]),
+        np.concatenate([s[k] for s, k in zip(scores, labelled, strict=True)]),
+        groups[np.concatenate(labelled)],
+    )
+    assert results[0][0] == alone
+    table = results[0][1]
+    assert table.n_frames.tolist() == [8, 4, 8, 4, 12] * 2
+    # ... and unlike counting them as negatives, which hides 12 positive frames.
+    as_negatives = [np.where(h, 0, t) for t, h in zip(truth, hidden, strict=True)]
+    negatives_table = evaluate_videos(["a", "b"], ["A", "B"], as_negatives, scores, alone, setting)
+    assert negatives_table.n_frames.tolist() == [14, 10, 14, 10, 24] * 2
+    assert not np.allclose(negatives_table.pr_auc, table.pr_auc)
+
+
+def test_second_half_unknown_scores_as_the_first_half_alone():
+    videos = _videos()
+    rng = np.random.default_rng(2)
+    halves = [np.r_[t, np.full(len(t), np.nan)] for t in videos["targets"]]
+    scores = [np.r_[s, rng.random(len(s))] for s in videos["scores"]]
+    ids, conditions = videos["video_ids"], videos["conditions"]
+    unknown = evaluate_videos(ids, conditions, halves, scores, 0.5, PostProcessing())
+    alone = evaluate_videos(**videos, threshold=0.5, setting=PostProcessing())
+    pd.testing.assert_frame_equal(unknown, alone)
+    # Smoothing runs on every frame's score, as labelling does: a bout may cross into the
+    # unknown half, so only the raw rows must agree.
+    smoothing = PostProcessing(median_frames=3, min_bout_frames=2)
+    unknown = evaluate_videos(ids, conditions, halves, scores, 0.5, smoothing)
+    alone = evaluate_videos(**videos, threshold=0.5, setting=smoothing)
+    pd.testing.assert_frame_equal(unknown[~unknown.postprocessed], alone[~alone.postprocessed])
+    assert choose_threshold(
+        np.concatenate(halves), np.concatenate(scores), np.repeat(conditions, [12, 8, 10])
+    ) == choose_threshold(
+        np.concatenate(videos["targets"]),
+        np.concatenate(videos["scores"]),
+        np.repeat(conditions, [6, 4, 5]),
+    )
+
+
+def test_a_video_without_labelled_frames_is_unmeasured_not_zero():
+    videos = _videos()
+    videos["video_ids"].append("c1")
+    videos["conditions"].append("C")
+    videos["targets"].append(np.full(4, np.nan))
+    videos["scores"].append(np.array([0.9, 0.8, 0.1, 0.2]))
+    table = evaluate_videos(**videos, threshold=0.5, setting=PostProcessing())
+    for scope, name in (("video", "c1"), ("condition", "C")):
+        row = _row(table, scope, name, False)
+        assert (row.n_frames, row.n_positive, row.tp, row.fp) == (0, 0, 0, 0)
+        assert all(math.isnan(row[m]) for m in ("accuracy", "precision", "recall", "f1", "pr_auc"))
+    # The pooled rows count the other videos' frames only.
+    assert _row(table, "all", "all", False).n_frames == 15
+    evaluation = Evaluation("grooming", 0.5, table, *videos.values(), predicted=videos["scores"])
+    assert evaluation.unmeasurable == ("C",)
+    assert set(evaluation.pooled_by_condition()) == {"A", "B", "C"}
+    assert len(evaluation.pooled_by_condition()["C"][0]) == 0
+
+
+def test_targets_other_than_0_1_or_unknown_are_refused():
+    with pytest.raises(ValueError, match="targets must be 0/1, found \\[2.0\\]"):
+        choose_threshold(np.array([0, 1, np.nan, 2]), np.linspace(0, 1, 4))
+
+
+def test_the_metrics_report_says_how_many_frames_were_measured(tmp_path):
+    import json
+
+    from ethoflow.evaluation.reports import write_evaluation_report
+
+    videos = _videos()
+    videos["targets"][1] = np.array([1, np.nan, np.nan, 0])
+    videos["video_ids"].append("c1")
+    videos["conditions"].append("C")
+    videos["targets"].append(np.full(3, np.nan))
+    videos["scores"].append(np.array([0.9, 0.1, 0.2]))
+    table = evaluate_videos(**videos, threshold=0.5, setting=PostProcessing())
+    entry = {"head": "grooming", "architecture": "tcn", "model_version": 2}
+    curves = pd.DataFrame(columns=["condition", "recall", "precision", "threshold"])
+    metrics = write_evaluation_report([(entry, table, curves)], tmp_path)["grooming"]["tcn"]
+    assert json.loads((tmp_path / "metrics.json").read_text())["grooming"]["tcn"] == metrics
+    assert {name: metrics[name]["labelled_frames"] for name in ("A", "B", "C", "all")} == {
+        "A": 11,
+        "B": 2,
+        "C": 0,
+        "all": 13,
+    }
+    assert metrics["C"]["pr_auc"] is None and metrics["C"]["f1_pp"] is None
+    assert metrics["worst_condition_pr_auc"] == min(metrics["A"]["pr_auc"], metrics["B"]["pr_auc"])

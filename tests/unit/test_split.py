@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -111,3 +112,29 @@ def test_training_keeps_every_behaviour_before_validation_measures_it():
     )
     split = split_recordings(recordings, behaviours=("grooming", "rearing"))
     assert split.to_dict() == {"a1": "validation", "a2": "train", "b1": "validation", "b2": "train"}
+
+
+def test_assign_splits_counts_labelled_frames_and_positives_on_the_kept_frames(tmp_path):
+    from ethoflow.config import Settings
+    from ethoflow.data.ingest import Recording, assign_splits
+    from ethoflow.io.video import VideoInfo
+
+    # Two recordings of one condition: the first goes to validation, the other to training,
+    # ordered by the labelled frames they hold after fps standardisation. "long" has 400 frames
+    # at 20 fps (200 kept at 10 fps) but labels only its first 200 (100 kept); "short" has 120
+    # frames at 10 fps, all labelled. By length, or by labelled rows at the source rate, "short"
+    # would be the one to validate on.
+    def write(name: str, labelled: int, unknown: int) -> Recording:
+        path = tmp_path / f"{name}.csv"
+        pattern = np.resize([0, 0, 1, 1, 0, 1, 0, 0, 1, 0], labelled).tolist()
+        table = {"Grooming": pattern, "Rearing": pattern[::-1]}
+        pd.DataFrame(table).reindex(range(labelled + unknown)).to_csv(path, index=False)
+        return Recording(name, "a", tmp_path / f"{name}.mp4", path)
+
+    recordings = [write("long", 200, 200), write("short", 120, 0)]
+    videos = {
+        "long": VideoInfo(tmp_path / "long.mp4", 20.0, 400, 64, 48),
+        "short": VideoInfo(tmp_path / "short.mp4", 10.0, 120, 64, 48),
+    }
+    split = assign_splits(recordings, videos, Settings())
+    assert split.to_dict() == {"long": "validation", "short": "train"}

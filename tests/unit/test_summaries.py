@@ -42,6 +42,20 @@ def test_video_summary_counts_bouts_and_movement():
     assert (single["duration_s"], single["distance_px"], single["mean_speed_px_s"]) == (0.1, 0, 0)
 
 
+def test_a_persons_unknown_frames_are_in_no_bout():
+    table = pd.DataFrame(
+        {
+            "frame": range(8),
+            "time_s": np.arange(8) / 10,
+            "grooming": pd.array([1, 1, None, 1, 0, None, None, 1], dtype="Int8"),
+            "x": 0.0,
+            "y": 0.0,
+        }
+    )
+    summary = video_summary(table, ["grooming"], 10)
+    assert summary["heads"]["grooming"] == {"bouts": 3, "total_s": 0.4, "latency_s": 0.0}
+
+
 @pytest.mark.parametrize("source_fps", [5, 7.5, 10, 12, 12.5, 15, 24, 25, 29.97, 30, 50, 60])
 def test_durations_and_totals_hold_for_every_camera_rate(source_fps):
     """A 62.8 s recording whose first half is grooming, standardised to 10 fps."""

@@ -194,22 +194,24 @@ def check_picture_of(recording: Recording) -> None:
 def assign_splits(
     recordings: list[Recording], videos: dict[str, VideoInfo], settings: Settings
 ) -> pd.Series:
-    """Each recording's split (``video_id`` → train/test/validation) from its condition, its
-    length after fps standardisation (from the metadata in ``videos``, already probed) and which
-    behaviours its labels show (so that validation can measure each one per condition)."""
+    """Each recording's split (``video_id`` → train/test/validation) from its condition, how many
+    of its frames are labelled for any head after fps standardisation (the frames kept, from the
+    metadata in ``videos``, already probed) and which behaviours its labels show among them (so
+    that validation can measure each one per condition). Unknown frames count for nothing."""
     heads = tuple(settings.train.heads)
     rows: list[dict[str, object]] = []
     for r in recordings:
         info = videos[r.video_id]
         labels = read_labels(r.labels)
+        kept = kept_frame_indices(info.frame_count, info.fps, settings.ingest.target_fps)
+        # Ingest keeps the frames that have a label row (featurize_recording).
+        kept_labels = labels[list(heads)].iloc[kept[kept < len(labels)]]
         rows.append(
             {
                 "video_id": r.video_id,
                 "condition": r.condition,
-                "frames": len(
-                    kept_frame_indices(info.frame_count, info.fps, settings.ingest.target_fps)
-                ),
-                **{head: int(labels[head].sum()) for head in heads},
+                "frames": int(kept_labels.notna().any(axis=1).sum()),
+                **{head: int(kept_labels[head].sum()) for head in heads},
             }
         )
     return split_recordings(

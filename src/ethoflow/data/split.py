@@ -34,8 +34,9 @@ def split_recordings(
 ) -> pd.Series:
     """Return the split of each recording, indexed by ``video_id``.
 
-    ``recordings`` has columns ``video_id``, ``condition`` and ``frames`` (after fps
-    standardisation), and per name in ``behaviours`` a column of its positive frames.
+    ``recordings`` has columns ``video_id``, ``condition`` and ``frames`` (labelled frames, after
+    fps standardisation: unknown frames teach and measure nothing), and per name in
+    ``behaviours`` a column of its labelled positive frames.
     Deterministic for a given seed and set of recordings, whatever their order.
     """
     missing = {"video_id", "condition", "frames"} - set(recordings.columns)

@@ -13,12 +13,17 @@ overlap counts). Bout precision is the share of B's bouts that match a bout of A
 share of A's bouts matched by a bout of B, F1 their harmonic mean. Matching is not one-to-one:
 one long bout of B spanning two of A's matches both.
 
+Unknown frames (empty cells) are left out: frames are compared where both tables label them
+(``frames`` counts those), and bouts are runs of marked frames within them, so a stretch one
+rater left unknown neither matches nor misses anything.
+
 A model's ``labels.csv`` against per-frame truth, its probabilities giving PR-AUC:
 :func:`label_agreement`.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -26,8 +31,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from ethoflow.evaluation.metrics import binary_metrics, ratio_or_perfect
-from ethoflow.io.labels import BEHAVIOURS, bouts
+from ethoflow.evaluation.metrics import (
+    binary_metrics,
+    labelled_targets,
+    ratio_or_perfect,
+    unmeasured,
+)
+from ethoflow.io.labels import BEHAVIOURS, as_binary, bouts, label_targets
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,7 @@ class Agreement:
     """One behaviour's agreement of table B with reference table A."""
 
     behaviour: str
-    frames: int
+    frames: int  # frames both tables label
     frames_a: int  # frames A marks
     frames_b: int
     precision: float
@@ -60,8 +70,7 @@ def agreement(a: pd.DataFrame, b: pd.DataFrame, *, min_iou: float = 0.0) -> pd.D
     if len(a) == 0:
         raise ValueError("no frames to compare")
     rows = [
-        asdict(behaviour_agreement(a[name].to_numpy(), b[name].to_numpy(), name, min_iou=min_iou))
-        for name in BEHAVIOURS
+        asdict(behaviour_agreement(a[name], b[name], name, min_iou=min_iou)) for name in BEHAVIOURS
     ]
     return pd.DataFrame(rows)
 
@@ -107,18 +116,30 @@ def _shows(frames: np.ndarray, count: int) -> bool:
 
 
 def behaviour_agreement(
-    a: np.ndarray, b: np.ndarray, behaviour: str, *, min_iou: float = 0.0
+    a: np.ndarray | pd.Series, b: np.ndarray | pd.Series, behaviour: str, *, min_iou: float = 0.0
 ) -> Agreement:
-    """Frame and bout agreement of 0/1 arrays ``b`` with reference ``a`` (see the module)."""
+    """Frame and bout agreement of 0/1 columns ``b`` with reference ``a`` (NaN or <NA>: unknown;
+    see the module)."""
     from sklearn.exceptions import UndefinedMetricWarning
     from sklearn.metrics import cohen_kappa_score
 
-    frame = binary_metrics(a, b, b)
+    values_a, values_b = label_targets(a), label_targets(b)
+    if len(values_a) != len(values_b):
+        raise ValueError(f"A has {len(values_a)} frames, B has {len(values_b)}")
+    jointly = ~np.isnan(values_a) & ~np.isnan(values_b)
+    if not jointly.any():
+        nan = math.nan
+        return Agreement(behaviour, 0, 0, 0, nan, nan, nan, nan, 0, 0, nan, nan, nan)
+    # 0/1 on every frame, 0 where either table leaves it unknown: bouts lie in frames both label.
+    marked_a = as_binary(np.nan_to_num(values_a), "A") * jointly
+    marked_b = as_binary(np.nan_to_num(values_b), "B") * jointly
+    shared_a, shared_b = marked_a[jointly], marked_b[jointly]
+    frame = binary_metrics(shared_a, shared_b, shared_b)
     with warnings.catch_warnings():
         # Both tables constant and alike: kappa is undefined, reported as NaN.
         warnings.simplefilter("ignore", UndefinedMetricWarning)
-        kappa = cohen_kappa_score(a, b, labels=[0, 1], replace_undefined_by=np.nan)
-    bouts_a, bouts_b = bouts(a), bouts(b)
+        kappa = cohen_kappa_score(shared_a, shared_b, labels=[0, 1], replace_undefined_by=np.nan)
+    bouts_a, bouts_b = bouts(marked_a), bouts(marked_b)
     matched_b = sum(any(_matches(x, y, min_iou) for x in bouts_a) for y in bouts_b)
     matched_a = sum(any(_matches(x, y, min_iou) for y in bouts_b) for x in bouts_a)
     perfect = matched_a == len(bouts_a) and matched_b == len(bouts_b)
@@ -150,16 +171,22 @@ def _matches(x: tuple[int, int], y: tuple[int, int], min_iou: float) -> bool:
 
 def label_agreement(labels: pd.DataFrame, truth: pd.DataFrame, heads: list[str]) -> pd.DataFrame:
     """Per head, metrics of produced labels (``<head>``, ``<head>_probability`` per ``frame``)
-    against per-frame truth (``frame`` and ``<head>`` columns), on the frames both have."""
+    against per-frame truth (``frame`` and ``<head>`` columns, empty where unknown), on the frames
+    both have that the truth labels."""
     merged = labels.merge(truth, on="frame", suffixes=("", "_truth"), validate="one_to_one")
     if merged.empty:
         raise ValueError("labels and truth share no frame numbers")
     rows = []
     for head in heads:
-        metrics = binary_metrics(
-            merged[f"{head}_truth"].to_numpy(),
-            merged[f"{head}_probability"].to_numpy(),
-            merged[head].to_numpy(),
+        known, truth_values = labelled_targets(merged[f"{head}_truth"], f"truth {head}")
+        metrics = (
+            binary_metrics(
+                truth_values,
+                merged[f"{head}_probability"].to_numpy()[known],
+                merged[head].to_numpy()[known],
+            )
+            if known.any()
+            else unmeasured()
         )
         rows.append({"head": head, **asdict(metrics)})
     return pd.DataFrame(rows)

@@ -5,6 +5,10 @@ Pure functions on numpy arrays and Keras models; predictions are post-processed 
 :mod:`ethoflow.mlops.logged_evaluations` loads models and logs evaluations to MLflow.
 scikit-learn and SciPy are imported inside the functions that need them, so importing this module
 stays cheap.
+
+Targets are 0/1 per frame, NaN where unknown (:func:`ethoflow.io.labels.label_targets`). Unknown
+frames are not scored: thresholds are chosen and metrics counted on labelled frames only, while
+post-processing still runs on every frame's scores (a bout may cross into unknown frames).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import PostProcessing
-from ethoflow.io.labels import as_binary
+from ethoflow.io.labels import as_binary, label_targets
 from ethoflow.models.prediction import predict_frames
 from ethoflow.postprocess import as_scores, label_frames
 from ethoflow.training.fit import Split, pr_auc
@@ -29,13 +33,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BinaryMetrics:
-    """Frame-level scores of binary predictions against 0/1 targets.
+    """Frame-level scores of binary predictions against 0/1 targets, on labelled frames:
+    ``n_frames`` counts the frames measured.
 
     A ratio whose denominator is empty (precision with nothing predicted, recall with no
     positives) is 1.0 when the frames hold no error at all (no positives, none predicted) and 0.0
     otherwise; F1 is ``2tp / (2tp + fp + fn)`` with the same rule, so it is always the harmonic
     mean of precision and recall. ``pr_auc`` is the average precision of the scores, NaN without
-    positives.
+    positives. Without any labelled frame nothing is measured: counts 0, every ratio NaN
+    (:func:`unmeasured`).
     """
 
     n_frames: int
@@ -58,6 +64,20 @@ class BinaryMetrics:
 METRIC_COLUMNS = [field.name for field in fields(BinaryMetrics)]
 
 
+def unmeasured() -> BinaryMetrics:
+    """The metrics of frames none of which is labelled: not zeros, unknown."""
+    nan = math.nan
+    return BinaryMetrics(0, 0, nan, nan, nan, nan, nan, 0, 0, 0, 0)
+
+
+def labelled_targets(targets: np.ndarray | pd.Series, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(labelled, values)``: which frames of ``targets`` (0/1, NaN or <NA> where unknown) are
+    labelled, and their values as int8 0/1; ValueError naming ``what`` for any other value."""
+    values = label_targets(targets)
+    known = ~np.isnan(values)
+    return known, as_binary(values[known], what)
+
+
 def _same_length(where: str, **arrays: Sized) -> None:
     lengths = {name: len(array) for name, array in arrays.items()}
     if len(set(lengths.values())) > 1:
@@ -74,7 +94,8 @@ def ratio_or_perfect(numerator: int, denominator: int, perfect: bool) -> float:
 def binary_metrics(targets: np.ndarray, scores: np.ndarray, predicted: np.ndarray) -> BinaryMetrics:
     """Confusion counts, accuracy, precision, recall, F1 and PR-AUC of one set of frames.
 
-    ``targets`` and ``predicted`` are 0/1, ``scores`` the probabilities behind ``predicted``.
+    ``targets`` and ``predicted`` are 0/1 (labelled frames only: select them first, see
+    :func:`labelled_targets`), ``scores`` the probabilities behind ``predicted``.
     """
     targets = as_binary(targets, "targets")
     predicted = as_binary(predicted, "predicted")
@@ -106,19 +127,21 @@ def binary_metrics(targets: np.ndarray, scores: np.ndarray, predicted: np.ndarra
 def choose_threshold(
     targets: np.ndarray, scores: np.ndarray, groups: np.ndarray | None = None
 ) -> float:
-    """The threshold ``t`` whose predictions ``scores >= t`` have the highest F1.
+    """The threshold ``t`` whose predictions ``scores >= t`` have the highest F1 on the labelled
+    frames (``targets`` NaN where unknown).
 
     With ``groups`` (each frame's recording condition), the highest F1 in the worst group that
     has positive frames; among equally good cuts the one with the highest F1 over all frames. A
     cut that suits every set-up it was chosen on carries over to a new one better than the
     cut best on the frames pooled, which the set-ups with the most frames decide (measured:
     bench/bench_recognition.py). ``t`` is one of the scores; among equally good cuts the lowest
-    (the one with most recall) wins. Without positive frames every cut has F1 0, so the neutral
-    0.5 is returned.
+    (the one with most recall) wins. Without labelled positive frames every cut has F1 0, so the
+    neutral 0.5 is returned.
     """
-    targets = as_binary(targets, "targets").astype(bool)
+    known, binary = labelled_targets(targets, "targets")
     scores = as_scores(scores, "scores")
-    _same_length("", targets=targets, scores=scores)
+    _same_length("", targets=known, scores=scores)
+    targets, scores = binary.astype(bool), scores[known]
     if not targets.any():
         return 0.5
     cuts = np.unique(scores)
@@ -126,7 +149,8 @@ def choose_threshold(
     worst = pooled
     if groups is not None:
         groups = np.asarray(groups)
-        _same_length("", targets=targets, groups=groups)
+        _same_length("", targets=known, groups=groups)
+        groups = groups[known]
         members = [groups == group for group in np.unique(groups)]
         worst = np.min(
             [_f1_by_cut(targets[m], scores[m], cuts) for m in members if targets[m].any()], axis=0
@@ -156,13 +180,15 @@ def evaluate_videos(
 ) -> pd.DataFrame:
     """Metrics per video, per condition and over all frames, raw and post-processed.
 
-    Predictions are ``scores >= threshold``; the post-processed ones are :func:`label_frames`'.
-    Condition and "all" rows pool the frames of their videos rather than averaging per-video
-    metrics. Rows come as videos (in the given order), conditions (sorted), then "all",
-    first raw (``postprocessed`` False) then post-processed; ``pr_auc`` depends on the scores only,
-    so it is the same in both. Columns: scope ("video", "condition" or "all"), name (video id,
-    condition or "all"), condition ("all" on the "all" row), postprocessed, then every
-    ``BinaryMetrics`` field.
+    Predictions are ``scores >= threshold``; the post-processed ones are :func:`label_frames`' on
+    every frame. Metrics count the labelled frames only (``targets`` NaN where unknown;
+    ``n_frames`` says how many were measured); a row without labelled frames is
+    :func:`unmeasured`. Condition and "all" rows pool the frames of their videos rather than
+    averaging per-video metrics. Rows come as videos (in the given order), conditions (sorted),
+    then "all", first raw (``postprocessed`` False) then post-processed; ``pr_auc`` depends on
+    the scores only, so it is the same in both. Columns: scope ("video", "condition" or "all"),
+    name (video id, condition or "all"), condition ("all" on the "all" row), postprocessed, then
+    every ``BinaryMetrics`` field.
     """
     _same_length(
         "per-video inputs have ",
@@ -177,13 +203,15 @@ def evaluate_videos(
         raise ValueError(
             f"duplicate video ids: {sorted({v for v in video_ids if video_ids.count(v) > 1})}"
         )
-    checked_targets, checked_scores = [], []
+    known, checked_targets, checked_scores = [], [], []
     for video_id, video_targets, video_scores in zip(video_ids, targets, scores, strict=True):
         where = f"video {video_id!r}"
-        checked_targets.append(as_binary(video_targets, f"{where}: targets"))
+        video_known, values = labelled_targets(video_targets, f"{where}: targets")
+        known.append(video_known)
+        checked_targets.append(values)
         checked_scores.append(as_scores(video_scores, f"{where}: scores"))
-        _same_length(f"{where}: ", targets=checked_targets[-1], scores=checked_scores[-1])
-        if len(checked_targets[-1]) == 0:
+        _same_length(f"{where}: ", targets=known[-1], scores=checked_scores[-1])
+        if len(known[-1]) == 0:
             raise ValueError(f"{where}: no frames")
 
     raw = [(s >= threshold).astype(np.int8) for s in checked_scores]
@@ -201,10 +229,15 @@ def evaluate_videos(
     rows = []
     for postprocessed, predicted in predictions.items():
         for scope, name, condition, members in groups:
-            metrics = binary_metrics(
-                np.concatenate([checked_targets[i] for i in members]),
-                np.concatenate([checked_scores[i] for i in members]),
-                np.concatenate([predicted[i] for i in members]),
+            pooled_targets = np.concatenate([checked_targets[i] for i in members])
+            metrics = (
+                binary_metrics(
+                    pooled_targets,
+                    np.concatenate([checked_scores[i][known[i]] for i in members]),
+                    np.concatenate([predicted[i][known[i]] for i in members]),
+                )
+                if len(pooled_targets)
+                else unmeasured()
             )
             rows.append(
                 {
@@ -245,7 +278,7 @@ class Evaluation:
     table: pd.DataFrame  # see evaluate_videos
     video_ids: list[str]
     conditions: list[str]
-    targets: list[np.ndarray]  # per validation video
+    targets: list[np.ndarray]  # per validation video, NaN on unknown frames
     scores: list[np.ndarray]
     predicted: list[np.ndarray]  # thresholded and post-processed
 
@@ -256,7 +289,8 @@ class Evaluation:
 
     @property
     def unmeasurable(self) -> tuple[str, ...]:
-        """Conditions whose validation videos hold no positive frame: PR-AUC is undefined."""
+        """Conditions whose validation videos hold no labelled positive frame: PR-AUC is
+        undefined."""
         rows = self.table[(self.table.scope == "condition") & ~self.table.postprocessed]
         return tuple(rows.loc[rows.pr_auc.isna(), "name"])
 
@@ -273,17 +307,16 @@ class Evaluation:
         }
 
     def pooled_by_condition(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Condition → (targets, scores) of its videos' frames together."""
+        """Condition → (0/1 targets, scores) of its videos' labelled frames together."""
         members: dict[str, list[int]] = {}
         for index, condition in enumerate(self.conditions):
             members.setdefault(condition, []).append(index)
-        return {
-            condition: (
-                np.concatenate([self.targets[i] for i in indices]),
-                np.concatenate([self.scores[i] for i in indices]),
-            )
-            for condition, indices in sorted(members.items())
-        }
+        pooled = {}
+        for condition, indices in sorted(members.items()):
+            targets = np.concatenate([self.targets[i] for i in indices])
+            known, values = labelled_targets(targets, f"condition {condition!r}: targets")
+            pooled[condition] = (values, np.concatenate([self.scores[i] for i in indices])[known])
+        return pooled
 
 
 def evaluate_model(
@@ -296,7 +329,7 @@ def evaluate_model(
 ) -> Evaluation:
     """Choose ``model``'s threshold on ``test`` (the split the search optimised on; the cut best
     in its worst condition), then score it on ``validation`` per video, per condition and
-    overall, raw and post-processed."""
+    overall, raw and post-processed; both on labelled frames only."""
     test_scores = np.concatenate(predict_frames(model, test.features, window))
     test_targets = test.targets(head)
     conditions = np.repeat(test.conditions, [len(t) for t in test_targets])

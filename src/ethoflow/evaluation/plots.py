@@ -14,7 +14,7 @@ import pandas as pd
 
 from ethoflow.evaluation.metrics import METRIC_COLUMNS, BinaryMetrics, Evaluation
 from ethoflow.io.atomic import atomic_path
-from ethoflow.io.labels import bouts
+from ethoflow.io.labels import bouts, label_targets
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -71,7 +71,8 @@ def plot_confusion_matrix(metrics: BinaryMetrics, title: str) -> Figure:
 def plot_timeline(
     targets: np.ndarray, scores: np.ndarray, predicted: np.ndarray, fps: float, title: str
 ) -> Figure:
-    """One video over time: the probability line above a predicted band and a truth band."""
+    """One video over time: the probability line above a predicted band and a truth band
+    (``targets`` NaN where unknown: those stretches grey)."""
     from matplotlib.figure import Figure
 
     if not fps > 0:
@@ -84,8 +85,13 @@ def plot_timeline(
     figure = Figure(figsize=(12, 3), layout="constrained")
     ax = figure.add_subplot()
     ax.plot(np.arange(len(scores)) / fps, scores, linewidth=0.8, color="tab:blue")
+    truth = label_targets(targets)
     # Bands sit below the probability range so the three tracks never overlap.
-    for binary, bottom, color in ((predicted, -0.25, "tab:orange"), (targets, -0.45, "tab:green")):
+    for binary, bottom, color in (
+        (predicted, -0.25, "tab:orange"),
+        (truth == 1, -0.45, "tab:green"),
+        (np.isnan(truth), -0.45, "lightgrey"),
+    ):
         spans = [(start / fps, (stop - start) / fps) for start, stop in bouts(binary)]
         ax.broken_barh(spans, (bottom, 0.15), color=color)
     ax.set_yticks([-0.375, -0.175, 0, 0.5, 1], ["truth", "predicted", "0", "0.5", "1"])

@@ -43,7 +43,8 @@ def write_evaluation_report(
 
     ``evaluated`` holds (train report entry, evaluation table, PR curve points) per model.
     Metrics are nested head → architecture → condition (and ``all``) → metric, raw and
-    post-processed (``…_pp``); PR-AUC is null where a condition has no positive frames.
+    post-processed (``…_pp``), with ``labelled_frames``, the frames measured (unknown frames are
+    not); PR-AUC is null where a condition has no labelled positive frames.
     """
     reports_dir = Path(reports_dir)
     metrics: dict[str, Any] = {}
@@ -51,12 +52,14 @@ def write_evaluation_report(
     for entry, table, points in evaluated:
         pooled = table[table.scope != "video"]
         by_scope: dict[str, Any] = {}
-        for row in pooled.itertuples():
-            suffix = "_pp" if row.postprocessed else ""
-            values = by_scope.setdefault(str(row.name), {})
+        for row in pooled.to_dict("records"):
+            suffix = "_pp" if row["postprocessed"] else ""
+            values = by_scope.setdefault(
+                str(row["name"]), {"labelled_frames": int(row["n_frames"])}
+            )
             for metric in _METRICS:
-                if not (row.postprocessed and metric == "pr_auc"):  # the same as raw
-                    values[f"{metric}{suffix}"] = _finite(getattr(row, metric))
+                if not (row["postprocessed"] and metric == "pr_auc"):  # the same as raw
+                    values[f"{metric}{suffix}"] = _finite(row[metric])
         conditions = [v["pr_auc"] for k, v in by_scope.items() if k != "all"]
         known = [v for v in conditions if v is not None]
         metrics.setdefault(entry["head"], {})[entry["architecture"]] = {

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from ethoflow.io.labels import bouts
+from ethoflow.io.labels import bouts, label_targets
 from ethoflow.vision.distance import travelled
 
 
@@ -17,7 +17,8 @@ def video_summary(
     the slots of an ``fps`` clock (:mod:`ethoflow.vision.fps`).
 
     Per head: ``bouts`` (count), ``total_s`` (rows in bouts / fps) and ``latency_s`` (time of
-    the first bout's start; None without bouts). Overall: ``frames`` (rows), ``duration_s``
+    the first bout's start; None without bouts); in a person's table, bouts are runs of labelled
+    positive frames (an unknown frame, empty, ends one). Overall: ``frames`` (rows), ``duration_s``
     (rows / fps), ``distance_px`` (the centre's steps beyond its detection jitter,
     :func:`ethoflow.vision.distance.travelled`, with the jitter as ``position_noise_px``) and
     ``mean_speed_px_s`` (distance over the time from first to last frame); with
@@ -32,7 +33,7 @@ def video_summary(
     elapsed = (len(table) - 1) * period
     behaviours = {}
     for head in heads:
-        runs = bouts(table[head].to_numpy())
+        runs = bouts(label_targets(table[head]) == 1)
         behaviours[head] = {
             "bouts": len(runs),
             "total_s": round(sum(stop - start for start, stop in runs) * period, 4),

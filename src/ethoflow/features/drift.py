@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import Settings
+from ethoflow.io.labels import label_targets, labelled
 
 # Set-up numbers: name -> (how a reason names it, unit, word for more, word for less).
 SETUP_MEASURES: dict[str, tuple[str, str, str, str]] = {
@@ -133,7 +134,8 @@ def recording_profile(
     labels: pd.DataFrame,
 ) -> dict[str, Any]:
     """One recording's entry in a profile: its set-up numbers, feature summary, split, and per
-    behaviour (each 0/1 column of ``labels``) its labelled frames and bouts (for model cards)."""
+    behaviour (each 0/1 column of ``labels``, empty where unknown) its labelled frames
+    (``labelled``), positive frames and bouts among them (for model cards)."""
     return {
         "video_id": video_id,
         "condition": condition,
@@ -142,15 +144,21 @@ def recording_profile(
         "setup": setup,
         "features": feature_summary(features),
         "behaviours": {
-            name: {"frames": int(values.sum()), "bouts": count_bouts(values.to_numpy())}
+            name: {
+                "labelled": int(labelled(values).sum()),
+                "frames": int(values.sum()),
+                "bouts": count_bouts(label_targets(values)),
+            }
             for name, values in labels.items()
         },
     }
 
 
 def count_bouts(labels: np.ndarray) -> int:
-    """Runs of 1 in a 0/1 sequence."""
-    return int(np.count_nonzero(np.diff(np.asarray(labels, np.int8), prepend=0) == 1))
+    """Runs of 1 in a 0/1 sequence; unknown frames (NaN) end a run and start none, so only bouts
+    within labelled stretches count."""
+    marked = np.nan_to_num(np.asarray(labels, np.float64)) == 1
+    return int(np.count_nonzero(np.diff(marked.astype(np.int8), prepend=0) == 1))
 
 
 def training_profile(features_dir: Path) -> dict[str, Any]:

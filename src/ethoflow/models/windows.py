@@ -2,7 +2,9 @@
 
 Windows never cross videos. The last, partial window of a video is zero-padded and its padding is
 masked (weight 0), so with ``stride == window`` every frame appears in exactly one window — which is
-how predictions are made — while training may overlap windows (``stride < window``).
+how predictions are made — while training may overlap windows (``stride < window``). Unknown
+frames (NaN targets, :func:`ethoflow.io.labels.label_targets`) are not labelled: like padding they
+weigh nothing in training.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import numpy as np
 @dataclass(frozen=True)
 class Windows:
     x: np.ndarray  # (n, window, features) float32
-    y: np.ndarray  # (n, window, 1) float32 targets, 0 on padding
+    y: np.ndarray  # (n, window, 1) float32 targets, 0 on padding and unknown frames
     mask: np.ndarray  # (n, window) bool, False on padding
+    labelled: np.ndarray  # (n, window) bool, mask and target known (mask without targets)
     video: np.ndarray  # (n,) index of the source sequence
     start: np.ndarray  # (n,) first frame of the window in its sequence
 
@@ -29,7 +32,10 @@ def make_windows(
     window: int,
     stride: int | None = None,
 ) -> Windows:
-    """Windows of ``window`` frames every ``stride`` frames (default: ``window``) per sequence."""
+    """Windows of ``window`` frames every ``stride`` frames (default: ``window``) per sequence.
+
+    ``targets`` are 0/1 per frame, NaN where unknown.
+    """
     stride = window if stride is None else stride
     if window < 1 or stride < 1:
         raise ValueError(f"window and stride must be positive, got {window} and {stride}")
@@ -61,25 +67,51 @@ def make_windows(
     x = np.zeros((n, window, n_features), np.float32)
     y = np.zeros((n, window, 1), np.float32)
     mask = np.zeros((n, window), bool)
+    labelled = np.zeros((n, window), bool)
     for row, (index, start) in enumerate(starts):
         chunk = features[index][start : start + window]
         x[row, : len(chunk)] = chunk
         mask[row, : len(chunk)] = True
-        if targets is not None:
-            y[row, : len(chunk), 0] = targets[index][start : start + window]
+        if targets is None:
+            labelled[row] = mask[row]
+        else:
+            chunk_targets = np.asarray(targets[index][start : start + window], np.float32)
+            known = ~np.isnan(chunk_targets)
+            y[row, : len(chunk), 0] = np.where(known, chunk_targets, 0.0)
+            labelled[row, : len(chunk)] = known
     videos, firsts = (np.array(column, dtype=np.int64) for column in zip(*starts, strict=True))
-    return Windows(x=x, y=y, mask=mask, video=videos, start=firsts)
+    return Windows(x=x, y=y, mask=mask, labelled=labelled, video=videos, start=firsts)
 
 
-def balanced_weights(windows: Windows) -> np.ndarray:
-    """Per-frame sample weights, (n, window): positives and negatives count equally; padding 0."""
+def with_labelled_frames(windows: Windows) -> Windows:
+    """The windows holding at least one labelled frame: the others weigh nothing in training and
+    would only add steps of zero gradient to each epoch."""
+    rows = windows.labelled.any(axis=1)
+    return Windows(
+        x=windows.x[rows],
+        y=windows.y[rows],
+        mask=windows.mask[rows],
+        labelled=windows.labelled[rows],
+        video=windows.video[rows],
+        start=windows.start[rows],
+    )
+
+
+def balanced_weights(windows: Windows, what: str = "the training frames") -> np.ndarray:
+    """Per-frame sample weights, (n, window): labelled positives and negatives count equally;
+    padding and unknown frames 0. ValueError naming ``what`` without both classes."""
     from sklearn.utils.class_weight import compute_sample_weight
 
-    labels = windows.y[..., 0][windows.mask]
-    if len(np.unique(labels)) < 2:
-        raise ValueError("need both positive and negative frames to balance the classes")
+    labels = windows.y[..., 0][windows.labelled] > 0.5
+    positives = int(labels.sum())
+    if positives == 0 or positives == len(labels):
+        raise ValueError(
+            f"need both positive and negative labelled frames to balance the classes: {what} "
+            f"hold {positives} positive and {len(labels) - positives} negative labelled frames "
+            f"({int(windows.mask.sum()) - len(labels)} unknown)"
+        )
     weights = np.zeros(windows.mask.shape, np.float32)
-    weights[windows.mask] = compute_sample_weight("balanced", labels > 0.5)
+    weights[windows.labelled] = compute_sample_weight("balanced", labels)
     return weights
 
 

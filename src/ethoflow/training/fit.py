@@ -11,7 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ethoflow.models.windows import balanced_weights, frames_from_windows, make_windows
+from ethoflow.io.labels import label_targets
+from ethoflow.models.windows import (
+    balanced_weights,
+    frames_from_windows,
+    make_windows,
+    with_labelled_frames,
+)
 from ethoflow.runtime import interrupt
 
 
@@ -22,10 +28,11 @@ class Split:
     video_ids: list[str]
     conditions: list[str]
     features: list[np.ndarray]
-    labels: list[pd.DataFrame]  # frame, time_s, x, y, grooming, rearing
+    labels: list[pd.DataFrame]  # frame, time_s, x, y, grooming, rearing (empty: unknown)
 
     def targets(self, head: str) -> list[np.ndarray]:
-        return [table[head].to_numpy(np.float32) for table in self.labels]
+        """Per video, ``head``'s float32 0/1 targets, NaN on unknown frames."""
+        return [label_targets(table[head]) for table in self.labels]
 
     @property
     def n_features(self) -> int:
@@ -101,7 +108,8 @@ def train_head(
 ) -> tuple[Any, float, int]:
     """Train ``architecture`` with ``hp`` on ``train``; keep the epoch with the best test PR-AUC.
 
-    Every epoch the whole test split is predicted and scored; training stops after ``patience``
+    Unknown frames weigh nothing in training and are not scored. Every epoch the whole test split
+    is predicted and its labelled frames scored; training stops after ``patience``
     epochs without improvement. ``on_epoch(epoch, metrics)`` sees each epoch's metrics and may raise
     (Optuna's pruning does). Returns ``(model with the best weights, best PR-AUC, best epoch)``.
     """
@@ -111,16 +119,19 @@ def train_head(
 
     window = int(hp["window"])
     keras.utils.set_random_seed(budget.seed)
-    windows = make_windows(
-        train.features,
-        train.targets(head),
-        window=window,
-        stride=max(1, round(window * budget.stride_fraction)),
+    windows = with_labelled_frames(
+        make_windows(
+            train.features,
+            train.targets(head),
+            window=window,
+            stride=max(1, round(window * budget.stride_fraction)),
+        )
     )
-    weights = balanced_weights(windows)
+    weights = balanced_weights(windows, f"the training split's {head} labels")
     test_targets = np.concatenate(test.targets(head))
-    if not test_targets.any():
-        raise ValueError(f"the test split has no {head} frames: PR-AUC is undefined")
+    test_labelled = ~np.isnan(test_targets)
+    if not test_targets[test_labelled].any():
+        raise ValueError(f"the test split has no labelled {head} frames: PR-AUC is undefined")
 
     model = with_standardization(build_model(architecture, hp, train.n_features), train.features)
     model.compile(
@@ -144,7 +155,8 @@ def train_head(
         def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
             probabilities = np.asarray(self.model.predict_on_batch(test_windows.x))
             frames = frames_from_windows(probabilities, test_windows, test_lengths)
-            logs["test_pr_auc"] = pr_auc(test_targets, np.concatenate(frames))
+            scores = np.concatenate(frames)
+            logs["test_pr_auc"] = pr_auc(test_targets[test_labelled], scores[test_labelled])
 
     stopping = keras.callbacks.EarlyStopping(
         monitor="test_pr_auc", mode="max", patience=budget.patience, restore_best_weights=True
