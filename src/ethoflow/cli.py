@@ -572,10 +572,10 @@ def import_recordings(
         where = f" → {_shown(o.target)}" if o.target else ""
         typer.echo(f"{status:<{width}}  {_shown(o.video)}{where}: {o.reason}")
     counts = {status: report.count(status) for status in ("imported", "skipped", "refused")}
+    nothing_new = " — nothing new to import" if not counts["imported"] else ""
     typer.echo(
-        f"{imported} {counts['imported']}, skipped {counts['skipped']} (already imported), "
-        f"refused {counts['refused']} into {_shown(report.folder)}"
-        + (": nothing new" if not counts["imported"] else "")
+        f"{_shown(report.folder)}: {imported} {counts['imported']}, skipped {counts['skipped']} "
+        f"(already imported), refused {counts['refused']}{nothing_new}"
     )
     raw = _shown(settings.paths.raw)
     if dry_run:
