@@ -160,6 +160,15 @@ def test_unlabelled_videos_come_in_alone_when_asked(drawn, settings, tmp_path):
     assert outcome.reason.startswith("no labels yet: annotate it")
     assert sorted(p.name for p in outcome.target.parent.iterdir()) == ["m1.mp4"]
 
+    # Labelled later, beside the source: a second import brings the labels to the video.
+    write_label_file(read_labels(drawn / "r1.csv"), tmp_path / "m1.bouts.csv", "bouts", fps=FPS)
+    (labelled,) = import_recordings([video], "cage_a", settings).outcomes
+    assert labelled.status == "imported" and labelled.target == outcome.target
+    assert labelled.reason == "labels from m1.bouts.csv (bouts), for the video imported before"
+    assert read_labels(outcome.target.with_suffix(".csv")).equals(read_labels(drawn / "r1.csv"))
+    (again,) = import_recordings([video], "cage_a", settings).outcomes
+    assert again.status == "skipped"
+
 
 @pytest.mark.parametrize(
     ("sources", "condition", "error", "match"),

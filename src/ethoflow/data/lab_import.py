@@ -134,11 +134,13 @@ def _import_one(
         names = ", ".join(p.name for p in found)
         return ImportOutcome(video, None, "refused", None, f"two label files ({names}): keep one")
     digest = sha256_file(video)
-    if digest in imported:
-        return ImportOutcome(video, labels, "skipped", imported[digest], "already imported")
-    video_id = _free_name(video.stem, taken)
-    target = folder / f"{video_id}{video.suffix.lower()}"
-    recording = Recording(video_id, folder.name, video, labels or target.with_suffix(".csv"))
+    before = imported.get(digest)
+    if before is not None and (labels is None or _has_labels(before)):
+        return ImportOutcome(video, labels, "skipped", before, "already imported")
+    # A video imported before without labels (--unlabelled) takes its labels now, beside it.
+    video_id = before.stem if before else _free_name(video.stem, taken)
+    target = before or folder / f"{video_id}{video.suffix.lower()}"
+    recording = Recording(video_id, target.parent.name, video, labels or target.with_suffix(".csv"))
     if labels is None:
         if not unlabelled:
             reason = (
@@ -153,14 +155,15 @@ def _import_one(
         checked = _screen(recording, settings)
         problem = checked if isinstance(checked, str) else None
         checked_labels = None if isinstance(checked, str) else checked
-        note = _converted(labels)
+        note = _converted(labels) + (", for the video imported before" if before else "")
     if problem:
         return ImportOutcome(video, labels, "refused", None, problem)
-    if link and not _same_disk(video, folder):
+    if link and not before and not _same_disk(video, folder):
         reason = f"--link: {folder} is on another disk, where a hard link cannot reach; copy it"
         return ImportOutcome(video, labels, "refused", None, reason)
     if not dry_run:
-        _place(video, target, link=link)
+        if not before:
+            _place(video, target, link=link)
         if checked_labels is not None:
             _place(checked_labels, target.with_suffix(".csv"), link=False)
     taken.add(video_id.lower())
@@ -206,6 +209,11 @@ def _label_files(folder: Path) -> dict[str, list[Path]]:
         elif path.suffix.lower() == ".csv":
             labels.setdefault(path.stem, []).append(path)
     return labels
+
+
+def _has_labels(video: Path) -> bool:
+    """Whether a label file lies beside ``video`` (one under raw, or to be in a dry run)."""
+    return video.parent.is_dir() and video.stem in _label_files(video.parent)
 
 
 def _converted(labels: Path) -> str:
