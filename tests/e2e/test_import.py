@@ -21,8 +21,6 @@ from helpers.champions import assert_exit
 from helpers.labs import small_lab
 from helpers.retrain import LAB_CONDITIONS, PARAMS
 
-pytestmark = pytest.mark.slow  # a retrain on what was imported
-
 runner = CliRunner()
 # Each recording's name, container and the tool its labels come from.
 RECORDINGS = [
@@ -112,6 +110,7 @@ def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow  # a retrain on what was imported
 def test_one_import_brings_five_in_refuses_one_and_retrain_learns_from_them(
     lab, project, prefect_harness
 ):
@@ -150,3 +149,27 @@ def test_one_import_brings_five_in_refuses_one_and_retrain_learns_from_them(
     assert "imported 0, skipped 5 (already imported), refused 1 — nothing new" in again.output
     assert "pushed 0 files" in again.output
     assert {p.name for p in folder.iterdir()} == expected
+
+
+def test_a_dry_run_writes_nothing_and_without_dvc_the_import_stops_before_it(lab, tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("seed: 1\n")
+    source = str(lab / "mouse3.mp4")
+    dry = _run("import", source, "--condition", "cage_a", "--params", str(params), "--dry-run")
+    assert_exit(dry, 0)
+    assert dry.output.startswith("would import  ")
+    assert "would import 1, skipped 0 (already imported), refused 0" in dry.output
+    assert "dry run: nothing was written" in dry.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+
+    pushed = _run("import", source, "--condition", "cage_a", "--params", str(params))
+    assert_exit(pushed, 2)
+    assert (
+        "is not a DVC repository: run `dvc init`" in pushed.output and "--no-push" in pushed.output
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+
+    kept = _run("import", source, "--condition", "cage_a", "--params", str(params), "--no-push")
+    assert_exit(kept, 0)
+    assert "not versioned (--no-push)" in kept.output
+    assert (tmp_path / "data" / "raw" / "cage_a" / "mouse3.csv").is_file()
