@@ -510,7 +510,7 @@ def track(
 
 
 @app.command("import")
-def import_recordings(
+def import_lab(
     sources: Annotated[
         list[Path],
         typer.Argument(help="Videos, or folders searched for videos; labels found beside each."),
@@ -547,12 +547,11 @@ def import_recordings(
     A bad pair is refused with the reason (exit status 1), the others are imported; a video
     already imported (the same bytes) is skipped, so running it again imports nothing.
     """
-    from ethoflow.data.lab_import import import_recordings as import_into_raw
+    from ethoflow.data.lab_import import import_recordings
 
     settings = _settings(params)
     root = params.resolve().parent
-    versioning = push and not dry_run
-    if versioning and not (root / ".dvc").is_dir():
+    if push and not dry_run and not (root / ".dvc").is_dir():
         _fail(
             f"{root} is not a DVC repository: run `dvc init` and `dvc remote add -d NAME URL` "
             "there, or pass --no-push"
@@ -560,7 +559,7 @@ def import_recordings(
     if not dry_run:
         _check_out(settings.paths.raw, "paths.raw")
     try:
-        report = import_into_raw(
+        report = import_recordings(
             sources, condition, settings, link=link, unlabelled=unlabelled, dry_run=dry_run
         )
     except (ValueError, OSError) as exc:
@@ -585,7 +584,8 @@ def import_recordings(
         typer.echo(f"not versioned (--no-push): `dvc add {raw}` and `dvc push` do it")
     elif settings.paths.raw.is_dir():
         _version_raw(root, settings.paths.raw)
-    _exit_if_quarantined(["quarantined"] * counts["refused"])
+    if counts["refused"]:  # as a quarantined recording: said above, the others imported
+        raise typer.Exit(1)
 
 
 def _shown(path: Path) -> str:
