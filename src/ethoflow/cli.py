@@ -551,11 +551,8 @@ def import_lab(
 
     settings = _settings(params)
     root = params.resolve().parent
-    if push and not dry_run and not (root / ".dvc").is_dir():
-        _fail(
-            f"{root} is not a DVC repository: run `dvc init` and `dvc remote add -d NAME URL` "
-            "there, or pass --no-push"
-        )
+    if push and not dry_run:
+        _check_dvc_remote(root)
     if not dry_run:
         _check_out(settings.paths.raw, "paths.raw")
     try:
@@ -595,6 +592,23 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def _check_dvc_remote(root: Path) -> None:
+    """Exit 2 before any work unless ``root`` is in a DVC repository with a default remote."""
+    from dvc.exceptions import DvcException
+
+    from ethoflow.mlops.versioning import default_remote
+
+    try:
+        remote = default_remote(root)
+    except DvcException as exc:
+        _fail(f"{root}: {exc} — run `dvc init` there (or pass --no-push)")
+    if remote is None:
+        _fail(
+            f"{root}: the DVC repository has no default remote — add one with "
+            "`dvc remote add -d NAME URL` (or pass --no-push)"
+        )
 
 
 def _version_raw(root: Path, raw: Path) -> None:

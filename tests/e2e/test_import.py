@@ -164,9 +164,8 @@ def test_a_dry_run_writes_nothing_and_without_dvc_the_import_stops_before_it(lab
 
     pushed = _run("import", source, "--condition", "cage_a", "--params", str(params))
     assert_exit(pushed, 2)
-    assert (
-        "is not a DVC repository: run `dvc init`" in pushed.output and "--no-push" in pushed.output
-    )
+    assert "not inside of a DVC repository" in pushed.output
+    assert "run `dvc init` there (or pass --no-push)" in pushed.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
 
     kept = _run("import", source, "--condition", "cage_a", "--params", str(params), "--no-push")
