@@ -509,6 +509,130 @@ def track(
     _exit_if_quarantined([o.status for o in outcomes])
 
 
+@app.command("import")
+def import_lab(
+    sources: Annotated[
+        list[Path],
+        typer.Argument(help="Videos, or folders searched for videos; labels found beside each."),
+    ],
+    condition: Annotated[
+        str,
+        typer.Option(help="The recordings' set-up: their folder under paths.raw, e.g. cage_a."),
+    ],
+    params: ParamsOption = Path("params.yaml"),
+    link: Annotated[
+        bool, typer.Option("--link", help="Hard-link the videos instead of copying (same disk).")
+    ] = False,
+    unlabelled: Annotated[
+        bool,
+        typer.Option(
+            "--unlabelled", help="Import videos without a label file too, to annotate later."
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check everything, say what would be done, change nothing."),
+    ] = False,
+    push: Annotated[
+        bool,
+        typer.Option(
+            help="Version paths.raw with DVC (dvc add) and push it to the default remote."
+        ),
+    ] = True,
+) -> None:
+    """Bring a lab's recordings in: each video with its label file (ours, BORIS, bout table,
+    SimBA, DeepEthogram) converted to per-frame CSV and checked as ingest checks it, then copied
+    into paths.raw/CONDITION/ and versioned with DVC.
+
+    A bad pair is refused with the reason (exit status 1), the others are imported; a video
+    already imported (the same bytes) is skipped, so running it again imports nothing.
+    """
+    from ethoflow.data.lab_import import import_recordings
+
+    settings = _settings(params)
+    root = params.resolve().parent
+    if push and not dry_run:
+        _check_dvc_remote(root)
+    if not dry_run:
+        _check_out(settings.paths.raw, "paths.raw")
+    try:
+        report = import_recordings(
+            sources, condition, settings, link=link, unlabelled=unlabelled, dry_run=dry_run
+        )
+    except (ValueError, OSError) as exc:
+        _fail(exc)
+    imported = "would import" if dry_run else "imported"
+    width = len(imported)
+    for o in report.outcomes:
+        status = imported if o.status == "imported" else o.status
+        where = f" → {_shown(o.target)}" if o.target else ""
+        typer.echo(f"{status:<{width}}  {_shown(o.video)}{where}: {o.reason}")
+    counts = {status: report.count(status) for status in ("imported", "skipped", "refused")}
+    nothing_new = " — nothing new to import" if not counts["imported"] else ""
+    typer.echo(
+        f"{_shown(report.folder)}: {imported} {counts['imported']}, skipped {counts['skipped']} "
+        f"(already imported), refused {counts['refused']}{nothing_new}"
+    )
+    raw = _shown(settings.paths.raw)
+    if dry_run:
+        then = f"; an import would then run `dvc add {raw}` and `dvc push`" if push else ""
+        typer.echo(f"dry run: nothing was written{then}")
+    elif not push:
+        typer.echo(f"not versioned (--no-push): `dvc add {raw}` and `dvc push` do it")
+    elif settings.paths.raw.is_dir():
+        _version_raw(root, settings.paths.raw)
+    if counts["refused"]:  # as a quarantined recording: said above, the others imported
+        raise typer.Exit(1)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it (as the user typed it)."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _check_dvc_remote(root: Path) -> None:
+    """Exit 2 before any work unless ``root`` is in a DVC repository with a default remote."""
+    from dvc.exceptions import DvcException
+
+    from ethoflow.mlops.versioning import default_remote
+
+    try:
+        remote = default_remote(root)
+    except DvcException as exc:
+        _fail(f"{root}: {exc} — run `dvc init` there (or pass --no-push)")
+    if remote is None:
+        _fail(
+            f"{root}: the DVC repository has no default remote — add one with "
+            "`dvc remote add -d NAME URL` (or pass --no-push)"
+        )
+
+
+def _version_raw(root: Path, raw: Path) -> None:
+    """``dvc add`` the recordings folder and push it to the repository's default remote."""
+    from dvc.exceptions import DvcException
+
+    from ethoflow.mlops.versioning import push_data, track_data
+
+    # DVC's own advice ("To track the changes with git, run: …") is said in one line below.
+    logging.getLogger("dvc").setLevel(logging.WARNING)
+    try:
+        (dvc_file,) = track_data(root, [raw])
+        pushed = push_data(root)
+    except DvcException as exc:
+        _fail(
+            f"dvc: {exc} — the recordings are imported; `ethoflow import` again (or `dvc push`) "
+            "versions them"
+        )
+    typer.echo(
+        f"DVC: {_shown(dvc_file)} holds this version of the recordings (commit it with git); "
+        f"pushed {pushed} files to the default remote"
+    )
+
+
 @app.command()
 def serve(
     params: ParamsOption = Path("params.yaml"),

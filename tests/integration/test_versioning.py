@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from ethoflow.mlops.versioning import data_version, git_commit, pull_data, push_data, track_data
+from ethoflow.mlops.versioning import (
+    data_version,
+    default_remote,
+    git_commit,
+    pull_data,
+    push_data,
+    track_data,
+)
 from ethoflow.synth.conditions import CONDITIONS
 from ethoflow.synth.recording import write_recording
 
@@ -23,6 +30,12 @@ def dvc_repo(tmp_path):
         "['remote \"local\"']\n    url = ../../dvcstore\n"
     )
     return root
+
+
+def test_default_remote_names_the_remote_pushes_go_to(dvc_repo):
+    assert default_remote(dvc_repo) == "local"
+    (dvc_repo / ".dvc" / "config").write_text("[core]\n    analytics = false\n")
+    assert default_remote(dvc_repo) is None
 
 
 def test_push_remove_pull_round_trip(dvc_repo, tmp_path):

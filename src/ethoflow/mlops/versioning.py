@@ -39,6 +39,12 @@ def push_data(root: str | Path, *, remote: str | None = None) -> int:
         return int(repo.push(remote=remote))
 
 
+def default_remote(root: str | Path) -> str | None:
+    """The name of the default remote of the DVC repo at ``root`` (None: it has none)."""
+    with _repo(root) as repo:
+        return repo.config["core"].get("remote")
+
+
 def pull_data(root: str | Path, *, remote: str | None = None) -> None:
     """Fetch tracked data from the remote and check it out into the workspace."""
     with _repo(root) as repo:
