@@ -545,7 +545,8 @@ def import_lab(
     into paths.raw/CONDITION/ and versioned with DVC.
 
     A bad pair is refused with the reason (exit status 1), the others are imported; a video
-    already imported (the same bytes) is skipped, so running it again imports nothing.
+    already imported (the same bytes) is skipped, so running it again imports nothing, unless
+    its label file changed (more review answers): then its labels are updated.
     """
     from ethoflow.data.lab_import import import_recordings
 
@@ -567,11 +568,12 @@ def import_lab(
         status = imported if o.status == "imported" else o.status
         where = f" → {_shown(o.target)}" if o.target else ""
         typer.echo(f"{status:<{width}}  {_shown(o.video)}{where}: {o.reason}")
-    counts = {status: report.count(status) for status in ("imported", "skipped", "refused")}
-    nothing_new = " — nothing new to import" if not counts["imported"] else ""
+    counts = {s: report.count(s) for s in ("imported", "updated", "skipped", "refused")}
+    nothing_new = "" if counts["imported"] or counts["updated"] else " — nothing new to import"
+    updated = f", labels updated {counts['updated']}" if counts["updated"] else ""
     typer.echo(
-        f"{_shown(report.folder)}: {imported} {counts['imported']}, skipped {counts['skipped']} "
-        f"(already imported), refused {counts['refused']}{nothing_new}"
+        f"{_shown(report.folder)}: {imported} {counts['imported']}{updated}, skipped "
+        f"{counts['skipped']} (already imported), refused {counts['refused']}{nothing_new}"
     )
     raw = _shown(settings.paths.raw)
     if dry_run:

@@ -3,6 +3,7 @@ real (two-second, synthetic) videos and the interchange writers' label files."""
 
 import shutil
 
+import pandas as pd
 import pytest
 
 from ethoflow.config import load_settings
@@ -185,3 +186,45 @@ def test_bad_arguments_are_said_before_any_work(
     (tmp_path / "lab").mkdir()
     with pytest.raises(error, match=match):
         import_recordings([tmp_path / s for s in sources], condition, settings)
+
+
+@pytest.mark.parametrize("label_format", ["ethoflow", "bouts", "deepethogram"])
+def test_partial_labels_come_in_with_their_unknown_frames(drawn, settings, tmp_path, label_format):
+    """A person labelled the first second only: the second second stays unknown, not neutral."""
+    partial = read_labels(drawn / "r1.csv")
+    partial.loc[FPS:, :] = pd.NA
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    video = shutil.copy(drawn / "r1.mp4", lab / "m1.mp4")
+    suffix = ".csv" if label_format == "ethoflow" else f".{label_format}.csv"
+    write_label_file(partial, lab / f"m1{suffix}", label_format, fps=FPS)
+
+    report = import_recordings([lab], "cage_a", settings)
+
+    assert [o.status for o in report.outcomes] == ["imported"], report.outcomes
+    imported = read_labels(settings.paths.raw / "cage_a" / "m1.csv")
+    pd.testing.assert_frame_equal(imported, partial)
+    assert imported.iloc[FPS:].isna().all().all() and video.is_file()
+
+
+def test_newer_labels_of_an_imported_video_replace_the_old_ones(drawn, settings, tmp_path):
+    """The review folder imported again after more answers: the video is not copied twice, its
+    labels are updated; imported once more unchanged, nothing happens."""
+    lab = tmp_path / "review"
+    _, labels = _recording(drawn, 1, lab, "m1")
+    first = read_labels(labels)
+    answered = first.copy()
+    answered.loc[: FPS - 1, :] = pd.NA
+    write_label_file(answered, labels, "ethoflow")
+    import_recordings([lab], "cage_a", settings)
+    target = settings.paths.raw / "cage_a" / "m1.csv"
+
+    write_label_file(first, labels, "ethoflow")  # the first second answered too
+    report = import_recordings([lab], "cage_a", settings)
+    again = import_recordings([lab], "cage_a", settings)
+
+    assert [o.status for o in report.outcomes] == ["updated"]
+    assert "replacing the labels imported before" in report.outcomes[0].reason
+    pd.testing.assert_frame_equal(read_labels(target), first)
+    assert [o.status for o in again.outcomes] == ["skipped"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["m1.csv", "m1.mp4"]

@@ -6,8 +6,9 @@ Each video's label file is found beside it, in any format ethoflow reads
 converted at the video's frame rate and checked exactly as ingest checks a recording
 (:func:`ethoflow.data.screening.screen_recording`). A bad pair is refused with the reason, the
 others are copied (or hard-linked). A video whose bytes are already under ``<raw>`` is skipped, so
-importing the same folder again imports nothing. Versioning the result with DVC is the caller's
-step (``mlops.versioning`` sits a layer above this one).
+importing the same folder again imports nothing, unless its label file changed (more review
+answers, a corrected file): then the labels are updated. Versioning the result with DVC is the
+caller's step (``mlops.versioning`` sits a layer above this one).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ethoflow.config import Settings
 from ethoflow.data.ingest import Quarantined, Recording, check_picture_of
 from ethoflow.data.screening import screen_recording
 from ethoflow.errors import InputError
-from ethoflow.io.atomic import atomic_path
+from ethoflow.io.atomic import atomic_path, same_bytes
 from ethoflow.io.digest import sha256_file
 from ethoflow.io.interchange import FORMATS
 from ethoflow.io.video import (
@@ -36,7 +37,7 @@ from ethoflow.io.video import (
     videos_in,
 )
 
-Status = Literal["imported", "skipped", "refused"]
+Status = Literal["imported", "updated", "skipped", "refused"]
 LABEL_SUFFIXES = (".csv", ".tsv")
 # DeepEthogram names its label files <video>_labels.csv.
 DEEPETHOGRAM_SUFFIX = "_labels.csv"
@@ -135,9 +136,10 @@ def _import_one(
         return ImportOutcome(video, None, "refused", None, f"two label files ({names}): keep one")
     digest = sha256_file(video)
     before = imported.get(digest)
-    if before is not None and (labels is None or _has_labels(before)):
+    if before is not None and labels is None:
         return ImportOutcome(video, labels, "skipped", before, "already imported")
-    # A video imported before without labels (--unlabelled) takes its labels now, beside it.
+    # A video imported before takes its labels now, beside it: the first ones (--unlabelled
+    # before) or newer ones (more review answers, a corrected file; DVC keeps the old version).
     video_id = before.stem if before else _free_name(video.stem, taken)
     target = before or folder / f"{video_id}{video.suffix.lower()}"
     recording = Recording(video_id, target.parent.name, video, labels or target.with_suffix(".csv"))
@@ -158,6 +160,12 @@ def _import_one(
         note = _converted(labels) + (", for the video imported before" if before else "")
     if problem:
         return ImportOutcome(video, labels, "refused", None, problem)
+    status: Status = "imported"
+    if before and checked_labels is not None and _has_labels(before):
+        if same_bytes(checked_labels, before.with_suffix(".csv")):
+            return ImportOutcome(video, labels, "skipped", before, "already imported")
+        status = "updated"
+        note = note.replace("for the video imported before", "replacing the labels imported before")
     if link and not before and not _same_disk(video, folder):
         reason = f"--link: {folder} is on another disk, where a hard link cannot reach; copy it"
         return ImportOutcome(video, labels, "refused", None, reason)
@@ -168,7 +176,7 @@ def _import_one(
             _place(checked_labels, target.with_suffix(".csv"), link=False)
     taken.add(video_id.lower())
     imported[digest] = target
-    return ImportOutcome(video, labels, "imported", target, note)
+    return ImportOutcome(video, labels, status, target, note)
 
 
 def _videos_of(sources: Sequence[Path]) -> tuple[list[Path], list[Path]]:

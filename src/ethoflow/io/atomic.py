@@ -29,13 +29,13 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")
     try:
         yield tmp
-        if not _same_bytes(tmp, target):
+        if not same_bytes(tmp, target):
             os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _same_bytes(a: Path, b: Path) -> bool:
+def same_bytes(a: Path, b: Path) -> bool:
     if not b.is_file() or a.stat().st_size != b.stat().st_size:
         return False
     return filecmp.cmp(a, b, shallow=False)
