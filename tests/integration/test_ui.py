@@ -21,7 +21,7 @@ from ethoflow.labelling.batch import write_batch_report
 from ethoflow.runtime.users import USER_HEADER, login_name, web_user
 from ethoflow.synth.conditions import CONDITIONS
 from ethoflow.synth.recording import write_recording
-from ethoflow.ui import files, recording, results, review
+from ethoflow.ui import annotate, files, recording, results, review
 from helpers.app import GROOMING, REARING, set_thresholds
 from helpers.champions import HEADS, empty_store, write_params
 
@@ -532,3 +532,102 @@ def test_the_reviewer_is_the_user_the_proxy_checked(monkeypatch):
     assert web_user({USER_HEADER: "rita"}) == "rita"
     monkeypatch.setattr("getpass.getuser", lambda: "labpc")
     assert web_user({}) == web_user({USER_HEADER: " "}) == "labpc"
+
+
+# --- the annotation page -----------------------------------------------------------------------
+
+
+def _annotate(at, *keys: str) -> None:
+    """Press the annotation page's buttons ``keys`` in turn (the keyboard presses the same)."""
+    for key in keys:
+        at.button(key=f"annotate_{key}").click().run()
+        assert not at.exception and not at.error, _texts(at.error)
+
+
+def test_annotate_page_marks_bouts_and_saves_them_with_unknown_frames(app, at):
+    at.run()
+    at.sidebar.radio(key="page").set_value("Annotate").run()
+    at.file_uploader(key="annotate_upload").set_value(
+        ("m1.mp4", app.video.read_bytes(), "video/mp4")
+    )
+    at.run()
+    assert at.radio(key="annotate_start").value.startswith("Nothing")
+    _annotate(at, "begin", "mark_reviewed", "Shift+Right", "mark_grooming")  # frame 10
+    _annotate(at, *["Right"] * 4, "mark_grooming", "Shift+Right", "mark_reviewed")  # 14, 24
+    _annotate(at, "mark_rearing", "Right", "mark_rearing", "undo")  # undone: rearing still open
+    assert at.button(key="annotate_mark_rearing").label == "Rearing stop"
+    at.button(key="annotate_save").click().run()
+    assert "still open before saving: rearing (frame 24)" in _texts(at.error)
+    at.button(key="annotate_remove_rearing").click().run()
+    _annotate(at, "save")
+    assert "Saved" in _texts(at.success)
+    (folder,) = (app.data / "uploads").iterdir()
+    labels = read_labels(folder / "m1.csv")
+    assert len(labels) == 60
+    assert labels.grooming[10:15].eq(1).all() and labels.grooming[:10].eq(0).all()
+    assert labels.grooming[15:25].eq(0).all() and labels.rearing[:25].eq(0).all()
+    assert labels[25:].isna().all().all()  # not reviewed: unknown
+    assert (folder / "m1.boris.tsv").is_file()
+    captions = [c for image in at.image for c in image.captions]
+    assert any(c.startswith("frame 25 · 2.50 s") for c in captions), captions
+
+
+def test_annotate_page_asks_before_replacing_a_label_file_it_did_not_write(app, at):
+    video = app.settings.paths.raw / "condition_2" / "m2.mp4"
+    video.parent.mkdir(parents=True, exist_ok=True)
+    video.write_bytes(app.video.read_bytes())
+    theirs = video.with_suffix(".csv")
+    theirs.write_bytes(app.hand_labels.read_bytes())
+    at.run()
+    at.sidebar.radio(key="page").set_value("Annotate").run()
+    at.radio(key="annotate_source").set_value("From the lab's recordings").run()
+    at.selectbox(key="annotate_pick").set_value(video).run()
+    at.radio(key="annotate_start").set_value("The label file beside it (m2.csv)").run()
+    _annotate(at, "begin")
+    shown = _table(at, "first_frame")
+    assert shown[["mark", "first_frame", "last_frame"]].values.tolist() == [
+        ["reviewed", 0, 59],
+        ["grooming", GROOMING[0], GROOMING[1] - 1],
+        ["rearing", REARING[0], REARING[1] - 1],
+    ]
+    _annotate(at, "remove_grooming", "save")  # frame 0: no bout there
+    assert "were not written by this page" in _texts(at.warning)
+    assert theirs.read_bytes() == app.hand_labels.read_bytes()  # asked, not replaced
+    _annotate(at, "Shift+Right", "Shift+Right", "remove_grooming", "replace")
+    saved = read_labels(theirs)
+    assert saved.grooming.eq(0).all() and saved.rearing[slice(*REARING)].eq(1).all()
+    _annotate(at, "Right", "save")  # its own file now: saved without asking
+    assert not at.warning and "Saved" in _texts(at.success)
+
+
+def test_annotate_page_starts_from_the_champions_draft(app, at):
+    at.run()
+    at.sidebar.radio(key="page").set_value("Annotate").run()
+    at.radio(key="annotate_source").set_value("From the lab's recordings").run()
+    at.selectbox(key="annotate_pick").set_value(app.video).run()
+    at.radio(key="annotate_start").set_value(
+        "The champions' labels: a draft to accept or fix"
+    ).run()
+    _annotate(at, "begin")
+    assert "The champions' labels are a draft" in _texts(at.info)
+    labelled = results.read_labelled(app.data / "labelled" / "m1")
+    draft = annotate.champions_draft(labelled, 60)
+    work = at.session_state["annotation"]
+    assert work["annotation"].table().equals(draft)
+    assert draft.notna().all().all()  # the champions said something of every frame
+
+
+def test_annotate_page_without_champions_offers_no_draft(app, no_champion, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("ETHOFLOW_PARAMS", str(no_champion))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at.sidebar.radio(key="page").set_value("Annotate").run()
+    at.file_uploader(key="annotate_upload").set_value(
+        ("m1.mp4", app.video.read_bytes(), "video/mp4")
+    )
+    at.run()
+    assert not at.exception
+    assert "No draft from the champions" in _texts(at.info)
+    assert "ethoflow retrain" in _texts(at.info)
+    assert all("champions" not in option for option in at.radio(key="annotate_start").options)

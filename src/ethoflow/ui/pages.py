@@ -17,14 +17,15 @@ from pathlib import Path
 import streamlit as st
 
 from ethoflow.config import ConfigError, Settings, load_settings
+from ethoflow.errors import InputError
 from ethoflow.evaluation.plots import plot_ethogram
 from ethoflow.runtime.users import web_user
+from ethoflow.ui import annotate, results, review
 from ethoflow.ui import recording as rec
-from ethoflow.ui import results, review
 from ethoflow.ui.files import UserError, data_folder, keep_upload, shown_path, shown_text
 from ethoflow.vision.openfield import draw_trajectory
 
-PAGES = ("Automatic labelling", "Manual viewer", "Nightly results", "Review queue")
+PAGES = ("Automatic labelling", "Manual viewer", "Annotate", "Nightly results", "Review queue")
 
 
 def main() -> None:
@@ -44,6 +45,7 @@ def main() -> None:
     {
         "Automatic labelling": automatic,
         "Manual viewer": manual,
+        "Annotate": annotate_page,
         "Nightly results": nightly,
         "Review queue": review_queue,
     }[page](settings, params, data)
@@ -316,6 +318,294 @@ def _viewer(recording: rec.Recording) -> None:
         rows = list(range(row, min(len(table), row + round(5 * recording.fps))))
         pictures = rec.frames_at(recording.video, table, rows, heads, scale=0.75)
         st.image(rec.clip_gif(pictures, recording.fps), caption="5 s clip")
+
+
+# --- annotation ------------------------------------------------------------------------------
+
+# Keys and what they do, as the page lists them (R and C are Streamlit's own: rearing is E).
+# Button -> (key, frames, seconds): how far it moves.
+STEPS = {
+    "◀ 1 s": ("Shift+Left", 0, -1.0),
+    "◀ frame": ("Left", -1, 0.0),
+    "frame ▶": ("Right", 1, 0.0),
+    "1 s ▶": ("Shift+Right", 0, 1.0),
+}
+MARK_KEYS = {"grooming": "G", "rearing": "E", annotate.REVIEWED: "V"}
+PLAY_S = 2.0
+SAVED_RULE = (
+    "**What is saved.** A frame inside a bout is 1 for that behaviour. A frame inside a "
+    "*reviewed stretch* (V … V, or *Whole recording reviewed*) that no bout covers is 0: you "
+    "looked, and it did not happen. Every other frame is left **unknown** (an empty cell), and "
+    "training and evaluation skip it: mark as reviewed only what you watched. A bout includes "
+    "the frames where you started and stopped it."
+)
+
+
+@st.cache_resource(max_entries=4)
+def _reader(video: str, stamp: float):
+    from ethoflow.io.video import VideoReader
+
+    return VideoReader(video)  # its header read once; frames are read by seeking, when shown
+
+
+def annotate_page(settings: Settings, params: Path, data: Path) -> None:
+    st.header("Annotate")
+    st.write(
+        "Mark where the mouse grooms or rears, frame by frame, and save a label file for "
+        "training: ours (`<video>.csv`) and BORIS's (`<video>.boris.tsv`), beside the video."
+    )
+    video = _annotated_recording(settings, params, data)
+    if video is None:
+        return
+    try:
+        reader = _reader(str(video), _stamp(video))
+    except InputError as error:
+        st.error(f"{video.name} cannot be used as a video: {error.problem}.")
+        return
+    work = st.session_state.get("annotation")
+    if work is None or work["video"] != str(video):
+        _start_annotation(settings, params, data, video, reader)
+        return
+    note = st.session_state.pop("annotate_note", None)
+    if note:
+        getattr(st, note[0])(note[1])
+    if confirm := st.session_state.get("annotate_confirm"):
+        st.warning(
+            f"{', '.join(confirm)} already exist beside the video and were not written by this "
+            "page. Replace them?"
+        )
+        st.button("Replace them", key="annotate_replace", on_click=_save, args=(data, True))
+    annotation: annotate.Annotation = work["annotation"]
+    frame = work["frame"]
+    left, right = st.columns([3, 2])
+    with left:
+        on = annotation.on_at(frame)
+        caption = f"frame {frame} · {frame / annotation.fps:.2f} s · {', '.join(on) or '–'}"
+        shown = annotate.pictures(reader, annotation, [frame])
+        if shown:
+            st.image(shown[0], caption=caption, width="stretch")
+        else:
+            st.error(f"Frame {frame} of {video.name} cannot be decoded.")
+        steps = st.columns(len(STEPS) + 1)
+        for column, (label, (shortcut, *step)) in zip(steps, STEPS.items(), strict=False):
+            column.button(
+                label,
+                key=f"annotate_{shortcut}",
+                shortcut=shortcut,
+                on_click=_step,
+                args=tuple(step),
+                width="stretch",
+            )
+        play = steps[-1].button("Play 2 s", key="annotate_play", shortcut="P", width="stretch")
+        ethogram_rows = (
+            max(0, frame - round(5 * annotation.fps)),
+            min(annotation.frame_count, frame + round(5 * annotation.fps) + 1),
+        )
+        st.image(
+            annotate.ethogram_picture(annotation, frame),
+            width="stretch",
+            caption="Ethogram, whole recording: grooming, rearing",
+        )
+        st.image(
+            annotate.ethogram_picture(annotation, frame, ethogram_rows),
+            width="stretch",
+            caption="± 5 s around this frame. Colour: bout (light: still open) · grey: "
+            "reviewed, no behaviour · white: unknown · red: this frame",
+        )
+        if play:
+            stop = min(annotation.frame_count, frame + round(PLAY_S * annotation.fps))
+            clip = annotate.pictures(reader, annotation, list(range(frame, stop)), scale=0.5)
+            st.image(rec.clip_gif(clip, annotation.fps), caption="2 s from here, looping")
+    with right:
+        jump, go = st.columns([2, 1], vertical_alignment="bottom")
+        jump.number_input(
+            "Go to time (s)",
+            min_value=0.0,
+            max_value=(annotation.frame_count - 1) / annotation.fps,
+            step=1.0,
+            key="annotate_time",
+        )
+        go.button("Go", key="annotate_go", on_click=_go_to_time)
+        marks = st.columns(3)
+        for column, (mark, key) in zip(marks, MARK_KEYS.items(), strict=True):
+            opened = mark in annotation.open
+            column.button(
+                f"{mark.capitalize()} {'stop' if opened else 'start'}",
+                key=f"annotate_mark_{mark}",
+                shortcut=key,
+                width="stretch",
+                type="primary" if opened else "secondary",
+                on_click=_mark,
+                args=("toggle", mark),
+            )
+            column.button(
+                f"Remove {mark} here",
+                key=f"annotate_remove_{mark}",
+                shortcut=f"Shift+{key}",
+                width="stretch",
+                on_click=_mark,
+                args=("remove", mark),
+            )
+        actions = st.columns(3)
+        actions[0].button(
+            "Undo",
+            key="annotate_undo",
+            shortcut="U",
+            width="stretch",
+            on_click=_mark,
+            args=("undo", None),
+        )
+        actions[1].button(
+            "Save",
+            key="annotate_save",
+            shortcut="S",
+            type="primary",
+            width="stretch",
+            on_click=_save,
+            args=(data, False),
+        )
+        actions[2].button(
+            "Whole recording reviewed",
+            key="annotate_review_all",
+            width="stretch",
+            on_click=_mark,
+            args=("review_all", None),
+        )
+        st.markdown(
+            "**Keys** · G / E: grooming / rearing start–stop · V: reviewed stretch start–stop · "
+            "Shift+G / E / V: remove the one at this frame · ← →: one frame · Shift+← →: one "
+            "second · P: play 2 s · U: undo · S: save"
+        )
+        st.markdown(SAVED_RULE)
+        st.dataframe(annotation.bout_list(), hide_index=True, height=220, key="annotate_bouts")
+        st.button("Close this recording", key="annotate_close", on_click=_close)
+    if saved := work.get("saved"):
+        st.success(
+            f"Saved {', '.join(shown_path(Path(p), params.parent) for p in saved)}. In "
+            "data/raw/<condition>/, version them with DVC (`dvc add data/raw`) so the next "
+            "retrain learns from them."
+        )
+
+
+def _annotated_recording(settings: Settings, params: Path, data: Path) -> Path | None:
+    """The recording chosen: an upload, or one of the lab's (``paths.raw``) or the app's."""
+    source = st.radio(
+        "Recording", ("Upload", "From the lab's recordings"), horizontal=True, key="annotate_source"
+    )
+    if source == "Upload":
+        upload = _uploader("Video", settings, key="annotate_upload")
+        if upload is None:
+            st.info("Upload a video to annotate.")
+            return None
+        return _upload(upload, "video", settings, data)
+    # Chosen among what the server lists: the browser sends an index.
+    videos = [
+        video
+        for folder in (settings.paths.raw, data / "uploads")
+        for video, _ in rec.lab_recordings(folder)
+    ]
+    if not videos:
+        st.info(f"No recordings in {shown_path(settings.paths.raw, params.parent)} yet.")
+        return None
+    return st.selectbox(
+        "Recording", videos, format_func=lambda p: shown_path(p, params.parent), key="annotate_pick"
+    )
+
+
+def _start_annotation(settings, params, data, video: Path, reader) -> None:
+    """Choose what to start from: nothing, the champions' labels, or the label file beside it."""
+    choices = ["Nothing: every frame unknown"]
+    saved, _ = annotate.label_files(video)
+    if saved.is_file():
+        choices.append(f"The label file beside it ({saved.name})")
+    try:
+        champions = results.champion_key(settings)
+        choices.append("The champions' labels: a draft to accept or fix")
+    except UserError as error:
+        champions = None
+        st.info(f"No draft from the champions: {error}")
+    start = st.radio("Start from", choices, key="annotate_start")
+    if not st.button("Start annotating", key="annotate_begin", type="primary"):
+        return
+    fps, frame_count = reader.fps, reader.frame_count
+    if start == choices[0]:
+        annotation = annotate.Annotation(frame_count, fps)
+    elif start.startswith("The label file"):
+        from ethoflow.io.labels import read_labels
+
+        try:
+            table = read_labels(saved).reindex(range(frame_count))
+        except InputError as error:
+            st.error(f"{saved.name}: {error.problem}.")
+            return
+        annotation = annotate.Annotation.from_table(table, fps)
+    else:
+        with st.spinner(f"Labelling {video.name} with the champions…"):
+            outcome = results.label(_labeller(str(params), champions), video, data / "labelled")
+        if outcome.status == "quarantined":
+            st.error(
+                f"{video.name} could not be labelled: {shown_text(outcome.reason, params.parent)}"
+            )
+            return
+        draft = annotate.champions_draft(results.read_labelled(outcome.outputs), frame_count)
+        annotation = annotate.Annotation.from_table(draft, fps)
+        st.session_state["annotate_note"] = (
+            "info",
+            "The champions' labels are a draft: the whole recording counts as reviewed, so their "
+            "'no behaviour' is saved as 0. Fix the bouts (Shift+G / E removes one), or remove the "
+            "reviewed stretch (Shift+V) where you did not look.",
+        )
+    st.session_state["annotation"] = {"video": str(video), "annotation": annotation, "frame": 0}
+    st.rerun()
+
+
+def _work() -> dict:
+    return st.session_state["annotation"]
+
+
+def _step(frames: int, seconds: float) -> None:
+    work = _work()
+    annotation = work["annotation"]
+    frame = work["frame"] + frames + round(seconds * annotation.fps)
+    work["frame"] = min(max(frame, 0), annotation.frame_count - 1)
+
+
+def _go_to_time() -> None:
+    work = _work()
+    frame = int(st.session_state["annotate_time"] * work["annotation"].fps)
+    work["frame"] = min(frame, work["annotation"].frame_count - 1)
+
+
+def _mark(action: str, mark: str | None) -> None:
+    work = _work()
+    annotation, frame = work["annotation"], work["frame"]
+    work.pop("saved", None)  # the files no longer hold what the page shows
+    if action == "undo":
+        text = annotation.undo()
+    elif action == "review_all":
+        text = annotation.review_all()
+    else:
+        text = getattr(annotation, action)(mark, frame)
+    st.session_state["annotate_note"] = ("info", text)
+
+
+def _save(data: Path, replace: bool) -> None:
+    work = _work()
+    video, folder = Path(work["video"]), data / "annotate"
+    st.session_state.pop("annotate_confirm", None)
+    foreign = annotate.foreign_files(video, folder)
+    if foreign and not replace:
+        st.session_state["annotate_confirm"] = [p.name for p in foreign]
+        return
+    try:
+        work["saved"] = [str(p) for p in annotate.save(work["annotation"], video, folder)]
+    except UserError as error:
+        st.session_state["annotate_note"] = ("error", str(error))
+
+
+def _close() -> None:
+    st.session_state.pop("annotation", None)
+    st.session_state.pop("annotate_confirm", None)
 
 
 # --- nightly results -----------------------------------------------------------------------
