@@ -108,14 +108,14 @@ def test_nothing_or_an_open_bout_is_not_saved(tmp_path):
 def test_ethogram_picture_shows_bouts_reviewed_unknown_and_the_cursor():
     annotation = _annotated()
     picture = ethogram_picture(annotation, cursor=80, width=100)
-    assert picture.shape == (38, 100, 3) and picture.dtype == np.uint8
-    grooming_band = picture[5]
+    assert picture.shape == (52, 100, 3) and picture.dtype == np.uint8
+    grooming_band = picture[12]
     assert (grooming_band[7] == (31, 119, 180)).all()  # a bout: its colour (matplotlib C0)
     assert (grooming_band[30] == 200).all()  # reviewed, no grooming: grey
     assert (grooming_band[70] == 255).all()  # unknown: white
     assert (picture[:, 80] == (220, 0, 0)).all()  # the cursor
     zoomed = ethogram_picture(annotation, cursor=61, frames=(55, 65), width=100)
-    assert (zoomed[25, 50:60] == (255, 127, 14)).all()  # rearing band, frame 60: a bout
+    assert (zoomed[40, 50:60] == (255, 127, 14)).all()  # rearing band, frame 60: a bout
     assert (zoomed[:, 65] == (220, 0, 0)).all()  # frame 61: the middle of its columns
 
 

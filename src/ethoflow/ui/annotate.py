@@ -194,15 +194,15 @@ def pictures(
 
 
 _UNKNOWN, _NONE = (255, 255, 255), (200, 200, 200)  # RGB: white, grey
-_BAND_PX, _CURSOR = 18, (220, 0, 0)
+_BAND_PX, _CURSOR, _OUTLINE = 24, (220, 0, 0), (150, 150, 150)
 
 
 def ethogram_picture(
     annotation: Annotation, cursor: int, frames: tuple[int, int] | None = None, width: int = 960
 ) -> np.ndarray:
-    """One band per behaviour over ``frames`` (default: the whole recording): its colour where
-    a bout is marked (an open one, to the cursor, in a lighter shade), grey where reviewed and
-    not the behaviour, white where unknown; a red line at ``cursor``. RGB."""
+    """One outlined band per behaviour over ``frames`` (default: the whole recording): its
+    colour where a bout is marked (an open one, to the cursor, in a lighter shade), grey where
+    reviewed and not the behaviour, white where unknown; a red line at ``cursor``. RGB."""
     first, stop = frames or (0, annotation.frame_count)
     shown = np.arange(first, stop)
     # Pixel column i shows frames [starts[i], starts[i + 1]) at their strongest state (a short
@@ -218,8 +218,9 @@ def ethogram_picture(
         strongest = np.maximum.reduceat(state, starts)
         colour = np.array(COLOURS[head][::-1])  # BGR -> RGB
         palette = np.array([_UNKNOWN, _NONE, (colour + 255) // 2, colour], np.uint8)
-        bands.append(np.repeat(palette[strongest][None], _BAND_PX, axis=0))
-        bands.append(np.full((2, width, 3), 255, np.uint8))
+        band = np.ascontiguousarray(np.repeat(palette[strongest][None], _BAND_PX, axis=0))
+        cv2.rectangle(band, (0, 0), (width - 1, _BAND_PX - 1), _OUTLINE, 1)  # white shows
+        bands += [band, np.full((4, width, 3), 255, np.uint8)]
     picture = np.ascontiguousarray(np.concatenate(bands[:-1]))
     if first <= cursor < stop:
         x = (2 * (cursor - first) + 1) * width // (2 * len(shown))  # the frame's middle

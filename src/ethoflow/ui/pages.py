@@ -325,10 +325,10 @@ def _viewer(recording: rec.Recording) -> None:
 # Keys and what they do, as the page lists them (R and C are Streamlit's own: rearing is E).
 # Button -> (key, frames, seconds): how far it moves.
 STEPS = {
-    "◀ 1 s": ("Shift+Left", 0, -1.0),
-    "◀ frame": ("Left", -1, 0.0),
-    "frame ▶": ("Right", 1, 0.0),
-    "1 s ▶": ("Shift+Right", 0, 1.0),
+    "−1 s": ("Shift+Left", 0, -1.0),
+    "−1": ("Left", -1, 0.0),
+    "+1": ("Right", 1, 0.0),
+    "+1 s": ("Shift+Right", 0, 1.0),
 }
 MARK_KEYS = {"grooming": "G", "rearing": "E", annotate.REVIEWED: "V"}
 PLAY_S = 2.0
@@ -366,6 +366,13 @@ def annotate_page(settings: Settings, params: Path, data: Path) -> None:
     if work is None or work["video"] != str(video):
         _start_annotation(settings, params, data, video, reader)
         return
+    _workspace(video, reader, data, params)
+
+
+@st.fragment
+def _workspace(video: Path, reader, data: Path, params: Path) -> None:
+    """The frame, its controls, the ethogram and the marks: a key re-runs this part alone."""
+    work = st.session_state["annotation"]
     note = st.session_state.pop("annotate_note", None)
     if note:
         getattr(st, note[0])(note[1])
@@ -386,8 +393,8 @@ def annotate_page(settings: Settings, params: Path, data: Path) -> None:
             st.image(shown[0], caption=caption, width="stretch")
         else:
             st.error(f"Frame {frame} of {video.name} cannot be decoded.")
-        steps = st.columns(len(STEPS) + 1)
-        for column, (label, (shortcut, *step)) in zip(steps, STEPS.items(), strict=False):
+        steps = st.columns(len(STEPS))
+        for column, (label, (shortcut, *step)) in zip(steps, STEPS.items(), strict=True):
             column.button(
                 label,
                 key=f"annotate_{shortcut}",
@@ -396,7 +403,6 @@ def annotate_page(settings: Settings, params: Path, data: Path) -> None:
                 args=tuple(step),
                 width="stretch",
             )
-        play = steps[-1].button("Play 2 s", key="annotate_play", shortcut="P", width="stretch")
         ethogram_rows = (
             max(0, frame - round(5 * annotation.fps)),
             min(annotation.frame_count, frame + round(5 * annotation.fps) + 1),
@@ -412,12 +418,8 @@ def annotate_page(settings: Settings, params: Path, data: Path) -> None:
             caption="± 5 s around this frame. Colour: bout (light: still open) · grey: "
             "reviewed, no behaviour · white: unknown · red: this frame",
         )
-        if play:
-            stop = min(annotation.frame_count, frame + round(PLAY_S * annotation.fps))
-            clip = annotate.pictures(reader, annotation, list(range(frame, stop)), scale=0.5)
-            st.image(rec.clip_gif(clip, annotation.fps), caption="2 s from here, looping")
     with right:
-        jump, go = st.columns([2, 1], vertical_alignment="bottom")
+        jump, go, play_column = st.columns([3, 1, 2], vertical_alignment="bottom")
         jump.number_input(
             "Go to time (s)",
             min_value=0.0,
@@ -426,10 +428,15 @@ def annotate_page(settings: Settings, params: Path, data: Path) -> None:
             key="annotate_time",
         )
         go.button("Go", key="annotate_go", on_click=_go_to_time)
-        marks = st.columns(3)
-        for column, (mark, key) in zip(marks, MARK_KEYS.items(), strict=True):
+        play = play_column.button("Play 2 s", key="annotate_play", shortcut="P", width="stretch")
+        if play:
+            stop = min(annotation.frame_count, frame + round(PLAY_S * annotation.fps))
+            clip = annotate.pictures(reader, annotation, list(range(frame, stop)), scale=0.5)
+            st.image(rec.clip_gif(clip, annotation.fps), caption="2 s from here, looping")
+        for mark, key in MARK_KEYS.items():
             opened = mark in annotation.open
-            column.button(
+            toggle, remove = st.columns(2)
+            toggle.button(
                 f"{mark.capitalize()} {'stop' if opened else 'start'}",
                 key=f"annotate_mark_{mark}",
                 shortcut=key,
@@ -438,8 +445,8 @@ def annotate_page(settings: Settings, params: Path, data: Path) -> None:
                 on_click=_mark,
                 args=("toggle", mark),
             )
-            column.button(
-                f"Remove {mark} here",
+            remove.button(
+                f"Remove {mark}",
                 key=f"annotate_remove_{mark}",
                 shortcut=f"Shift+{key}",
                 width="stretch",
@@ -473,12 +480,15 @@ def annotate_page(settings: Settings, params: Path, data: Path) -> None:
         )
         st.markdown(
             "**Keys** · G / E: grooming / rearing start–stop · V: reviewed stretch start–stop · "
-            "Shift+G / E / V: remove the one at this frame · ← →: one frame · Shift+← →: one "
-            "second · P: play 2 s · U: undo · S: save"
+            "Shift+G / E / V: remove the one at this frame · ← →: one frame back or on · "
+            "Shift+← →: one second · P: play 2 s · U: undo · S: save"
         )
         st.markdown(SAVED_RULE)
         st.dataframe(annotation.bout_list(), hide_index=True, height=220, key="annotate_bouts")
-        st.button("Close this recording", key="annotate_close", on_click=_close)
+        if st.button("Close this recording", key="annotate_close"):
+            st.session_state.pop("annotation", None)
+            st.session_state.pop("annotate_confirm", None)
+            st.rerun()  # the whole page: choose what to start from again
     if saved := work.get("saved"):
         st.success(
             f"Saved {', '.join(shown_path(Path(p), params.parent) for p in saved)}. In "
@@ -601,11 +611,6 @@ def _save(data: Path, replace: bool) -> None:
         work["saved"] = [str(p) for p in annotate.save(work["annotation"], video, folder)]
     except UserError as error:
         st.session_state["annotate_note"] = ("error", str(error))
-
-
-def _close() -> None:
-    st.session_state.pop("annotation", None)
-    st.session_state.pop("annotate_confirm", None)
 
 
 # --- nightly results -----------------------------------------------------------------------
