@@ -334,7 +334,7 @@ MARK_KEYS = {"grooming": "G", "rearing": "E", annotate.REVIEWED: "V"}
 PLAY_S = 2.0
 SAVED_RULE = (
     "**What is saved.** A frame inside a bout is 1 for that behaviour. A frame inside a "
-    "*reviewed stretch* (V … V, or *Whole recording reviewed*) that no bout covers is 0: you "
+    "*reviewed stretch* (V … V, or *All reviewed*) that no bout covers is 0: you "
     "looked, and it did not happen. Every other frame is left **unknown** (an empty cell), and "
     "training and evaluation skip it: mark as reviewed only what you watched. A bout includes "
     "the frames where you started and stopped it."
@@ -435,7 +435,7 @@ def _workspace(video: Path, reader, data: Path, params: Path) -> None:
             st.image(rec.clip_gif(clip, annotation.fps), caption="2 s from here, looping")
         for mark, key in MARK_KEYS.items():
             opened = mark in annotation.open
-            toggle, remove = st.columns(2)
+            toggle, remove = st.columns([2, 3])
             toggle.button(
                 f"{mark.capitalize()} {'stop' if opened else 'start'}",
                 key=f"annotate_mark_{mark}",
@@ -472,7 +472,8 @@ def _workspace(video: Path, reader, data: Path, params: Path) -> None:
             args=(data, False),
         )
         actions[2].button(
-            "Whole recording reviewed",
+            "All reviewed",
+            help="Mark the whole recording as reviewed",
             key="annotate_review_all",
             width="stretch",
             on_click=_mark,
