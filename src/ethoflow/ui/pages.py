@@ -551,12 +551,12 @@ def _start_annotation(settings, params, data, video: Path, reader) -> None:
             return
         annotation = annotate.Annotation.from_table(table, fps)
     else:
+        assert champions is not None  # the draft is offered only with champions
         with st.spinner(f"Labelling {video.name} with the champions…"):
             outcome = results.label(_labeller(str(params), champions), video, data / "labelled")
-        if outcome.status == "quarantined":
-            st.error(
-                f"{video.name} could not be labelled: {shown_text(outcome.reason, params.parent)}"
-            )
+        if outcome.outputs is None:  # quarantined: the reason says why
+            reason = shown_text(outcome.reason, params.parent)
+            st.error(f"{video.name} could not be labelled: {reason}")
             return
         draft = annotate.champions_draft(results.read_labelled(outcome.outputs), frame_count)
         annotation = annotate.Annotation.from_table(draft, fps)
