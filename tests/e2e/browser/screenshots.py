@@ -4,7 +4,8 @@
 
 after ``make demo``: starts ``ethoflow ui``, labels the first inbox video in automatic mode,
 opens the first recording of ``paths.raw`` in the manual viewer at its first grooming (or
-rearing) bout, the first nightly result and the review queue, and saves ``ui_<page>.png`` in
+rearing) bout, marks a bout on it in the Annotate page (without saving), the first nightly result
+and the review queue, and saves ``ui_<page>.png`` in
 ``--out``. Like any use of the app, it writes only in the app's folder (``ui.data``).
 """
 
@@ -59,6 +60,19 @@ def main() -> None:
             settled(page)
             page.get_by_role("button", name="Next bout").click()
         screenshot(page, args.out / "ui_manual.png")
+
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        sidebar.get_by_text("Annotate").click()
+        page.get_by_text("From the lab's recordings").click()
+        settled(page)
+        page.get_by_role("button", name="Start annotating").click()
+        settled(page)
+        page.get_by_role("heading", name="Annotate").click()  # the keys reach the page
+        for key in ("v", "Shift+ArrowRight", "g", "ArrowRight", "ArrowRight", "g"):
+            page.keyboard.press(key)
+            settled(page)
+            page.wait_for_timeout(500)  # a key pressed during the page's run may be lost
+        screenshot(page, args.out / "ui_annotate.png")  # not saved: nothing written in data/raw
 
         for name in ("Nightly results", "Review queue"):
             page.set_viewport_size({"width": 1400, "height": 1000})
