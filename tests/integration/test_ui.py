@@ -631,3 +631,19 @@ def test_annotate_page_without_champions_offers_no_draft(app, no_champion, monke
     assert "No draft from the champions" in _texts(at.info)
     assert "ethoflow retrain" in _texts(at.info)
     assert all("champions" not in option for option in at.radio(key="annotate_start").options)
+
+
+def test_annotate_page_refuses_the_label_file_of_another_recording(app, at):
+    video = app.settings.paths.raw / "condition_3" / "m3.mp4"
+    video.parent.mkdir(parents=True, exist_ok=True)
+    video.write_bytes(app.video.read_bytes())
+    pd.read_csv(app.hand_labels).head(30).to_csv(video.with_suffix(".csv"), index=False)
+    at.run()
+    at.sidebar.radio(key="page").set_value("Annotate").run()
+    at.radio(key="annotate_source").set_value("From the lab's recordings").run()
+    at.selectbox(key="annotate_pick").set_value(video).run()
+    at.radio(key="annotate_start").set_value("The label file beside it (m3.csv)").run()
+    at.button(key="annotate_begin").click().run()
+    assert not at.exception
+    assert "m3.csv has 30 label rows but m3.mp4 has 60 frames" in _texts(at.error)
+    assert "annotation" not in at.session_state

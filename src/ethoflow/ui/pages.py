@@ -19,6 +19,7 @@ import streamlit as st
 from ethoflow.config import ConfigError, Settings, load_settings
 from ethoflow.errors import InputError
 from ethoflow.evaluation.plots import plot_ethogram
+from ethoflow.io.video import VideoReader
 from ethoflow.runtime.users import web_user
 from ethoflow.ui import annotate, results, review
 from ethoflow.ui import recording as rec
@@ -342,9 +343,7 @@ SAVED_RULE = (
 
 
 @st.cache_resource(max_entries=4)
-def _reader(video: str, stamp: float):
-    from ethoflow.io.video import VideoReader
-
+def _reader(video: str, stamp: float) -> VideoReader:
     return VideoReader(video)  # its header read once; frames are read by seeking, when shown
 
 
@@ -370,7 +369,7 @@ def annotate_page(settings: Settings, params: Path, data: Path) -> None:
 
 
 @st.fragment
-def _workspace(video: Path, reader, data: Path, params: Path) -> None:
+def _workspace(video: Path, reader: VideoReader, data: Path, params: Path) -> None:
     """The frame, its controls, the ethogram and the marks: a key re-runs this part alone."""
     work = st.session_state["annotation"]
     note = st.session_state.pop("annotate_note", None)
@@ -523,8 +522,14 @@ def _annotated_recording(settings: Settings, params: Path, data: Path) -> Path |
     )
 
 
-def _start_annotation(settings, params, data, video: Path, reader) -> None:
+def _start_annotation(
+    settings: Settings, params: Path, data: Path, video: Path, reader: VideoReader
+) -> None:
     """Choose what to start from: nothing, the champions' labels, or the label file beside it."""
+    work = st.session_state.get("annotation")
+    if work and work["annotation"].history and not work.get("saved"):
+        shown = shown_path(Path(work["video"]), params.parent)
+        st.warning(f"Starting here drops the unsaved marks on {shown}: open it to save them.")
     choices = ["Nothing: every frame unknown"]
     saved, _ = annotate.label_files(video)
     if saved.is_file():
@@ -545,10 +550,17 @@ def _start_annotation(settings, params, data, video: Path, reader) -> None:
         from ethoflow.io.labels import read_labels
 
         try:
-            table = read_labels(saved).reindex(range(frame_count))
+            table = read_labels(saved)
         except InputError as error:
             st.error(f"{saved.name}: {error.problem}.")
             return
+        if abs(len(table) - frame_count) > settings.ingest.label_tolerance_frames:
+            st.error(
+                f"{saved.name} has {len(table)} label rows but {video.name} has {frame_count} "
+                "frames: is it the label file of another recording?"
+            )
+            return
+        table = table.reindex(range(frame_count))  # within the tolerance: missing rows unknown
         annotation = annotate.Annotation.from_table(table, fps)
     else:
         assert champions is not None  # the draft is offered only with champions
