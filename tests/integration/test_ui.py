@@ -4,6 +4,7 @@ Streamlit's AppTest. Browser tests against the running server are in ``tests/e2e
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -561,7 +562,8 @@ def test_annotate_page_marks_bouts_and_saves_them_with_unknown_frames(app, at):
     at.button(key="annotate_remove_rearing").click().run()
     _annotate(at, "save")
     assert "Saved" in _texts(at.success)
-    (folder,) = (app.data / "uploads").iterdir()
+    # Beside the upload: in the folder named by its content.
+    folder = app.data / "uploads" / hashlib.sha256(app.video.read_bytes()).hexdigest()[:12]
     labels = read_labels(folder / "m1.csv")
     assert len(labels) == 60
     assert labels.grooming[10:15].eq(1).all() and labels.grooming[:10].eq(0).all()
