@@ -569,7 +569,10 @@ def test_annotate_page_marks_bouts_and_saves_them_with_unknown_frames(app, at):
     assert labels.grooming[10:15].eq(1).all() and labels.grooming[:10].eq(0).all()
     assert labels.grooming[15:25].eq(0).all() and labels.rearing[:25].eq(0).all()
     assert labels[25:].isna().all().all()  # not reviewed: unknown
-    assert (folder / "m1.boris.tsv").is_file()
+    labels_shown = [b.label for b in at.get("download_button")]
+    assert "The same labels for BORIS (TSV)" in labels_shown
+    assert [p.name for p in (app.data / "annotate" / "boris").rglob("*.tsv")] == ["m1.boris.tsv"]
+    assert "`ethoflow import" in _texts(at.success)  # an upload: imported into raw to train
     captions = [c for image in at.image for c in image.captions]
     assert any(c.startswith("frame 25 · 2.50 s") for c in captions), captions
 
@@ -593,7 +596,7 @@ def test_annotate_page_asks_before_replacing_a_label_file_it_did_not_write(app, 
         ["rearing", REARING[0], REARING[1] - 1],
     ]
     _annotate(at, "remove_grooming", "save")  # frame 0: no bout there
-    assert "were not written by this page" in _texts(at.warning)
+    assert "m2.csv already exists beside the video and was not written" in _texts(at.warning)
     assert theirs.read_bytes() == app.hand_labels.read_bytes()  # asked, not replaced
     _annotate(at, "Shift+Right", "Shift+Right", "remove_grooming", "replace")
     saved = read_labels(theirs)

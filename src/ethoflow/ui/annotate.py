@@ -9,13 +9,14 @@ where it was started and the frame where it was stopped.
 
 Stretches are kept as sorted, disjoint, half-open ``(start, stop)`` frame ranges (overlapping
 marks of one kind merge), so that the state and its undo history stay small on a long recording.
-Saving writes ``<stem>.csv`` (ours) and ``<stem>.boris.tsv`` (BORIS) beside the video through
-:func:`ethoflow.io.interchange.write_label_file`, and never replaces a file the page did not
-write without being told to (:func:`foreign_files`).
+Saving writes ``<stem>.csv`` (ours) beside the video and a BORIS copy in the app's folder through
+:func:`ethoflow.io.interchange.write_label_file`, and never replaces a label file the page did
+not write without being told to (:func:`foreign_file`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,7 +173,7 @@ class Annotation:
 def champions_draft(labelled: Labelled, frame_count: int) -> pd.DataFrame:
     """The champions' labels of a recording (:func:`ethoflow.ui.results.label`'s outputs, on
     the models' clock) on every frame of the video, as a ``grooming``/``rearing`` table."""
-    per_frame = source_frame_labels(labelled.table, labelled.heads, frame_count)
+    per_frame = source_frame_labels(labelled.table, frame_count)
     return normalize_labels(per_frame, source=labelled.folder)
 
 
@@ -231,10 +232,17 @@ def ethogram_picture(
 # --- saving ---------------------------------------------------------------------------------
 
 
-def label_files(video: Path) -> tuple[Path, Path]:
-    """Where a recording's annotation is saved: ``<stem>.csv`` and ``<stem>.boris.tsv``."""
-    video = Path(video)
-    return video.with_suffix(".csv"), video.with_name(f"{video.stem}.boris.tsv")
+def label_file(video: Path) -> Path:
+    """Where a recording's annotation is saved for training: ``<stem>.csv`` beside it."""
+    return Path(video).with_suffix(".csv")
+
+
+def boris_file(video: Path, folder: Path) -> Path:
+    """Where its BORIS copy goes: ``<folder>/boris/<8 hex digits of the video's path>/
+    <stem>.boris.tsv``, not beside the video, where ingest and import would find two label
+    files for one recording."""
+    tag = hashlib.sha256(str(Path(video).resolve()).encode()).hexdigest()[:8]
+    return Path(folder) / "boris" / tag / f"{Path(video).stem}.boris.tsv"
 
 
 def _record(folder: Path) -> dict[str, str]:
@@ -242,23 +250,22 @@ def _record(folder: Path) -> dict[str, str]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def foreign_files(video: Path, folder: Path) -> list[Path]:
-    """The label files of ``video`` that exist but were not written by this page (their
-    content is not what the record in ``folder`` says it saved): saving would replace them."""
-    record = _record(folder)
-    return [
-        path
-        for path in label_files(video)
-        if path.is_file() and record.get(str(path.resolve())) != sha256_file(path)
-    ]
+def foreign_file(video: Path, folder: Path) -> Path | None:
+    """The label file beside ``video`` if it exists but was not written by this page (its
+    content is not what the record in ``folder`` says it saved): saving would replace it."""
+    path = label_file(video)
+    if path.is_file() and _record(folder).get(str(path.resolve())) != sha256_file(path):
+        return path
+    return None
 
 
 def save(annotation: Annotation, video: Path, folder: Path) -> tuple[Path, Path]:
-    """Write the annotation beside ``video`` as ``<stem>.csv`` (empty cell: unknown) and
-    ``<stem>.boris.tsv`` (its bouts), atomically, and record their digests in ``folder``.
+    """Write the annotation as ``<stem>.csv`` beside ``video`` (empty cell: unknown) and as
+    BORIS' tabular events (:func:`boris_file`; unknown stretches as ``Unlabelled`` events),
+    atomically, and record the CSV's digest in ``folder``; return both paths.
 
     :class:`UserError` when a bout or stretch is still open, or nothing is labelled yet. The
-    caller asks before replacing :func:`foreign_files`.
+    caller asks before replacing a :func:`foreign_file`.
     """
     if annotation.open:
         opened = ", ".join(f"{m} (frame {f})" for m, f in annotation.open.items())
@@ -266,10 +273,8 @@ def save(annotation: Annotation, video: Path, folder: Path) -> tuple[Path, Path]
     table = annotation.table()
     if table.isna().all().all():
         raise UserError("Nothing to save yet: mark a bout or a reviewed stretch first.")
-    ours, boris = label_files(video)
+    ours, boris = label_file(video), boris_file(video, folder)
     write_label_file(table, ours, "ethoflow")
-    # BORIS files hold bouts only: an unknown frame and a 0 read back alike there.
-    write_label_file(table.fillna(0), boris, "boris", fps=annotation.fps)
-    record = _record(folder) | {str(p.resolve()): sha256_file(p) for p in (ours, boris)}
-    write_json(record, Path(folder) / RECORD_FILE)
+    write_label_file(table, boris, "boris", fps=annotation.fps)
+    write_json(_record(folder) | {str(ours.resolve()): sha256_file(ours)}, folder / RECORD_FILE)
     return ours, boris

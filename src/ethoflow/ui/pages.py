@@ -351,7 +351,7 @@ def annotate_page(settings: Settings, params: Path, data: Path) -> None:
     st.header("Annotate")
     st.write(
         "Mark where the mouse grooms or rears, frame by frame, and save a label file for "
-        "training: ours (`<video>.csv`) and BORIS's (`<video>.boris.tsv`), beside the video."
+        "training (`<video>.csv`, beside the video), and the same labels for BORIS."
     )
     video = _annotated_recording(settings, params, data)
     if video is None:
@@ -365,11 +365,11 @@ def annotate_page(settings: Settings, params: Path, data: Path) -> None:
     if work is None or work["video"] != str(video):
         _start_annotation(settings, params, data, video, reader)
         return
-    _workspace(video, reader, data, params)
+    _workspace(video, reader, data, params, settings.paths.raw)
 
 
 @st.fragment
-def _workspace(video: Path, reader: VideoReader, data: Path, params: Path) -> None:
+def _workspace(video: Path, reader: VideoReader, data: Path, params: Path, raw: Path) -> None:
     """The frame, its controls, the ethogram and the marks: a key re-runs this part alone."""
     work = st.session_state["annotation"]
     note = st.session_state.pop("annotate_note", None)
@@ -377,10 +377,10 @@ def _workspace(video: Path, reader: VideoReader, data: Path, params: Path) -> No
         getattr(st, note[0])(note[1])
     if confirm := st.session_state.get("annotate_confirm"):
         st.warning(
-            f"{', '.join(confirm)} already exist beside the video and were not written by this "
-            "page. Replace them?"
+            f"{confirm} already exists beside the video and was not written by this page. "
+            "Replace it?"
         )
-        st.button("Replace them", key="annotate_replace", on_click=_save, args=(data, True))
+        st.button("Replace it", key="annotate_replace", on_click=_save, args=(data, True))
     annotation: annotate.Annotation = work["annotation"]
     frame = work["frame"]
     left, right = st.columns([3, 2])
@@ -490,10 +490,22 @@ def _workspace(video: Path, reader: VideoReader, data: Path, params: Path) -> No
             st.session_state.pop("annotate_confirm", None)
             st.rerun()  # the whole page: choose what to start from again
     if saved := work.get("saved"):
+        ours, boris = map(Path, saved)
+        if video.resolve().is_relative_to(raw.resolve()):
+            after = "version it with DVC (`dvc add data/raw`)"
+        else:
+            after = f"`ethoflow import {shown_path(video.parent, params.parent)} --condition NAME`"
         st.success(
-            f"Saved {', '.join(shown_path(Path(p), params.parent) for p in saved)}. In "
-            "data/raw/<condition>/, version them with DVC (`dvc add data/raw`) so the next "
-            "retrain learns from them."
+            f"Saved {shown_path(ours, params.parent)}. For the next retrain to learn from it: "
+            f"{after}."
+        )
+        st.download_button(
+            "The same labels for BORIS (TSV)",
+            boris.read_bytes(),
+            file_name=boris.name,
+            mime="text/tab-separated-values",
+            on_click="ignore",
+            key="annotate_boris",
         )
 
 
@@ -531,7 +543,7 @@ def _start_annotation(
         shown = shown_path(Path(work["video"]), params.parent)
         st.warning(f"Starting here drops the unsaved marks on {shown}: open it to save them.")
     choices = ["Nothing: every frame unknown"]
-    saved, _ = annotate.label_files(video)
+    saved = annotate.label_file(video)
     if saved.is_file():
         choices.append(f"The label file beside it ({saved.name})")
     try:
@@ -616,9 +628,9 @@ def _save(data: Path, replace: bool) -> None:
     work = _work()
     video, folder = Path(work["video"]), data / "annotate"
     st.session_state.pop("annotate_confirm", None)
-    foreign = annotate.foreign_files(video, folder)
+    foreign = annotate.foreign_file(video, folder)
     if foreign and not replace:
-        st.session_state["annotate_confirm"] = [p.name for p in foreign]
+        st.session_state["annotate_confirm"] = foreign.name
         return
     try:
         work["saved"] = [str(p) for p in annotate.save(work["annotation"], video, folder)]
