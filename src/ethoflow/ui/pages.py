@@ -2,7 +2,9 @@
 
 Settings come from ``ETHOFLOW_PARAMS`` (``ethoflow ui --params`` sets it; default
 ``params.yaml``). Everything the app writes goes under ``ui.data``: uploads in ``uploads/``,
-their labels in ``labelled/``, review answers and partial label files in ``review/``. What a
+their labels in ``labelled/``, review answers and partial label files in ``review/``, the
+Annotate page's record and BORIS copies in ``annotate/``; but that page's label file, beside its
+recording (:mod:`ethoflow.ui.annotate`). What a
 page shows of the server's files is relative to the project's folder (params.yaml's), and no
 message shows a password (:func:`ethoflow.ui.files.shown_path`, :func:`~ethoflow.ui.files.
 shown_text`).
