@@ -16,6 +16,7 @@ import pytest
 
 from ethoflow.config import Settings, load_settings
 from ethoflow.evaluation.summaries import video_summary
+from ethoflow.io.interchange import write_label_file
 from ethoflow.io.labels import bouts, read_labels
 from ethoflow.io.video import VideoReader
 from ethoflow.labelling.batch import write_batch_report
@@ -652,3 +653,30 @@ def test_annotate_page_refuses_the_label_file_of_another_recording(app, at):
     assert not at.exception
     assert "m3.csv has 30 label rows but m3.mp4 has 60 frames" in _texts(at.error)
     assert "annotation" not in at.session_state
+
+
+def test_manual_page_shows_a_partial_label_file(app, at, tmp_path):
+    """Frames nobody labelled stay unknown in the viewer: no bout is made of them, none of
+    them reads as 'no behaviour', and the rows past a short file's end are unknown too."""
+    partial = read_labels(app.hand_labels)
+    partial.loc[GROOMING[0] + 3 :, "grooming"] = pd.NA  # the grooming bout's end is unknown
+    path = tmp_path / "partial.csv"
+    write_label_file(partial.head(59), path, "ethoflow")
+    rec = recording.load_recording(app.video, path)
+    assert rec.table.grooming.isna().sum() == len(rec.table) - GROOMING[0] - 3
+    assert rec.table.rearing.isna().tolist() == [False] * 59 + [True]
+    listed = recording.bout_list(rec.table, rec.heads, rec.fps)
+    assert listed[["behaviour", "first_row", "last_row"]].values.tolist() == [
+        ["grooming", GROOMING[0], GROOMING[0] + 2],
+        ["rearing", REARING[0], REARING[1] - 1],
+    ]
+
+    at.run()
+    at.sidebar.radio(key="page").set_value("Manual viewer").run()
+    at.file_uploader(key="manual_video").set_value(("m1.mp4", app.video.read_bytes(), "video/mp4"))
+    at.file_uploader(key="manual_labels").set_value(("p.csv", path.read_bytes(), "text/csv"))
+    at.run()
+    assert not at.exception and not at.error, _texts(at.error)
+    at.selectbox(key="manual_behaviour").set_value("grooming").run()
+    at.button(key="manual_next").click().run()
+    assert at.slider(key="manual_frame").value == GROOMING[0]

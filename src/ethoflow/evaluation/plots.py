@@ -127,7 +127,7 @@ def evaluation_figures(evaluation: Evaluation, title: str, fps: float) -> dict[s
 def plot_ethogram(table: pd.DataFrame, heads: list[str], fps: float, title: str) -> Figure:
     """Probability lines above one band per head marking its labelled bouts, over time (rows
     are the slots of an ``fps`` clock). A head without a ``<head>_probability`` column (labels
-    drawn by hand) has its band only."""
+    drawn by hand) has its band only; unknown frames of a partial label file are grey."""
     from matplotlib.figure import Figure
 
     time_s = table.time_s.to_numpy(float)
@@ -139,11 +139,10 @@ def plot_ethogram(table: pd.DataFrame, heads: list[str], fps: float, title: str)
         if f"{head}_probability" in table:
             probability = table[f"{head}_probability"]
             lines.plot(time_s, probability, linewidth=0.8, color=color, label=head)
-        spans = [
-            (time_s[start], (stop - start) * period)
-            for start, stop in bouts(table[head].to_numpy())
-        ]
-        bands.broken_barh(spans, (row - 0.4, 0.8), color=color)
+        labels = label_targets(table[head])
+        for shown, shade in ((labels == 1, color), (np.isnan(labels), "lightgrey")):
+            spans = [(time_s[start], (stop - start) * period) for start, stop in bouts(shown)]
+            bands.broken_barh(spans, (row - 0.4, 0.8), color=shade)
     lines.set(ylabel="probability", ylim=(0, 1.02), title=title)
     if lines.get_lines():
         lines.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))

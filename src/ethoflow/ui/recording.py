@@ -71,7 +71,7 @@ def load_recording(video: Path, labels: Path | None = None, *, tolerance: int = 
 
     Raises :class:`UserError` when the video cannot be read, the label file is not a label
     table, or its rows differ from the video's frames by more than ``tolerance``
-    (``ingest.label_tolerance_frames``); within it, missing rows count as no behaviour and extra
+    (``ingest.label_tolerance_frames``); within it, missing rows are unknown frames and extra
     rows are dropped, as ingest does.
     """
     try:
@@ -92,7 +92,7 @@ def load_recording(video: Path, labels: Path | None = None, *, tolerance: int = 
                 f"{len(track)} frames: a label file needs one row per frame. Is it the label "
                 "file of another recording, or of this one at another frame rate?"
             )
-        table = table.reindex(range(len(track)), fill_value=0)
+        table = table.reindex(range(len(track)))
         heads = list(BEHAVIOURS)
         track = pd.concat([track, table.set_axis(track.index)], axis=1)
     assert tracker.background is not None  # for_recording estimated it
@@ -152,16 +152,21 @@ def bout_list(table: pd.DataFrame, heads: list[str], fps: float) -> pd.DataFrame
             "duration_s": round((stop - start) / fps, 2),
         }
         for head in heads
-        for start, stop in bouts(table[head].to_numpy())
+        for start, stop in bouts(_said(table[head]))
     ]
     columns = ["behaviour", "first_row", "last_row", "start_s", "end_s", "duration_s"]
     return pd.DataFrame(rows, columns=columns).sort_values("first_row", ignore_index=True)
 
 
+def _said(column: pd.Series) -> np.ndarray:
+    """1 where the labels say the behaviour is shown; unknown frames are in no bout."""
+    return (column.fillna(0) == 1).to_numpy(np.int8)
+
+
 def next_bout(table: pd.DataFrame, head: str, row: int) -> int | None:
     """The first row of ``head``'s next bout after ``row``, wrapping round to the first bout;
     None without bouts."""
-    starts = [start for start, _ in bouts(table[head].to_numpy())]
+    starts = [start for start, _ in bouts(_said(table[head]))]
     if not starts:
         return None
     later = [start for start in starts if start > row]
