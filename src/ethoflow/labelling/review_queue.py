@@ -14,6 +14,8 @@ answers into partial labels: the answered stretches known, every other frame unk
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +23,15 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.errors import InputError
+from ethoflow.io.atomic import atomic_path
+from ethoflow.io.interchange import write_label_file
 from ethoflow.io.labels import BEHAVIOURS, bouts
-from ethoflow.io.video import VIDEO_SUFFIXES
+from ethoflow.io.video import VIDEO_SUFFIXES, VideoReader
 from ethoflow.labelling.recording import ETHOGRAM_FILE, LABELS_FILE, SUMMARY_FILE
 
 DECISIONS_FILE = "decisions.json"
 ANSWER_COLUMNS = ("video", "head", "start_s", "end_s", "value", "reviewer")
+QUEUE_COLUMNS = ("video", "head", "start_s", "end_s", "label", "score", "reasons")
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,20 @@ def review_stretches(
     return stretches[:limit]
 
 
+def queue_table(stretches: dict[str, list[Stretch]]) -> pd.DataFrame:
+    """Several videos' stretches (video id → its stretches) as one queue, most unsure first:
+    :data:`QUEUE_COLUMNS`, one row per stretch, in seconds (what a reviewer answers)."""
+    rows = [
+        {"video": video, **{c: getattr(s, c) for c in QUEUE_COLUMNS[1:]}}
+        for video, found in stretches.items()
+        for s in found
+    ]
+    table = pd.DataFrame(rows, columns=list(QUEUE_COLUMNS))
+    return table.sort_values(
+        ["score", "video", "head", "start_s"], ascending=[False, True, True, True]
+    )
+
+
 def _close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:
     closed = mask.copy()
     runs = bouts(mask.astype(np.int8))
@@ -193,7 +212,9 @@ def read_answers(source: Path) -> list[Answer]:
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no answer file or review folder")
     try:
-        table = pd.read_csv(source, dtype={"video": str, "head": str, "reviewer": str})
+        table = pd.read_csv(
+            source, dtype={"video": str, "head": str, "reviewer": str}, keep_default_na=False
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(source, f"not a CSV answer file ({exc})") from None
     missing = [c for c in ANSWER_COLUMNS if c not in table.columns]
@@ -261,3 +282,22 @@ def source_frame_labels(table: pd.DataFrame, frame_count: int) -> pd.DataFrame:
     rows = np.searchsorted(shown, np.arange(frame_count), side="right") - 1
     rows = np.clip(rows, 0, len(table) - 1)
     return table[list(BEHAVIOURS)].iloc[rows].reset_index(drop=True)
+
+
+def export_answers(labelled: Labelled, answers: list[Answer], folder: Path) -> Path:
+    """Write the partial label file ``<video>.csv`` of ``answers`` on ``labelled``'s video
+    (:func:`answered_labels` on the source video's frames) and a copy (a hard link where possible)
+    of the video into ``folder``, atomically; return the label file."""
+    video = labelled.video
+    frame_count = VideoReader(video).frame_count
+    table = source_frame_labels(answered_labels(labelled, answers), frame_count)
+    target = Path(folder) / f"{video.stem}{video.suffix.lower()}"
+    if not target.is_file():
+        with atomic_path(target) as tmp:
+            try:
+                os.link(video, tmp)  # no second copy of a large file on the same disk
+            except OSError:
+                shutil.copyfile(video, tmp)
+    path = Path(folder) / f"{video.stem}.csv"
+    write_label_file(table, path, "ethoflow")
+    return path

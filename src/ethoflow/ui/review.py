@@ -21,8 +21,6 @@ masks the rest.
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,11 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ethoflow.io.atomic import atomic_path, write_json
-from ethoflow.io.interchange import write_label_file
-from ethoflow.io.video import VideoReader
+from ethoflow.io.atomic import write_json
 from ethoflow.labelling.review_queue import DECISIONS_FILE as DECISIONS_FILE
-from ethoflow.labelling.review_queue import Answer, Labelled, Stretch
+from ethoflow.labelling.review_queue import Answer, Labelled, Stretch, export_answers
 from ethoflow.labelling.review_queue import answered_labels as answered_labels
 from ethoflow.labelling.review_queue import read_decisions as read_decisions
 from ethoflow.labelling.review_queue import review_stretches as review_stretches
@@ -96,26 +92,14 @@ def decide(labelled: Labelled, stretch: Stretch, value: int, data: Path, *, revi
 
 
 def export(labelled: Labelled, decisions: list[dict], folder: Path) -> Path:
-    """Write the partial label file ``<video>.csv`` of ``decisions`` (:func:`answered_labels`
-    on the source video's frames) and a copy (a hard link where possible) of the video into
-    ``folder``, atomically; return the label file."""
-    video = labelled.video
-    frame_count = VideoReader(video).frame_count
+    """Write the partial label file of ``decisions`` and a copy of the video into ``folder``
+    (:func:`~ethoflow.labelling.review_queue.export_answers`); return the label file."""
+    video = labelled.video.stem
     answers = [
-        Answer(video.stem, d["head"], d["start_s"], d["end_s"], d["value"], d["reviewer"])
+        Answer(video, d["head"], d["start_s"], d["end_s"], d["value"], d["reviewer"])
         for d in decisions
     ]
-    table = source_frame_labels(answered_labels(labelled, answers), frame_count)
-    target = Path(folder) / f"{video.stem}{video.suffix.lower()}"
-    if not target.is_file():
-        with atomic_path(target) as tmp:
-            try:
-                os.link(video, tmp)  # no second copy of a large file on the same disk
-            except OSError:
-                shutil.copyfile(video, tmp)
-    path = Path(folder) / f"{video.stem}.csv"
-    write_label_file(table, path, "ethoflow")
-    return path
+    return export_answers(labelled, answers, folder)
 
 
 def answered_recordings(data: Path) -> list[tuple[Path, Path]]:
