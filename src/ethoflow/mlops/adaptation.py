@@ -52,8 +52,10 @@ def candidate_improves(
     candidate = best_candidate(client, model_name(head), architecture, metric)
     if candidate is None:
         return False, f"no evaluated {architecture} version"
+    version, champion = champion_scores(head, client)
+    if str(candidate.version) == version:
+        return False, f"the champion v{version} is still the best evaluated version"
     new = version_scores(head, str(candidate.version), client).get(setup, {}).get("pr_auc")
-    _, champion = champion_scores(head, client)
     return setup_improves(
         setup, new, champion.get(setup, {}).get("pr_auc"), min_improvement=min_improvement
     )

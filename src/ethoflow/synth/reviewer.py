@@ -37,16 +37,17 @@ def answer_queue(
     would."""
     answers: list[Answer] = []
     left = minutes * 60
-    for row in queue.itertuples(index=False):
-        seconds = row.end_s - row.start_s
+    for row in queue.to_dict("records"):
+        video, head, start, end = row["video"], row["head"], row["start_s"], row["end_s"]
+        seconds = end - start
         if seconds > left:
             break
-        recording = truth[row.video]
-        frames = recording.labels[row.head].iloc[
-            math.floor(row.start_s * recording.fps) : math.ceil(row.end_s * recording.fps)
+        recording = truth[video]
+        frames = recording.labels[head].iloc[
+            math.floor(start * recording.fps) : math.ceil(end * recording.fps)
         ]
         value = int(frames.astype(float).mean() >= 0.5) if len(frames) else 0
-        answers.append(Answer(row.video, row.head, row.start_s, row.end_s, value, reviewer))
+        answers.append(Answer(video, head, start, end, value, reviewer))
         left -= seconds
     return answers
 
@@ -60,9 +61,9 @@ def random_queue(queue: pd.DataFrame, truth: dict[str, Truth], seed: int) -> pd.
     lengths = np.array([truth[v].seconds for v in videos])
     heads = sorted(set(queue["head"])) or ["grooming"]
     rows = []
-    for row in queue.itertuples(index=False):
+    for row in queue.to_dict("records"):
         video = videos[rng.choice(len(videos), p=lengths / lengths.sum())]
-        seconds = min(row.end_s - row.start_s, truth[video].seconds)
+        seconds = min(row["end_s"] - row["start_s"], truth[video].seconds)
         start = round(float(rng.uniform(0, truth[video].seconds - seconds)), 2)
         head = heads[rng.integers(len(heads))]
         end = round(start + seconds, 2)
