@@ -26,6 +26,7 @@ from ethoflow.flows.train import train_flow
 from ethoflow.labelling import adaptation as steps
 from ethoflow.labelling.review_queue import Answer, read_answers
 from ethoflow.mlops import adaptation as registry
+from ethoflow.mlops.champions import champion_version
 from ethoflow.runtime import interrupt
 
 
@@ -61,6 +62,12 @@ def import_answers(
     refused = [f"{o.video.name}: {o.reason}" for o in report.outcomes if o.status == "refused"]
     changed = report.count("imported") + report.count("updated")
     return {"answered_videos": len(written), "changed": changed, "refused": refused}
+
+
+@task(cache_policy=NO_CACHE, task_run_name="champion-{head}")
+def champion(head: str) -> str | None:
+    version = champion_version(head)
+    return None if version is None else str(version.version)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="champion-scores-{head}")
@@ -148,7 +155,7 @@ def adapt_flow(
     # set-up's included.
     before = {}
     for head in budget.heads:
-        version, _ = champion_scores(head)
+        version = champion(head)
         if version is not None:
             evaluate_flow(params=params, heads=[head], versions=[version])
         before[head] = champion_scores(head)[1]

@@ -460,6 +460,7 @@ def adapt(
         from ethoflow.ui.files import data_folder
 
         settings = _settings(params)
+        _check_out(settings.paths.outbox, "paths.outbox")  # where the recordings' labels go
         source = answers or data_folder(settings, params) / "review"
         budget = _budget(settings, None, None, None, None, None)
         if source.exists():
