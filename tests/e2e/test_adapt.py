@@ -33,8 +33,8 @@ TRAINED = LAB_CONDITIONS[:1]  # one trained set-up keeps the three retrains shor
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, prefect_harness):
-    """Champions of the two lab set-ups; the new set-up's two unlabelled recordings and one
-    fully labelled held-out recording, and its truth."""
+    """Champions of a lab set-up; a new set-up's unlabelled recording, its truth, and one fully
+    labelled held-out recording."""
     from ethoflow.flows.retrain import retrain_flow
 
     root = tmp_path_factory.mktemp("adapt")
@@ -45,7 +45,7 @@ def project(tmp_path_factory, prefect_harness):
     small_lab(s.paths.raw, s.paths.truth, TRAINED, videos=6, minutes=0.3, seed=2)
     retrain_flow(params=str(params), budget=s.train.budget)
     drawn = root / "new"
-    small_lab(drawn, root / "truth", (HELD_OUT_CONDITION,), videos=3, minutes=0.3, seed=11)
+    small_lab(drawn, root / "truth", (HELD_OUT_CONDITION,), videos=2, minutes=0.3, seed=11)
     *new, held = sorted((drawn / HELD_OUT_CONDITION.name).glob("*.mp4"))
     recordings, holdout = root / "recordings", root / "holdout"
     recordings.mkdir()
@@ -113,7 +113,8 @@ def test_two_rounds_of_review_answers_retrain_and_log_the_curve(project, tmp_pat
     assert len(queue) and set(queue.video) <= set(truth)
     assert queue.score.is_monotonic_decreasing
 
-    answers = answer_queue(queue, truth, minutes=0.15)
+    queued = (queue.end_s - queue.start_s).sum() / 60  # minutes to review the whole queue
+    answers = answer_queue(queue, truth, minutes=queued / 2)
     assert answers
     one = _adapt(
         params, recordings, holdout, "--answers", str(_write_answers(answers, tmp_path / "a1.csv"))
@@ -128,7 +129,7 @@ def test_two_rounds_of_review_answers_retrain_and_log_the_curve(project, tmp_pat
     assert split[held] == "validation"  # the set-up is judged on its fully labelled recording
     assert all(split[v] != "validation" for v in {a.video for a in answers})
 
-    more = answer_queue(queue, truth, minutes=0.4)
+    more = answer_queue(queue, truth, minutes=queued)
     assert len(more) > len(answers) and more[: len(answers)] == answers
     two = _adapt(
         params, recordings, holdout, "--answers", str(_write_answers(more, tmp_path / "a2.csv"))
