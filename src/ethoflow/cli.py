@@ -413,6 +413,85 @@ def retrain(
 
 
 @app.command()
+def adapt(
+    setup: Annotated[
+        str, typer.Argument(help="The new set-up: its folder under paths.raw, e.g. cage_new.")
+    ],
+    recordings: Annotated[
+        Path, typer.Option(help="Folder of the set-up's new, unlabelled recordings.")
+    ],
+    answers: Annotated[
+        Path | None,
+        typer.Option(
+            help="Answer file (CSV: video, head, start_s, end_s, value, reviewer); default: the "
+            "web UI's review answers (ui.data/review)."
+        ),
+    ] = None,
+    holdout: Annotated[
+        Path | None,
+        typer.Option(help="Folder of fully labelled recordings of the set-up, to evaluate it on."),
+    ] = None,
+    strategy: Annotated[
+        str, typer.Option(help="How the answered stretches were chosen: queue or random.")
+    ] = "queue",
+    params: ParamsOption = Path("params.yaml"),
+) -> None:
+    """One round of the review loop on a new set-up (Prefect flow): label its recordings with the
+    champions, rank stretches for review, import the answers as partial labels, retrain, and
+    promote only if the set-up improves; the round is an MLflow run (experiment ethoflow-adapt).
+
+    Without answers yet, it writes the review queue and stops: answer it in the web UI's review
+    page or in an answer file, then run it again.
+    """
+    from ethoflow.io.video import no_videos, videos_in
+
+    if strategy not in ("queue", "random"):
+        _fail(f"--strategy {strategy}: use queue or random")
+    missing = [str(p) for p in (recordings, answers, holdout) if p is not None and not p.exists()]
+    if missing:
+        _fail(f"not found: {', '.join(missing)}")
+    if not recordings.is_dir() or not videos_in(recordings):
+        _fail(no_videos(recordings))
+    with _stoppable("finish the round (what was labelled and trained is kept)"):
+        from ethoflow.errors import NoChampionError
+        from ethoflow.labelling.adaptation import round_text
+        from ethoflow.labelling.review_queue import read_answers
+        from ethoflow.mlops.champions import RegistryUnreadable, champions_for_labelling
+        from ethoflow.ui.files import data_folder
+
+        settings = _settings(params)
+        _check_out(settings.paths.outbox, "paths.outbox")  # where the recordings' labels go
+        source = answers or data_folder(settings, params) / "review"
+        budget = _budget(settings, None, None, None, None, None)
+        if source.exists():
+            try:
+                read_answers(source)  # a bad answer file: said at once, not after labelling
+            except ValueError as exc:
+                _fail(exc)
+        _flow_settings(params)
+        from ethoflow.flows.adapt import adapt_flow
+
+        try:
+            champions_for_labelling(settings, models=False)
+            summary = adapt_flow(
+                params=str(params.resolve()),
+                setup=setup,
+                recordings=str(recordings.resolve()),
+                answers=str(source.resolve()),
+                budget=budget,
+                holdout=str(holdout.resolve()) if holdout else None,
+                strategy=strategy,
+            )
+        except (NoChampionError, RegistryUnreadable, ValueError, OSError) as exc:
+            _fail(exc)
+    for o in summary["labelling"]["outcomes"]:
+        if o["status"] == "quarantined":
+            _echo_outcome(o["video_id"], o["status"], o["reason"], o["outputs"])
+    typer.echo(round_text(summary))
+    _exit_if_quarantined([o["status"] for o in summary["labelling"]["outcomes"]])
+
+
+@app.command()
 def label(
     videos: Annotated[list[Path], typer.Argument(help="Video files or folders to label.")],
     params: ParamsOption = Path("params.yaml"),

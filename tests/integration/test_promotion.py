@@ -11,7 +11,7 @@ from ethoflow.mlops.champion_changes import (
 )
 from ethoflow.mlops.champions import CHAMPION, PREVIOUS, champion_version
 from ethoflow.mlops.mlflow_store import configure_tracking, local_tracking_uri
-from ethoflow.mlops.promotion import Scored, decide
+from ethoflow.mlops.promotion import Scored, decide, setup_improves
 from ethoflow.mlops.registered_models import model_name
 from ethoflow.runtime.users import login_name
 
@@ -295,3 +295,14 @@ def test_a_decision_records_the_user_mlflow_authenticates(client, head, monkeypa
     assert decision.decided_by.startswith("maya@")
     (run,) = _decision_runs(client, head)
     assert run.data.tags["mlflow.user"] == "maya"
+
+
+def test_a_set_up_being_adapted_to_must_improve():
+    assert setup_improves("new", 0.8, 0.7, min_improvement=0.05) == (
+        True,
+        "new PR-AUC 0.8000 > champion 0.7000 + 0.05",
+    )
+    refused, why = setup_improves("new", 0.74, 0.7, min_improvement=0.05)
+    assert not refused and why == "new PR-AUC 0.7400 <= champion 0.7000 + 0.05"
+    assert setup_improves("new", None, 0.7, min_improvement=0.0)[0] is False
+    assert setup_improves("new", 0.5, None, min_improvement=0.0)[0] is True

@@ -74,7 +74,7 @@ def test_top_level_matches_the_design_card():
     for name in ("flows", "src", "mlflow", "tests", "bench", "dvc.yaml", "params.yaml"):
         assert (ROOT / name).exists(), name
     flows = {p.stem for p in (ROOT / "flows").glob("*.py")} - {"__init__", "tasks"}
-    assert flows == {"ingest", "train", "evaluate", "promote", "retrain", "label"}
+    assert flows == {"ingest", "train", "evaluate", "promote", "retrain", "label", "adapt"}
 
 
 def test_every_package_is_installed():

@@ -122,8 +122,9 @@ def test_assign_splits_counts_labelled_frames_and_positives_on_the_kept_frames(t
     # Two recordings of one condition: the first goes to validation, the other to training,
     # ordered by the labelled frames they hold after fps standardisation. "long" has 400 frames
     # at 20 fps (200 kept at 10 fps) but labels only its first 200 (100 kept); "short" has 120
-    # frames at 10 fps, all labelled. By length, or by labelled rows at the source rate, "short"
-    # would be the one to validate on.
+    # frames at 10 fps, its first 110 labelled. By length, or by labelled rows at the source rate,
+    # "short" would be the one to validate on. (Both are partially labelled: a fully labelled one
+    # would validate first.)
     def write(name: str, labelled: int, unknown: int) -> Recording:
         path = tmp_path / f"{name}.csv"
         pattern = np.resize([0, 0, 1, 1, 0, 1, 0, 0, 1, 0], labelled).tolist()
@@ -131,10 +132,23 @@ def test_assign_splits_counts_labelled_frames_and_positives_on_the_kept_frames(t
         pd.DataFrame(table).reindex(range(labelled + unknown)).to_csv(path, index=False)
         return Recording(name, "a", tmp_path / f"{name}.mp4", path)
 
-    recordings = [write("long", 200, 200), write("short", 120, 0)]
+    recordings = [write("long", 200, 200), write("short", 110, 10)]
     videos = {
         "long": VideoInfo(tmp_path / "long.mp4", 20.0, 400, 64, 48),
         "short": VideoInfo(tmp_path / "short.mp4", 10.0, 120, 64, 48),
     }
     split = assign_splits(recordings, videos, Settings())
     assert split.to_dict() == {"long": "validation", "short": "train"}
+
+
+def test_a_fully_labelled_recording_validates_its_condition_before_partial_ones():
+    """Review answers (partial labels) never judge a set-up that has a fully labelled video."""
+    recordings = _recordings({"big": 5, "new": 3}).assign(partial=True)
+    full = recordings.video_id.isin(["new_2", "big_4"])
+    recordings.loc[full, "partial"] = False
+    split = split_recordings(recordings)
+    assert split["new_2"] == "validation" and split["big_4"] == "validation"
+    assert (split[recordings.video_id[recordings.partial]] != "validation").all()
+    # Without a fully labelled one, a partial recording still validates its condition.
+    alone = split_recordings(_recordings({"new": 2}).assign(partial=True))
+    assert (alone == "validation").sum() == 1

@@ -196,8 +196,10 @@ def assign_splits(
 ) -> pd.Series:
     """Each recording's split (``video_id`` → train/test/validation) from its condition, how many
     of its frames are labelled for any head after fps standardisation (the frames kept, from the
-    metadata in ``videos``, already probed) and which behaviours its labels show among them (so
-    that validation can measure each one per condition). Unknown frames count for nothing."""
+    metadata in ``videos``, already probed), whether some are unknown (a partially labelled
+    recording is validation only when its condition has no other) and which behaviours its labels
+    show among them (so that validation can measure each one per condition). Unknown frames count
+    for nothing."""
     heads = tuple(settings.train.heads)
     rows: list[dict[str, object]] = []
     for r in recordings:
@@ -211,11 +213,12 @@ def assign_splits(
                 "video_id": r.video_id,
                 "condition": r.condition,
                 "frames": int(kept_labels.notna().any(axis=1).sum()),
+                "partial": bool(kept_labels.isna().any(axis=None)),
                 **{head: int(kept_labels[head].sum()) for head in heads},
             }
         )
     return split_recordings(
-        pd.DataFrame(rows, columns=["video_id", "condition", "frames", *heads]),
+        pd.DataFrame(rows, columns=["video_id", "condition", "frames", "partial", *heads]),
         test_fraction=settings.ingest.test_fraction,
         seed=settings.seed,
         behaviours=heads,

@@ -3,7 +3,10 @@
 Every recording condition must be judged on a recording the models never trained on, so validation
 holds at least one video of every condition; and a behaviour can only be measured on a video that
 shows it, so that video is one with positives of every behaviour when the condition has one (else
-of as many behaviours as any). Per condition, ordered by behaviours covered, then length:
+of as many behaviours as any); and a condition is only judged fairly on a fully labelled video, so
+partially labelled ones (review answers: the answered stretches known, the rest unknown) come after
+the fully labelled ones. Per condition, ordered by fully labelled first, behaviours covered, then
+length:
 
 - one video: validation (the condition is evaluated but not trained on);
 - two videos: the first to validation, the other to training;
@@ -35,8 +38,9 @@ def split_recordings(
     """Return the split of each recording, indexed by ``video_id``.
 
     ``recordings`` has columns ``video_id``, ``condition`` and ``frames`` (labelled frames, after
-    fps standardisation: unknown frames teach and measure nothing), and per name in
-    ``behaviours`` a column of its labelled positive frames.
+    fps standardisation: unknown frames teach and measure nothing), optionally ``partial``
+    (True for a recording with unknown frames: never validation while its condition has a fully
+    labelled one), and per name in ``behaviours`` a column of its labelled positive frames.
     Deterministic for a given seed and set of recordings, whatever their order.
     """
     missing = {"video_id", "condition", "frames"} - set(recordings.columns)
@@ -52,6 +56,8 @@ def split_recordings(
     if missing:
         raise ValueError(f"recordings lack behaviour column(s) {sorted(missing)}")
     covered = (recordings[list(behaviours)] > 0).sum(axis=1) if behaviours else 0
+    partial = recordings["partial"].astype(bool) if "partial" in recordings else False
+    recordings = recordings.assign(_partial=partial)
     split = _split(recordings.assign(_uncovered=-covered), test_fraction, seed)
     if behaviours:
         # Models learn only from training: when measuring every condition would leave training
@@ -63,7 +69,7 @@ def split_recordings(
 
 
 def _split(recordings: pd.DataFrame, test_fraction: float, seed: int) -> pd.Series:
-    ordered = recordings.sort_values(["condition", "_uncovered", "frames", "video_id"])
+    ordered = recordings.sort_values(["condition", "_partial", "_uncovered", "frames", "video_id"])
     sizes = ordered.groupby("condition").agg(videos=("video_id", "size"), frames=("frames", "sum"))
     majority = (
         sizes.sort_values(["videos", "frames"], ascending=False).index[0] if len(sizes) else None
@@ -79,8 +85,9 @@ def _split(recordings: pd.DataFrame, test_fraction: float, seed: int) -> pd.Seri
         elif condition == majority and len(ids) >= 4:
             rng = np.random.default_rng([seed, len(ids)])
             shuffled = [ids[i] for i in rng.permutation(len(ids))]
-            uncovered = dict(zip(group.video_id, group._uncovered, strict=True))
-            chosen = next(v for v in shuffled if uncovered[v] == min(uncovered.values()))
+            ranks = zip(group._partial, group._uncovered, strict=True)
+            rank = dict(zip(group.video_id, ranks, strict=True))
+            chosen = next(v for v in shuffled if rank[v] == min(rank.values()))
             rest = [v for v in shuffled if v != chosen]
             n_test = min(max(1, round(test_fraction * len(rest))), len(rest) - 1)
             split[chosen] = "validation"

@@ -119,3 +119,19 @@ def make_decision(
         decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
         decided_by=decided_by(),
     )
+
+
+def setup_improves(
+    setup: str, candidate: float | None, champion: float | None, *, min_improvement: float
+) -> tuple[bool, str]:
+    """(may it be promoted?, why) for a set-up being adapted to: the candidate's PR-AUC on the
+    set-up's validation recordings must be strictly more than the champion's (on the same
+    recordings) plus ``min_improvement``. The promotion rule (:func:`decide`) still applies on
+    top: it keeps every trained set-up's worst from getting worse."""
+    if candidate is None:
+        return False, f"the candidate has no {setup} PR-AUC (not evaluated on it)"
+    if champion is None:
+        return True, f"{setup} PR-AUC {candidate:.4f}; the champion has none"
+    if candidate > champion + min_improvement:
+        return True, f"{setup} PR-AUC {candidate:.4f} > champion {champion:.4f} + {min_improvement}"
+    return False, f"{setup} PR-AUC {candidate:.4f} <= champion {champion:.4f} + {min_improvement}"

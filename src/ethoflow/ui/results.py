@@ -19,14 +19,14 @@ from ethoflow.features.cnn import FeatureExtractor
 from ethoflow.features.featurization import Featurization
 from ethoflow.labelling.batch import LabelOutcome
 from ethoflow.labelling.recording import (
-    ETHOGRAM_FILE,
-    LABELS_FILE,
     RECORD_FILE,
     SUMMARY_FILE,
     HeadModel,
     LabelSettings,
     label_video,
 )
+from ethoflow.labelling.review_queue import Labelled as Labelled
+from ethoflow.labelling.review_queue import labelled_outputs
 from ethoflow.ui.files import UserError
 from ethoflow.ui.recording import bout_table
 
@@ -85,39 +85,6 @@ def label(labeller: Labeller, video: Path, outbox: Path) -> LabelOutcome:
     )
 
 
-@dataclass(frozen=True)
-class Labelled:
-    """One labelled video's outputs, as written by :func:`label_video`."""
-
-    folder: Path
-    table: pd.DataFrame  # labels.csv
-    summary: dict  # summary.json
-
-    @property
-    def video_id(self) -> str:
-        return self.summary["video_id"]
-
-    @property
-    def heads(self) -> list[str]:
-        return list(self.summary["heads"])
-
-    @property
-    def fps(self) -> float:
-        return float(self.summary["clock_fps"])
-
-    @property
-    def video(self) -> Path:
-        return Path(self.summary["source"])
-
-    @property
-    def ethogram(self) -> Path:
-        return self.folder / ETHOGRAM_FILE
-
-    @property
-    def thresholds(self) -> dict[str, float]:
-        return {head: float(m["threshold"]) for head, m in self.summary["models"].items()}
-
-
 def drift_alert(summary: dict) -> str | None:
     """A summary's set-up drift flag in words; None when not flagged (or not scored)."""
     drift = summary.get("drift")
@@ -133,9 +100,7 @@ def read_labelled(folder: Path) -> Labelled:
     folder = Path(folder)
     if not (folder / RECORD_FILE).is_file():
         raise UserError(f"{folder.name} has no complete labels (it may still be in progress).")
-    table = pd.read_csv(folder / LABELS_FILE)
-    summary = json.loads((folder / SUMMARY_FILE).read_text())
-    return Labelled(folder, table, summary)
+    return labelled_outputs(folder)
 
 
 def models_table(summary: dict) -> pd.DataFrame:
