@@ -107,3 +107,7 @@ def test_plot_ethogram_has_bands_and_probability_lines():
     assert len(lines.get_lines()) == 1
     assert len(bands.collections) == 1
     assert [tick.get_text() for tick in bands.get_yticklabels()] == ["grooming"]
+    # A partial label file: its unknown frames get a grey band of their own.
+    partial = table.assign(grooming=pd.array([0, 1, 1, None] * 5, dtype="Int8"))
+    _, bands = plot_ethogram(partial, ["grooming"], 10, "test").axes
+    assert len(bands.collections) == 2

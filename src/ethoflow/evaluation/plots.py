@@ -142,7 +142,8 @@ def plot_ethogram(table: pd.DataFrame, heads: list[str], fps: float, title: str)
         labels = label_targets(table[head])
         for shown, shade in ((labels == 1, color), (np.isnan(labels), "lightgrey")):
             spans = [(time_s[start], (stop - start) * period) for start, stop in bouts(shown)]
-            bands.broken_barh(spans, (row - 0.4, 0.8), color=shade)
+            if spans:
+                bands.broken_barh(spans, (row - 0.4, 0.8), color=shade)
     lines.set(ylabel="probability", ylim=(0, 1.02), title=title)
     if lines.get_lines():
         lines.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
