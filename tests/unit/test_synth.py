@@ -371,7 +371,7 @@ def test_new_setup_draws_the_same_recording_twice_and_the_tracker_follows_it(tmp
             video.with_suffix(".csv"),
             video.with_suffix(".truth.csv"),
             condition=NEW_SETUP,
-            seconds=8,
+            seconds=5,
             seed=4,
             polarity="dark_on_light",  # the set-up's own white mouse is drawn all the same
         )
