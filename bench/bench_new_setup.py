@@ -12,7 +12,8 @@ champions as the label flow does (:func:`ethoflow.labelling.recording.label_vide
 labels against the truth per behaviour, frames of all recordings pooled: *raw* (probability at or
 above the champion's threshold) and *post-processed* (hysteresis, median, shortest bout: what
 ``labels.csv`` says, the demo's agreement table), and the worst recording's post-processed F1.
-The tracker's verdict per recording says whether tracking held. Results go to
+The tracker's verdict per recording says whether tracking held, and the drift alert whether the
+recording was seen as unlike the training set-ups. Results go to
 ``bench/results/new_setup.{json,md}``.
 """
 
@@ -83,6 +84,7 @@ def score_setup(settings, condition, heads, folder: Path, videos: int) -> tuple[
                 "found_share": quality["found_share"],
                 "body_length_px": quality["body_length_px"],
                 "warnings": quality["warnings"],
+                "drift_flagged": summary["drift"]["flagged"] if summary.get("drift") else None,
             }
         )
         labels = pd.read_csv(outbox / row.video_id / "labels.csv")
@@ -148,10 +150,17 @@ def markdown(result: dict) -> str:
             f"{r.precision:.2f} / {r.recall:.2f} / **{r.f1:.2f}** | {r.pr_auc:.2f} | "
             f"{r.worst_video_f1:.2f} |"
         )
-    lines += ["", "Tracking per recording (the tracker's verdict, share of frames found):", ""]
+    lines += [
+        "",
+        "Per recording: the tracker's verdict, the share of frames the mouse was found in, and "
+        "whether the drift alert flagged it as unlike the champions' training set-ups:",
+        "",
+    ]
     for setup, tracks in result["tracks"].items():
         shown = ", ".join(
-            f"{t['video_id']} {t['verdict']} {t.get('found_share', 0):.3f}" for t in tracks
+            f"{t['video_id']} {t['verdict']} {t.get('found_share', 0):.3f}"
+            + (" drift" if t.get("drift_flagged") else "")
+            for t in tracks
         )
         lines.append(f"- {setup}: {shown}")
     return "\n".join(lines) + "\n"
