@@ -17,7 +17,7 @@ from ethoflow.synth.conditions import (
 )
 from ethoflow.synth.lab import synthesize_lab
 from ethoflow.synth.mouse import coat_pattern
-from ethoflow.synth.recording import render_recording
+from ethoflow.synth.recording import render_recording, write_recording
 
 POLARITIES = ("dark_on_light", "light_on_dark")
 # The polarity each real-like condition is meant for: black mice in the open field and the round
@@ -353,3 +353,37 @@ def test_a_coat_has_a_lit_back_and_hairs_along_the_body():
     across = np.corrcoef(hair[:-1].ravel(), hair[1:].ravel())[0, 1]
     assert along > across + 0.1
     np.testing.assert_array_equal(coat, coat_pattern(np.random.default_rng(0), body))
+
+
+def test_new_setup_draws_the_same_recording_twice_and_the_tracker_follows_it(tmp_path):
+    """The set-up the champions label badly (issue 36): a white mouse, a tilted camera, a wide
+    lens. Its labels must fail for the features' sake, never because the track is lost."""
+    from ethoflow.io.video import open_recording
+    from ethoflow.synth.conditions import NEW_SETUP
+    from ethoflow.vision.openfield import track_frames
+    from ethoflow.vision.quality import check_track
+    from ethoflow.vision.track import MouseTracker
+
+    paths = [tmp_path / f"{name}.mp4" for name in ("a", "b")]
+    for video in paths:
+        write_recording(
+            video,
+            video.with_suffix(".csv"),
+            video.with_suffix(".truth.csv"),
+            condition=NEW_SETUP,
+            seconds=5,
+            seed=4,
+            polarity="dark_on_light",  # the set-up's own white mouse is drawn all the same
+        )
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    source = open_recording(paths[0])
+    tracker = MouseTracker.for_recording(source)
+    track, quality = check_track(track_frames(source, tracker=tracker), tracker, fps=source.fps)
+    assert quality.verdict == "good", quality.summary()
+    truth = pd.read_csv(paths[0].with_suffix(".truth.csv"))
+    assert track.found.all()
+    assert np.median(np.hypot(track.x - truth.x, track.y - truth.y)) <= 2
+    # A light mouse on dark bedding.
+    frame = next(iter(open_recording(paths[0])))
+    x, y = int(round(truth.x[0])), int(round(truth.y[0]))
+    assert frame[y, x].mean() > 150 > np.median(frame)

@@ -1,5 +1,5 @@
-"""The synthetic lab's camera set-ups: the lab's four, one held out of training and the
-real-like ones, each a :class:`Condition`."""
+"""The synthetic lab's camera set-ups: the lab's four, one held out of training, the real-like
+ones and a new set-up unlike the lab's, each a :class:`Condition`."""
 
 from __future__ import annotations
 
@@ -47,6 +47,11 @@ class Condition:
     lens: float = 0.0  # radial lens distortion k1 over the half-diagonal (< 0: barrel)
     jpeg_quality: int | None = None  # each frame through JPEG first (an MJPEG camera)
     frame_drops: float = 0.0  # share of frames the camera skips
+    # The camera tilted off straight down, about the image's x axis: the floor's image y axis
+    # (and everything on the floor) is foreshortened by cos(tilt).
+    tilt_deg: float = 0.0
+    # The mouse every recording shows; None: a light one in the lab's light_mouse_fraction.
+    polarity: Polarity | None = None
 
 
 CONDITIONS: tuple[Condition, ...] = (
@@ -232,7 +237,39 @@ REAL_LIKE_CONDITIONS: tuple[Condition, ...] = (
 )
 
 
-_ALL_CONDITIONS = (*CONDITIONS, HELD_OUT_CONDITION, *REAL_LIKE_CONDITIONS)
+# A set-up the lab's champions were not trained on and label badly, to adapt them to: a home
+# cage under infrared light filmed obliquely (as the real sleap_minimal_top.mp4) through a wide
+# lens, zoomed out, a white mouse on dark bedding. The tilt breaks the silhouette features: the
+# blob's length and width now depend on the mouse's heading (bench/bench_new_setup.py).
+NEW_SETUP = Condition(
+    name="ir_oblique_home_cage",
+    fps=30,
+    frame_size=(640, 512),  # the real camera's 1280×1024, halved
+    arena_center=(320, 256),
+    arena_side=500,
+    arena_angle_deg=0,
+    light_gradient=0.2,
+    vignette=0.4,
+    tint=(1.0, 1.0, 1.0),
+    clutter=False,
+    floor_lines=False,
+    noise_sigma=6,
+    blur_kernel=3,
+    old_label_format=False,
+    wall_fraction=0.04,
+    wall_faces=True,
+    floor_level=70,
+    surround_level=25,
+    bedding=25,
+    shadow=0.1,
+    body_fraction=0.12,
+    flicker=0.03,
+    lens=0.2,  # the floor's edges bow outwards, as the real cage's do (drawn: > 0)
+    tilt_deg=40,
+    polarity="light_on_dark",
+)
+
+_ALL_CONDITIONS = (*CONDITIONS, HELD_OUT_CONDITION, *REAL_LIKE_CONDITIONS, NEW_SETUP)
 
 
 def condition_by_name(name: str) -> Condition:
@@ -245,8 +282,9 @@ def condition_by_name(name: str) -> Condition:
 
 
 def condition_number(condition: Condition) -> int:
-    """``condition_<n>`` → n; the real-like conditions are numbered on from the lab's."""
+    """``condition_<n>`` → n; the real-like conditions and the new set-up are numbered on from
+    the lab's."""
     if condition.name.startswith("condition_"):
         return int(condition.name.removeprefix("condition_"))
-    names = [c.name for c in REAL_LIKE_CONDITIONS]
+    names = [c.name for c in (*REAL_LIKE_CONDITIONS, NEW_SETUP)]
     return len(CONDITIONS) + 2 + names.index(condition.name)

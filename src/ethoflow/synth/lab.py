@@ -63,6 +63,8 @@ def synthesize_lab(
             polarity: Polarity = (
                 "light_on_dark" if rng.random() < light_mouse_fraction else "dark_on_light"
             )
+            # Drawn all the same, so the lengths that follow stay those of the lab's streams.
+            polarity = condition.polarity or polarity
             seconds = 60 * minutes * float(rng.uniform(0.7, 1.3))
             video_id = f"c{c_index}_v{v_index:02d}"
             jobs.append(

@@ -43,12 +43,14 @@ def render_recording(
     """Yield ``(frame, truth)`` for each frame of one synthetic recording, one at a time.
 
     A dropped frame (``condition.frame_drops``) is drawn but not yielded, as a camera that
-    skips one: the frames and their truth stay in step.
+    skips one: the frames and their truth stay in step. A condition with its own
+    ``polarity`` draws that mouse, whatever ``polarity`` says.
     """
     if seconds <= 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
     if polarity not in ("dark_on_light", "light_on_dark"):
         raise ValueError(f"polarity must be 'dark_on_light' or 'light_on_dark', got {polarity!r}")
+    polarity = condition.polarity or polarity
     rng = np.random.default_rng(seed)
     # The activities' details and the camera's faults draw from their own stream.
     acts = np.random.default_rng([seed, 2])

@@ -32,10 +32,13 @@ class Scene:
         side = condition.arena_side
         angle = math.radians(condition.arena_angle_deg)
         cx, cy = condition.arena_center
-        # Arena coordinates (0..side) → image pixels: rotate about the arena centre, then shift.
+        # Arena coordinates (0..side) → image pixels: rotate about the arena centre, foreshorten
+        # the image's y axis by the camera's tilt, then shift.
         rotation = np.array(
             [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]
         )
+        self.foreshortening = math.cos(math.radians(condition.tilt_deg))
+        rotation[1] *= self.foreshortening
         shift = np.array([cx, cy]) - rotation @ np.array([side / 2, side / 2])
         self.matrix = np.column_stack([rotation, shift])
         self.angle_deg = condition.arena_angle_deg
@@ -173,7 +176,14 @@ class Scene:
 
     def _box(self, centre: tuple[float, float], axes: tuple[float, float], angle: float) -> tuple:
         """OpenCV's rotated box of an ellipse given in arena coordinates."""
-        return self.to_image(centre), (2 * axes[0], 2 * axes[1]), angle + self.angle_deg
+        if self.foreshortening == 1.0:  # a rotation: the ellipse only turns with the arena
+            return self.to_image(centre), (2 * axes[0], 2 * axes[1]), angle + self.angle_deg
+        # Foreshortened: the image of the ellipse's axes, whose singular vectors are its new axes.
+        theta = math.radians(angle)
+        turn = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
+        u, sizes, _ = np.linalg.svd(self.matrix[:, :2] @ turn @ np.diag(axes))
+        image_angle = math.degrees(math.atan2(u[1, 0], u[0, 0]))
+        return self.to_image(centre), (2 * sizes[0], 2 * sizes[1]), image_angle
 
     def _cast_shadow(self, canvas: np.ndarray, mouse: Mouse, parts: list) -> None:
         """Darken the floor under a soft copy of the body, offset away from the lamp."""
