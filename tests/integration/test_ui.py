@@ -567,12 +567,13 @@ def test_review_page_shows_a_setups_progress_from_its_rounds(app, at, monkeypatc
     assert not at.exception and not at.error, _texts(at.error)
     assert at.selectbox(key="adapt_setup").value == setup
     shown = {m.label: m.value for m in at.metric}
-    assert shown["Minutes answered"] == f"{minutes:.1f}"
+    assert shown["Minutes answered"] == f"{minutes:.2f}"
     assert shown["Stretches answered"] == str(len(decisions))
     assert shown["Rounds"] == "2"
     rounds = _table(at, "minutes reviewed")
     assert rounds["round"].tolist() == [1, 2]
     assert rounds["minutes reviewed"].tolist() == [0.5, 1.0]
+    assert rounds["stretches"].tolist() == [3, 6]
     assert rounds["grooming F1"].tolist() == [0.41, 0.83]
     assert rounds["rearing PR-AUC"].tolist() == [0.52, 0.9]
     assert rounds["rearing promoted"].tolist() == ["no", "yes"]

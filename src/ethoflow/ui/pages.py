@@ -770,8 +770,7 @@ class _Round:
 
 @st.cache_resource
 def _rounds() -> dict[str, _Round]:
-    # One per server, shared by every session: a second maintainer sees the round running. A
-    # restarted server forgets it (its log stays).
+    # One per server, shared by every session: a second maintainer sees the round running.
     return {}
 
 
@@ -802,7 +801,7 @@ def _round_panel(
         st.error(shown_text(str(error), params.parent))
         return
     columns = st.columns(3)
-    columns[0].metric("Minutes answered", f"{progress.minutes_answered:.1f}")
+    columns[0].metric("Minutes answered", f"{progress.minutes_answered:.2f}")
     columns[1].metric("Stretches answered", progress.stretches_answered)
     columns[2].metric("Rounds", len(progress.rounds))
     if progress.rounds:
@@ -818,8 +817,8 @@ def _round_panel(
             st.success(f"The round started by {started.by} has finished (log: {shown_log}).")
         else:
             st.error(f"The round started by {started.by} failed (exit {code}): see {shown_log}.")
-        text = started.log.read_text(errors="replace")
-        st.code(shown_text("\n".join(text.splitlines()[-12:]), params.parent) or "…")
+        text = shown_text(started.log.read_text(errors="replace"), params.parent)
+        st.code("\n".join(text.splitlines()[-12:]) or "…")
         st.download_button(
             "Round log",
             text,
@@ -838,6 +837,8 @@ def _round_panel(
         disabled=running,
         help="Retrain with the answers so far; promote only if the set-up improves",
     ):
-        process, log = review.start_round(params, setup, sources, data)
-        _rounds()[setup] = _Round(process, log, user)
+        latest = _rounds().get(setup)
+        if latest is None or latest.process.poll() is not None:  # not one from another page
+            process, log = review.start_round(params, setup, sources, data)
+            _rounds()[setup] = _Round(process, log, user)
         st.rerun()

@@ -146,7 +146,7 @@ class SetupProgress:
             columns[f"{self.setup}.{head}.pr_auc"] = f"{head} PR-AUC"
             columns[f"{head}.promoted"] = f"{head} promoted"
         table = pd.DataFrame(self.rounds, columns=list(columns)).rename(columns=columns)
-        table["round"] = table["round"].astype(int)
+        table[["round", "stretches"]] = table[["round", "stretches"]].astype(int)
         for head in heads:
             table[f"{head} promoted"] = table[f"{head} promoted"].map({1.0: "yes", 0.0: "no"})
         return table
@@ -169,8 +169,10 @@ def start_round(
 ) -> tuple[subprocess.Popen[bytes], Path]:
     """Start ``ethoflow adapt`` for ``setup``'s next round on its last round's folders
     (``sources``, :func:`~ethoflow.labelling.adaptation.adapted_setups`) and the answers in the
-    app's review folder (the command's default), in a session of its own (it outlives the
-    page); return it and its log."""
+    app's review folder (the command's default), in the background; return it and its log.
+
+    It outlives the page but not the server: in the server's process group, it stops with it
+    (what was labelled and trained is kept), as the server would no longer show it."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log = Path(data) / "adapt" / f"{setup}-{stamp}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -184,6 +186,5 @@ def start_round(
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
     return process, log
