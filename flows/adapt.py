@@ -121,6 +121,7 @@ def adapt_flow(
     queue (nothing to retrain on)."""
     settings = load_settings(params)
     folder = steps.adapt_folder(settings, setup)
+    steps.write_sources(settings, setup, Path(recordings), Path(holdout) if holdout else None)
     batch = label_flow(params=params, videos=[recordings])
     labelled = [
         Path(o["outputs"])

@@ -3,73 +3,27 @@ recordings labelled and ranked; the simulated reviewer answers the queue; `ethof
 the answers as partial labels beside the set-up's fully labelled held-out recording, retrains,
 and logs the round to MLflow; a second round with more answers updates the labels."""
 
-import importlib
-import os
-import shutil
 from pathlib import Path
 
 import mlflow
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from ethoflow.cli import app
 from ethoflow.config import load_settings
 from ethoflow.io.labels import read_labels
-from ethoflow.io.video import VideoReader
-from ethoflow.labelling.adaptation import QUEUE_FILE, adapt_folder
+from ethoflow.labelling.adaptation import QUEUE_FILE, adapt_folder, adapted_setups
 from ethoflow.labelling.review_queue import ANSWER_COLUMNS, Answer
 from ethoflow.mlops.adaptation import ADAPT_EXPERIMENT
-from ethoflow.synth.conditions import HELD_OUT_CONDITION
 from ethoflow.synth.reviewer import Truth, answer_queue
+from helpers.adapt import SETUP, TRAINED, adapt_project, run_adapt
 from helpers.champions import assert_exit
-from helpers.labs import small_lab
-from helpers.retrain import LAB_CONDITIONS, PARAMS
-
-runner = CliRunner()
-SETUP = "cage_new"
-TRAINED = LAB_CONDITIONS[:1]  # one trained set-up keeps the three retrains short
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, prefect_harness):
     """Champions of a lab set-up; a new set-up's unlabelled recording, its truth, and one fully
     labelled held-out recording."""
-    from ethoflow.flows.retrain import retrain_flow
-
-    root = tmp_path_factory.mktemp("adapt")
-    params = root / "params.yaml"
-    params.write_text(PARAMS)
-    s = load_settings(params)
-    # test_import's lab (drawn once a session): both behaviours in training and test videos.
-    small_lab(s.paths.raw, s.paths.truth, TRAINED, videos=6, minutes=0.3, seed=2)
-    retrain_flow(params=str(params), budget=s.train.budget)
-    drawn = root / "new"
-    small_lab(drawn, root / "truth", (HELD_OUT_CONDITION,), videos=2, minutes=0.3, seed=11)
-    *new, held = sorted((drawn / HELD_OUT_CONDITION.name).glob("*.mp4"))
-    recordings, holdout = root / "recordings", root / "holdout"
-    recordings.mkdir()
-    holdout.mkdir()
-    truth = {}
-    for video in new:
-        shutil.copy(video, recordings / video.name)
-        labels = read_labels(video.with_suffix(".csv"))
-        truth[video.stem] = Truth(labels, VideoReader(video).fps)
-    shutil.copy(held, holdout / held.name)
-    shutil.copy(held.with_suffix(".csv"), holdout / held.with_suffix(".csv").name)
-    return params, recordings, holdout, truth
-
-
-def _adapt(params: Path, recordings: Path, holdout: Path, *options: str):
-    """``ethoflow adapt`` in this process, leaving no environment variable behind."""
-    importlib.import_module("ethoflow.flows.adapt")  # see helpers.champions.run_label
-    arguments = ["adapt", SETUP, "--recordings", str(recordings), "--holdout", str(holdout)]
-    saved = dict(os.environ)
-    try:
-        return runner.invoke(app, [*arguments, *options, "--params", str(params)])
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    return adapt_project(tmp_path_factory.mktemp("adapt"))
 
 
 def _write_answers(answers: list[Answer], path: Path) -> Path:
@@ -102,28 +56,29 @@ def _known_frames_match(answers: list[Answer], raw: Path, truth: dict[str, Truth
 
 @pytest.mark.slow  # three retrains of a tiny lab
 def test_two_rounds_of_review_answers_retrain_and_log_the_curve(project, tmp_path):
-    params, recordings, holdout, truth = project
+    params, truth = project.params, project.truth
     settings = load_settings(params)
     raw = settings.paths.raw / SETUP
 
-    first = _adapt(params, recordings, holdout)
+    first = run_adapt(project)
     assert_exit(first, 0)
     assert "not retrained: no answers on these recordings yet" in first.output
     queue = pd.read_csv(adapt_folder(settings, SETUP) / QUEUE_FILE)
     assert len(queue) and set(queue.video) <= set(truth)
     assert queue.score.is_monotonic_decreasing
+    # The web UI's review page starts the next round on the same folders.
+    sources = {"recordings": str(project.recordings), "holdout": str(project.holdout)}
+    assert adapted_setups(settings) == {SETUP: sources}
 
     queued = (queue.end_s - queue.start_s).sum() / 60  # minutes to review the whole queue
     answers = answer_queue(queue, truth, minutes=queued / 2)
     assert answers
-    one = _adapt(
-        params, recordings, holdout, "--answers", str(_write_answers(answers, tmp_path / "a1.csv"))
-    )
+    one = run_adapt(project, "--answers", str(_write_answers(answers, tmp_path / "a1.csv")))
     assert_exit(one, 0)
     assert f"round 1 of {SETUP}: {len(answers)} stretches answered" in one.output
     assert f"grooming: {SETUP} F1 " in one.output and f"rearing: {SETUP} F1 " in one.output
     _known_frames_match(answers, raw, truth)
-    held = sorted(holdout.glob("*.mp4"))[0].stem
+    held = sorted(project.holdout.glob("*.mp4"))[0].stem
     assert read_labels(raw / f"{held}.csv").notna().all(axis=None)
     split = pd.read_csv(settings.paths.features / "manifest.csv").set_index("video_id").split
     assert split[held] == "validation"  # the set-up is judged on its fully labelled recording
@@ -131,9 +86,7 @@ def test_two_rounds_of_review_answers_retrain_and_log_the_curve(project, tmp_pat
 
     more = answer_queue(queue, truth, minutes=queued)
     assert len(more) > len(answers) and more[: len(answers)] == answers
-    two = _adapt(
-        params, recordings, holdout, "--answers", str(_write_answers(more, tmp_path / "a2.csv"))
-    )
+    two = run_adapt(project, "--answers", str(_write_answers(more, tmp_path / "a2.csv")))
     assert_exit(two, 0)
     print(one.output, two.output, sep="\n")  # the round's summary, in the test's log
     assert f"round 2 of {SETUP}: {len(more)} stretches answered" in two.output

@@ -144,6 +144,9 @@ def test_every_server_asks_for_credentials(compose):
             == mlflow["environment"]["MLFLOW_AUTH_ADMIN_USERNAME"]
         )
         assert environment["MLFLOW_TRACKING_PASSWORD"] == SECRETS["MLFLOW_PIPELINE_PASSWORD"]
+    # The web UI lets the proxy's maintainers alone start a review round.
+    assert services["ui"]["environment"]["ETHOFLOW_MAINTAINERS"] == "maya"
+    assert services["proxy"]["environment"]["ETHOFLOW_MAINTAINERS"] == "maya"
 
 
 def test_passwords_come_from_the_env_file_only():

@@ -530,6 +530,62 @@ def test_review_page_saves_a_correction(app, at):
     assert [d["reviewer"] for d in decisions] == [login_name()]
 
 
+def test_review_page_shows_a_setups_progress_from_its_rounds(app, at, monkeypatch, tmp_path):
+    """A set-up being adapted: the minutes answered on its recordings in the app's review folder,
+    and its rounds as ``ethoflow adapt`` logs them to MLflow (the real ``log_round``)."""
+    from mlflow import MlflowClient
+
+    from ethoflow.labelling.adaptation import QUEUE_FILE, adapt_folder, write_sources
+    from ethoflow.mlops.adaptation import log_round
+
+    setup = "cage_new"
+    labelled = results.read_labelled(app.settings.paths.outbox / "good")
+    write_sources(app.settings, setup, tmp_path / "recordings", None)
+    queue = pd.DataFrame({"video": ["good"], "head": ["grooming"], "start_s": [0.0]})
+    queue.to_csv(adapt_folder(app.settings, setup) / QUEUE_FILE, index=False)
+    stretches = review.review_stretches(labelled)[:2]
+    for stretch in stretches:
+        review.decide(labelled, stretch, stretch.label, app.data, reviewer="rita")
+    decisions = review.read_decisions(review.review_folder(app.data, labelled))  # others' too
+    minutes = sum(d["end_s"] - d["start_s"] for d in decisions) / 60
+    client = MlflowClient(app.settings.tracking_uri)
+    scores = [{"f1": 0.41, "pr_auc": 0.52}, {"f1": 0.83, "pr_auc": 0.9}]
+    for number, score in enumerate(scores, start=1):
+        log_round(
+            setup,
+            number,
+            strategy="queue",
+            minutes=0.5 * number,
+            stretches=3 * number,
+            after={head: {setup: score, "condition_1": {"f1": 0.9}} for head in HEADS},
+            promoted={head: number == 2 for head in HEADS},
+            client=client,
+        )
+    monkeypatch.setenv("ETHOFLOW_MAINTAINERS", f"maya {login_name()}")
+    at.run()
+    at.sidebar.radio(key="page").set_value("Review queue").run()
+    assert not at.exception and not at.error, _texts(at.error)
+    assert at.selectbox(key="adapt_setup").value == setup
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Minutes answered"] == f"{minutes:.2f}"
+    assert shown["Stretches answered"] == str(len(decisions))
+    assert shown["Rounds"] == "2"
+    rounds = _table(at, "minutes reviewed")
+    assert rounds["round"].tolist() == [1, 2]
+    assert rounds["minutes reviewed"].tolist() == [0.5, 1.0]
+    assert rounds["stretches"].tolist() == [3, 6]
+    assert rounds["grooming F1"].tolist() == [0.41, 0.83]
+    assert rounds["rearing PR-AUC"].tolist() == [0.52, 0.9]
+    assert rounds["rearing promoted"].tolist() == ["no", "yes"]
+    assert at.button(key="adapt_start").label == "Start a round"
+    # A researcher (not in ETHOFLOW_MAINTAINERS) sees the progress but no button.
+    monkeypatch.setenv("ETHOFLOW_MAINTAINERS", "maya")
+    at.run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "adapt_start"]
+    assert "A maintainer starts the next round" in _texts(at.caption)
+
+
 def test_the_reviewer_is_the_user_the_proxy_checked(monkeypatch):
     assert web_user({USER_HEADER: "rita"}) == "rita"
     monkeypatch.setattr("getpass.getuser", lambda: "labpc")

@@ -8,12 +8,15 @@ and the held-out ones judge it (the split puts a fully labelled recording of eac
 validation first, :mod:`ethoflow.data.split`). A round's files::
 
     <paths.runs>/adapt/<set-up>/
+        sources.json    the recordings and held-out folders of the last round (the web UI's
+                        review page starts the next round on them)
         queue.csv       every stretch of the recordings, most unsure first
         answered/       <video>.<ext> and its partial <video>.csv, one pair per answered video
 """
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from pathlib import Path
@@ -21,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from ethoflow.config import Settings
-from ethoflow.io.atomic import write_csv
+from ethoflow.io.atomic import write_csv, write_json
 from ethoflow.io.labels import BEHAVIOURS, read_labels
 from ethoflow.io.video import VIDEO_SUFFIXES
 from ethoflow.labelling.review_queue import (
@@ -29,16 +32,42 @@ from ethoflow.labelling.review_queue import (
     export_answers,
     labelled_outputs,
     queue_table,
+    read_answers,
     review_stretches,
 )
 
 QUEUE_FILE = "queue.csv"
 ANSWERED_FOLDER = "answered"
+SOURCES_FILE = "sources.json"
 
 
 def adapt_folder(settings: Settings, setup: str) -> Path:
     """Where a set-up's rounds keep their queue and answered labels."""
     return settings.paths.runs / "adapt" / setup
+
+
+def write_sources(settings: Settings, setup: str, recordings: Path, holdout: Path | None) -> None:
+    """Keep the folders of ``setup``'s round: the next one, started from the web UI, takes the
+    same."""
+    sources = {"recordings": str(recordings), "holdout": str(holdout) if holdout else None}
+    write_json(sources, adapt_folder(settings, setup) / SOURCES_FILE)
+
+
+def adapted_setups(settings: Settings) -> dict[str, dict]:
+    """The set-ups a round was run for, by name: their last round's folders (``recordings``,
+    ``holdout`` or None), as :func:`write_sources` kept them."""
+    found = sorted((settings.paths.runs / "adapt").glob(f"*/{SOURCES_FILE}"))
+    return {path.parent.name: json.loads(path.read_text()) for path in found}
+
+
+def setup_answers(settings: Settings, setup: str, review: Path) -> list[Answer]:
+    """The answers in the web UI's review folder ``review`` on ``setup``'s recordings (the
+    videos of its last queue)."""
+    queue = adapt_folder(settings, setup) / QUEUE_FILE
+    if not queue.is_file() or not review.is_dir():
+        return []
+    videos = set(pd.read_csv(queue, dtype={"video": str}).video)
+    return [a for a in read_answers(review) if a.video in videos]
 
 
 def write_review_queue(labelled_folders: list[Path], path: Path) -> pd.DataFrame:

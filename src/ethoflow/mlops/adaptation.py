@@ -112,3 +112,16 @@ def log_round(
         raise
     client.set_terminated(run.info.run_id)
     return run.info.run_id
+
+
+def setup_rounds(setup: str, client: MlflowClient | None = None) -> list[dict[str, float]]:
+    """``setup``'s rounds logged so far (:func:`log_round`), first to last: each one's ``round``
+    and its metrics, keys as logged (``minutes_reviewed``, ``<set-up>.<head>.f1``, …). Reads
+    only: no experiment yet is no round."""
+    client = client_or_default(client)
+    experiment = client.get_experiment_by_name(ADAPT_EXPERIMENT)
+    if experiment is None:
+        return []
+    runs = client.search_runs([experiment.experiment_id], f"params.setup = {quoted(setup)}")
+    rounds = [{"round": float(r.data.params["round"]), **r.data.metrics} for r in runs]
+    return sorted(rounds, key=lambda r: r["round"])

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 
 # Set by the proxy to the user it authenticated, replacing whatever a client sent.
 USER_HEADER = "X-Ethoflow-User"
+# The users, space-separated, the proxy lets into Prefect; the web UI lets them start a retrain.
+MAINTAINERS_VARIABLE = "ETHOFLOW_MAINTAINERS"
 
 
 def login_name() -> str:
@@ -32,3 +34,11 @@ def mlflow_user() -> str:
     """The user the MLflow server authenticates (``MLFLOW_TRACKING_USERNAME``), else the
     login name."""
     return os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip() or login_name()
+
+
+def is_maintainer(user: str) -> bool:
+    """Whether ``user`` may start work for the whole lab (a retrain): one of
+    ``ETHOFLOW_MAINTAINERS``, or anyone when it is unset (a lab PC without the proxy, where the
+    person at it may run ``ethoflow`` commands anyway)."""
+    maintainers = os.environ.get(MAINTAINERS_VARIABLE, "").split()
+    return not maintainers or user in maintainers

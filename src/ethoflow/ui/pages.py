@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -22,7 +24,8 @@ from ethoflow.config import ConfigError, Settings, load_settings
 from ethoflow.errors import InputError
 from ethoflow.evaluation.plots import plot_ethogram
 from ethoflow.io.video import VideoReader
-from ethoflow.runtime.users import web_user
+from ethoflow.labelling.adaptation import adapted_setups
+from ethoflow.runtime.users import is_maintainer, web_user
 from ethoflow.ui import annotate, results, review
 from ethoflow.ui import recording as rec
 from ethoflow.ui.files import UserError, data_folder, keep_upload, shown_path, shown_text
@@ -680,6 +683,7 @@ def review_queue(settings: Settings, params: Path, data: Path) -> None:
         "next retrain: the answered stretches only, every other frame left unknown (not "
         "taken from the models' guesses)."
     )
+    _adapt_progress(settings, params, data)
     folders = [
         *results.list_outbox(settings.paths.outbox).query("status == 'labelled'").folder,
         *results.list_outbox(data / "labelled").query("status == 'labelled'").folder,
@@ -753,3 +757,88 @@ def review_queue(settings: Settings, params: Path, data: Path) -> None:
             on_click="ignore",
             key="review_download",
         )
+
+
+@dataclass(frozen=True)
+class _Round:
+    """A round this server started: its process, log and who started it."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    by: str
+
+
+@st.cache_resource
+def _rounds() -> dict[str, _Round]:
+    # One per server, shared by every session: a second maintainer sees the round running.
+    return {}
+
+
+def _adapt_progress(settings: Settings, params: Path, data: Path) -> None:
+    """The progress of the set-ups being adapted (``ethoflow adapt``), and a maintainer's button
+    to start the next round."""
+    setups = adapted_setups(settings)
+    if not setups:
+        return
+    st.subheader("Adapting to a new set-up")
+    setup = st.selectbox("Set-up", list(setups), key="adapt_setup")
+    started = _rounds().get(setup)
+    running = started is not None and started.process.poll() is None
+    # While a round runs the panel redraws itself; the rest of the page stays as it is.
+    panel = st.fragment(_round_panel, run_every=3.0 if running else None)
+    panel(settings, params, data, setup, setups[setup], running)
+
+
+def _round_panel(
+    settings: Settings, params: Path, data: Path, setup: str, sources: dict, running: bool
+) -> None:
+    started = _rounds().get(setup)
+    if running and started is not None and started.process.poll() is not None:
+        st.rerun()  # the round ended: the whole page, to stop redrawing
+    try:
+        progress = review.setup_progress(settings, setup, data)
+    except (InputError, OSError) as error:
+        st.error(shown_text(str(error), params.parent))
+        return
+    columns = st.columns(3)
+    columns[0].metric("Minutes answered", f"{progress.minutes_answered:.2f}")
+    columns[1].metric("Stretches answered", progress.stretches_answered)
+    columns[2].metric("Rounds", len(progress.rounds))
+    if progress.rounds:
+        table = progress.rounds_table(settings.train.heads)
+        st.caption(f"{setup} after each round (held-out recordings; the champions' scores)")
+        st.table(table.set_index("round"))
+    if started is not None:
+        shown_log = shown_path(started.log, params.parent)
+        code = started.process.poll()
+        if code is None:
+            st.info(f"Round started by {started.by}, running: its log is {shown_log}.")
+        elif code == 0:
+            st.success(f"The round started by {started.by} has finished (log: {shown_log}).")
+        else:
+            st.error(f"The round started by {started.by} failed (exit {code}): see {shown_log}.")
+        text = shown_text(started.log.read_text(errors="replace"), params.parent)
+        st.code("\n".join(text.splitlines()[-12:]) or "…")
+        st.download_button(
+            "Round log",
+            text,
+            file_name=started.log.name,
+            mime="text/plain",
+            on_click="ignore",
+            key="adapt_log",
+        )
+    user = web_user(st.context.headers)
+    if not is_maintainer(user):
+        st.caption("A maintainer starts the next round here once enough stretches are answered.")
+        return
+    if st.button(
+        "Start a round",
+        key="adapt_start",
+        disabled=running,
+        help="Retrain with the answers so far; promote only if the set-up improves",
+    ):
+        latest = _rounds().get(setup)
+        if latest is None or latest.process.poll() is not None:  # not one from another page
+            process, log = review.start_round(params, setup, sources, data)
+            _rounds()[setup] = _Round(process, log, user)
+        st.rerun()

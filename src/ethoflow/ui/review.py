@@ -16,19 +16,29 @@ beside a copy of the video, one pair per reviewed video (:func:`answered_recordi
 ``ethoflow import`` takes such a folder (or the ``review`` folder) as a source and brings the
 pairs into ``data/raw/<condition>/``, where the next retrain learns from the answered frames and
 masks the rest.
+
+A set-up being adapted (``ethoflow adapt``, :mod:`ethoflow.labelling.adaptation`) shows its
+progress on the page (:func:`setup_progress`), and a maintainer starts its next round there
+(:func:`start_round`): ``ethoflow adapt`` in a background process, its output in
+``<app data>/adapt/<set-up>-<UTC time>.log``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ethoflow.config import Settings
 from ethoflow.io.atomic import write_json
+from ethoflow.labelling.adaptation import minutes_reviewed, setup_answers
 from ethoflow.labelling.review_queue import DECISIONS_FILE as DECISIONS_FILE
 from ethoflow.labelling.review_queue import Answer, Labelled, Stretch, export_answers
 from ethoflow.labelling.review_queue import answered_labels as answered_labels
@@ -114,3 +124,67 @@ def answered_recordings(data: Path) -> list[tuple[Path, Path]]:
             if len(videos) == 1:
                 pairs.append((videos[0], labels))
     return pairs
+
+
+@dataclass(frozen=True)
+class SetupProgress:
+    """A set-up's review loop so far: the answers on its recordings in the app's review folder,
+    and its rounds (:func:`ethoflow.mlops.adaptation.setup_rounds`)."""
+
+    setup: str
+    stretches_answered: int
+    minutes_answered: float
+    rounds: list[dict[str, float]]
+
+    def rounds_table(self, heads: Sequence[str]) -> pd.DataFrame:
+        """One row per round: minutes reviewed, stretches, and each head's F1 and PR-AUC on the
+        set-up after it, and whether it was promoted."""
+        columns = {"round": "round", "minutes_reviewed": "minutes reviewed"}
+        columns["stretches_answered"] = "stretches"
+        for head in heads:
+            columns[f"{self.setup}.{head}.f1"] = f"{head} F1"
+            columns[f"{self.setup}.{head}.pr_auc"] = f"{head} PR-AUC"
+            columns[f"{head}.promoted"] = f"{head} promoted"
+        table = pd.DataFrame(self.rounds, columns=list(columns)).rename(columns=columns)
+        table[["round", "stretches"]] = table[["round", "stretches"]].astype(int)
+        for head in heads:
+            table[f"{head} promoted"] = table[f"{head} promoted"].map({1.0: "yes", 0.0: "no"})
+        return table
+
+
+def setup_progress(settings: Settings, setup: str, data: Path) -> SetupProgress:
+    """``setup``'s progress: the answers saved under ``<data>/review`` on its recordings, and
+    its rounds read from the settings' MLflow store."""
+    from mlflow import MlflowClient
+
+    from ethoflow.mlops.adaptation import setup_rounds
+
+    answers = setup_answers(settings, setup, Path(data) / "review")
+    rounds = setup_rounds(setup, MlflowClient(settings.tracking_uri))
+    return SetupProgress(setup, len(answers), minutes_reviewed(answers), rounds)
+
+
+def start_round(
+    params: Path, setup: str, sources: dict, data: Path
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start ``ethoflow adapt`` for ``setup``'s next round on its last round's folders
+    (``sources``, :func:`~ethoflow.labelling.adaptation.adapted_setups`) and the answers in the
+    app's review folder (the command's default), in the background; return it and its log.
+
+    It outlives the page but not the server: in the server's process group, it stops with it
+    (what was labelled and trained is kept), as the server would no longer show it."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    log = Path(data) / "adapt" / f"{setup}-{stamp}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "ethoflow.cli", "adapt", setup]
+    command += ["--recordings", sources["recordings"], "--params", str(params)]
+    if sources["holdout"]:
+        command += ["--holdout", sources["holdout"]]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return process, log
