@@ -57,7 +57,7 @@ def page(browser, lab):
     yield from annotate_page(browser, lab["url"])
 
 
-@pytest.mark.slow  # a retrain of the tiny lab
+@pytest.mark.slow  # a retrain of the tiny lab: about 100 s in all on 2 busy cores
 def test_a_partial_file_feeds_a_retrain_and_its_unknown_frames_do_not_count(
     page, lab, prefect_harness
 ):
@@ -108,8 +108,9 @@ def test_a_partial_file_feeds_a_retrain_and_its_unknown_frames_do_not_count(
         profile = logged_training_profile(version.run_id, client)
         assert profile is not None
         recordings = {r["video_id"]: r for r in profile["recordings"]}
-        mine = recordings[video.stem]
-        assert (mine["frames"], mine["behaviours"][head]["labelled"]) == (frames, REVIEWED)
+        annotated = recordings[video.stem]
+        counts = (annotated["frames"], annotated["behaviours"][head]["labelled"])
+        assert counts == (frames, REVIEWED)
         assert sum(recordings[v]["behaviours"][head]["labelled"] for v in training) == sum(
             labelled[v][head] for v in training
         )
