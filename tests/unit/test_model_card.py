@@ -25,12 +25,14 @@ TAGS = {
 def _profile() -> dict:
     setup = {"fps": 10.0, "frame_width_px": 320.0, "mouse_area_px": 900.0}
     grooming = pd.DataFrame({"grooming": [0, 1, 1, 0, 1, 0]})  # 3 frames, 2 bouts
+    # Partly labelled: two frames unknown (empty cells).
+    partial = pd.DataFrame({"grooming": pd.array([0, 0, None, None, 0, 0], dtype="Int8")})
     recordings = [
         recording_profile(video_id, condition, setup, np.zeros((6, 2)), split=split, labels=labels)
         for video_id, condition, split, labels in (
             ("a1", "set_a", "train", grooming),
             ("a2", "set_a", "validation", grooming),
-            ("b1", "set_b", "train", grooming * 0),
+            ("b1", "set_b", "train", partial),
             ("b2", "set_b", "validation", grooming * 0),
         )
     ]
@@ -55,8 +57,12 @@ def test_the_card_says_what_the_version_was_trained_on_and_where_it_does_not_hol
     assert "data version (DVC): `3f2a`" in card
     assert "4 recordings from set_a, set_b" in card
     rows = re.sub(r" +", " ", card)  # table cells without their padding
-    assert "| set_a | train | 1 | 6 | 3 | 2 |" in rows
-    # Validation rows carry frames, positive frames and bouts; per-video rows stay out.
+    # Per condition and split: recordings, frames, labelled frames, positive frames, bouts.
+    assert "| set_a | train | 1 | 6 | 6 | 3 | 2 |" in rows
+    assert "| set_b | train | 1 | 6 | 4 | 0 | 0 |" in rows
+    assert "- grooming labelled on 22 of 24 frames (92%); the others are unknown" in card
+    # Validation rows carry labelled frames, positive frames and bouts; per-video rows stay out.
+    assert "| post-processed | grooming labelled | grooming frames | grooming bouts |" in rows
     assert "| set_a | no | 6 | 3 | 2 | 0.900 | 0.800 | 0.850 | 0.950 |" in rows
     assert "| a2 " not in rows
     assert "threshold 0.42" in card and "median filter over 5 frames" in card
@@ -65,6 +71,17 @@ def test_the_card_says_what_the_version_was_trained_on_and_where_it_does_not_hol
     assert "- not measured in set_b: its validation videos show no grooming" in card
     assert "- grooming was learnt from 2 bouts (fewer than 20)" in card
     assert "- no grooming bout in the training recordings of set_b" in card
+
+
+def test_a_profile_stored_before_partial_labels_counts_every_frame_labelled():
+    profile = _profile()
+    for recording in profile["recordings"]:
+        for counts in recording["behaviours"].values():
+            del counts["labelled"]
+    card = model_card("grooming", "ethoflow-grooming", "2", TAGS, _metrics(), profile, LIMITS)
+    rows = re.sub(r" +", " ", card)
+    assert "| set_b | train | 1 | 6 | 6 | 0 | 0 |" in rows
+    assert "grooming labelled on" not in card  # no frame unknown
 
 
 def test_a_card_without_a_profile_says_drift_cannot_be_told():

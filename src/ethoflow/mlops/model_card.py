@@ -64,19 +64,34 @@ def _data(tags: dict[str, str], recordings: pd.DataFrame, head: str) -> str:
         .agg(
             recordings=("video_id", "size"),
             frames=("frames", "sum"),
-            **{f"{head} frames": ("positive", "sum"), f"{head} bouts": ("bouts", "sum")},
+            **{
+                f"{head} labelled": ("labelled", "sum"),
+                f"{head} frames": ("positive", "sum"),
+                f"{head} bouts": ("bouts", "sum"),
+            },
         )
         .reset_index()
     )
     conditions = ", ".join(sorted(recordings.condition.unique()))
+    labelled, frames = int(counts.labelled.sum()), int(counts.frames.sum())
+    if labelled < frames:
+        lines.append(
+            f"- {head} labelled on {labelled} of {frames} frames ({labelled / frames:.0%}); "
+            "the others are unknown, left out of training and evaluation"
+        )
     lines.append(f"- {len(recordings)} recordings from {conditions}:")
     return "\n".join(lines) + "\n\n" + table.to_markdown(index=False)
 
 
 def _behaviour_counts(recordings: pd.DataFrame, head: str) -> pd.DataFrame:
-    """Per recording: video id, condition, split, frames, and ``head``'s positive frames and
-    bouts."""
+    """Per recording: video id, condition, split, frames, and ``head``'s labelled frames,
+    positive frames and bouts among them."""
     counts = recordings[["video_id", "condition", "split", "frames"]].copy()
+    # Profiles stored before partial labels have no ``labelled``: every frame was labelled then.
+    counts["labelled"] = [
+        b.get(head, {}).get("labelled", frames)
+        for b, frames in zip(recordings.behaviours, recordings.frames, strict=True)
+    ]
     counts["positive"] = [b.get(head, {}).get("frames", 0) for b in recordings.behaviours]
     counts["bouts"] = [b.get(head, {}).get("bouts", 0) for b in recordings.behaviours]
     return counts
@@ -85,11 +100,12 @@ def _behaviour_counts(recordings: pd.DataFrame, head: str) -> pd.DataFrame:
 def _metrics(metrics: pd.DataFrame, recordings: pd.DataFrame, head: str) -> str:
     rows = metrics[metrics.scope != "video"].copy()
     rows["post-processed"] = rows.postprocessed.map({True: "yes", False: "no"})
+    # The evaluation measures labelled frames only.
     table = rows.drop(columns="condition").rename(
-        columns={"name": "condition", "n_frames": "frames"}
+        columns={"name": "condition", "n_frames": f"{head} labelled"}
     )
     table[f"{head} frames"] = table.pop("n_positive")
-    columns = ["condition", "post-processed", "frames", f"{head} frames"]
+    columns = ["condition", "post-processed", f"{head} labelled", f"{head} frames"]
     if not recordings.empty:
         validation = _behaviour_counts(recordings, head).query("split == 'validation'")
         bouts = validation.groupby("condition").bouts.sum().to_dict()
