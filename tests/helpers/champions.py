@@ -97,7 +97,7 @@ def register_champions(params: Path) -> None:
 
     settings = load_settings(params)
     featurization = Featurization.from_settings(settings)
-    assert featurization.id.startswith("no-cnn-10fps+posture+motion")
+    assert featurization.id.startswith("no-cnn-10fps+posture-v2+motion")
     n_features = featurization.feature_count(None)
     example = np.zeros((1, WINDOW, n_features), np.float32)
     tags = {"window": str(WINDOW), "featurization": featurization.id, "threshold": "0.5"}

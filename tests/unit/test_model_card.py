@@ -12,7 +12,7 @@ from ethoflow.mlops.model_card import DESCRIPTION_LIMIT, model_card, registry_de
 LIMITS = DriftLimits(max_camera_ratio=1.25, max_look_ratio=1.5, max_feature_sigma=3.0)
 TAGS = {
     "data_version": "3f2a",
-    "featurization": "no-cnn-10fps+posture+motion-v3-tracker-background-3",
+    "featurization": "no-cnn-10fps+posture-v2+motion-v3-tracker-background-3",
     "threshold": "0.42",
     "postprocess": json.dumps(
         {"median_frames": 5, "min_bout_frames": 1, "low_threshold_share": 0.8}

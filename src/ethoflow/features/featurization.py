@@ -28,7 +28,7 @@ from ethoflow.features.motion import (
     BodyMotion,
     motion_features,
 )
-from ethoflow.features.posture import POSTURE_FEATURES, posture_features
+from ethoflow.features.posture import POSTURE_FEATURES, POSTURE_VERSION, posture_features
 from ethoflow.features.read_ahead import read_ahead
 from ethoflow.io.video import VideoReader, to_gray
 from ethoflow.runtime import interrupt, progress
@@ -115,7 +115,7 @@ class Featurization:
     @property
     def id(self) -> str:
         """Everything that shapes a frame's features: a model only fits features of its id."""
-        posture = "+posture" if self.posture else ""
+        posture = f"+posture-{POSTURE_VERSION}" if self.posture else ""
         motion = f"+motion-{MOTION_VERSION}" if self.motion else ""
         fps = f"{self.target_fps:g}fps"
         return f"{self.extractor_id or 'no-cnn'}-{fps}{posture}{motion}-tracker-{TRACKER_VERSION}"
