@@ -1,6 +1,7 @@
 """Fixtures every tier shares, and each test's tier marker (``unit``, ``integration``, ``e2e``)
 from the folder it sits in."""
 
+import gc
 import os
 import shutil
 import sys
@@ -74,6 +75,15 @@ def _small_labs(tmp_path_factory):
     draw_labs_in(tmp_path_factory.mktemp("small-labs"))
     yield
     draw_labs_in(None)
+
+
+@pytest.fixture(scope="module")
+def frozen_heap() -> None:
+    """Streamlit clears Keras' session after every script run once Keras is imported, and that
+    runs a full ``gc.collect()``: 0.5-3 s in a test process holding TensorFlow and earlier tests'
+    models, minutes over an AppTest module's runs. What is alive now is left out of the scans."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

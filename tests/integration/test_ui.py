@@ -400,7 +400,7 @@ def test_bouts_helper_is_the_evaluation_one(app):
 
 
 @pytest.fixture
-def at(app, monkeypatch):
+def at(app, monkeypatch, frozen_heap):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("ETHOFLOW_PARAMS", str(app.params))

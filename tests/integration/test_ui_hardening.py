@@ -151,7 +151,7 @@ def page_text(at) -> str:
 
 
 @pytest.fixture
-def at(project, monkeypatch):
+def at(project, monkeypatch, frozen_heap):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("ETHOFLOW_PARAMS", str(project / "params.yaml"))

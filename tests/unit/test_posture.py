@@ -111,7 +111,8 @@ def test_a_tilted_cameras_foreshortening_is_undone():
     assert tilted.length.min() / tilted.length.max() < 0.8  # in image pixels
     assert features.length.min() / features.length.max() > 0.97
     assert features.elongation.min() > 0.97 * 40 / 15
-    assert features.speed[1:].std() / features.speed[1:].mean() < 0.03  # one pixel of floor per frame
+    walking = features.speed[1:]  # one pixel of floor per frame, whichever way
+    assert walking.std() / walking.mean() < 0.03
     # A camera looking straight down (or nearly): the features are those of image pixels.
     for mild in (1.0, 0.95):
         assert np.array_equal(floor_unsquash(_seen_through(mild)), np.eye(2))

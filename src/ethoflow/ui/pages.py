@@ -12,6 +12,7 @@ shown_text`).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -63,7 +64,13 @@ def main() -> None:
 @st.cache_resource(show_spinner="Loading the champion models…", max_entries=2)
 def _labeller(params: str, champions: tuple) -> results.Labeller:
     # Keyed on the champions' tags (results.champion_key): a promotion loads the new models.
-    return results.load_labeller(load_settings(params))
+    labeller = results.load_labeller(load_settings(params))
+    # Once Keras is loaded, Streamlit clears its session after every run of the page, with a
+    # full gc.collect(): ~1 s per click over TensorFlow's objects. They live as long as the
+    # server, so they are left out of the collector's scans.
+    gc.collect()
+    gc.freeze()
+    return labeller
 
 
 @st.cache_data(show_spinner="Tracking the mouse…", max_entries=8)
