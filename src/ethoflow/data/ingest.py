@@ -155,12 +155,15 @@ def set_aside_duplicates(
     return kept, copies
 
 
-def convert_labels(recording: Recording, out_dir: Path, settings: Settings) -> Recording:
+def convert_labels(
+    recording: Recording, out_dir: Path, settings: Settings, label_format: str | None = None
+) -> Recording:
     """``recording`` with its labels in our per-frame format: another tool's file (BORIS, bout
     table, SimBA, DeepEthogram) is read with the video's fps and frame count and the behaviour
     names of ``labels.mapping``, and written to ``out_dir/<video_id>.csv`` (atomically); ours is
-    returned as it is. Raises :class:`InputError` naming the file (and row) for a bad file."""
-    label_format = label_format_of(recording.labels)
+    returned as it is. The format is the one the file's name declares unless ``label_format``
+    says it. Raises :class:`InputError` naming the file (and row) for a bad file."""
+    label_format = label_format or label_format_of(recording.labels)
     if label_format == "ethoflow":
         return recording
     info = read_video_info(recording.video)

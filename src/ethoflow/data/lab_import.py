@@ -101,17 +101,23 @@ def import_recordings(
     not_a_video = f"not a video ethoflow reads ({', '.join(VIDEO_SUFFIXES)})"
     outcomes = [ImportOutcome(p, None, "refused", None, not_a_video) for p in others]
     labels_of: dict[Path, dict[str, list[Path]]] = {}
+    # Converted labels and validation reports go to a scratch folder, not to features/.
     with tempfile.TemporaryDirectory(prefix="ethoflow-import-") as staging:
-        # Converted labels and validation reports go to a scratch folder, not to features/.
-        checking = settings.model_copy(
-            update={"paths": settings.paths.model_copy(update={"features": Path(staging)})}
-        )
         for video in videos:
             if video.parent not in labels_of:
                 labels_of[video.parent] = _label_files(video.parent)
             found = labels_of[video.parent].get(video.stem, [])
             outcome = _import_one(
-                video, found, folder, checking, imported, taken, link, unlabelled, dry_run
+                video,
+                found,
+                folder,
+                settings,
+                Path(staging),
+                imported,
+                taken,
+                link,
+                unlabelled,
+                dry_run,
             )
             outcomes.append(outcome)
     return ImportReport(condition, folder, outcomes, dry_run)
@@ -122,14 +128,16 @@ def _import_one(
     found: list[Path],
     folder: Path,
     settings: Settings,
+    staging: Path,
     imported: dict[str, Path],
     taken: set[str],
     link: bool,
     unlabelled: bool,
     dry_run: bool,
 ) -> ImportOutcome:
-    """Check one video and its label file, then copy (or link) them under ``folder``;
-    ``imported`` (digest → video under raw) and ``taken`` (video ids) grow with it."""
+    """Check one video and its label file (converted into ``staging``), then copy (or link)
+    them under ``folder``; ``imported`` (digest → video under raw) and ``taken`` (video ids) grow
+    with it."""
     labels = found[0] if len(found) == 1 else None
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
@@ -154,7 +162,7 @@ def _import_one(
         checked_labels = None
         note = "no labels yet: annotate it before retraining (ingest sets it aside until then)"
     else:
-        checked = _screen(recording, settings)
+        checked = _screen(recording, settings, staging)
         problem = checked if isinstance(checked, str) else None
         checked_labels = None if isinstance(checked, str) else checked
         note = _converted(labels) + (", for the video imported before" if before else "")
@@ -233,15 +241,14 @@ def _converted(labels: Path) -> str:
     return f"labels from {labels.name}"
 
 
-def _screen(recording: Recording, settings: Settings) -> Path | str:
-    """The recording's labels converted to our format and checked as ingest checks them
-    (:func:`~ethoflow.data.screening.screen_recording`): the checked label file, or why not."""
-    if recording.labels.name.lower().endswith(DEEPETHOGRAM_SUFFIX):
-        # Named so that its format is read from the name, as for every other tool's file.
-        named = settings.paths.features / f"{recording.video_id}.deepethogram.csv"
-        named.symlink_to(recording.labels.resolve())
-        recording = Recording(recording.video_id, recording.condition, recording.video, named)
-    outcome = screen_recording(recording, settings)
+def _screen(recording: Recording, settings: Settings, staging: Path) -> Path | str:
+    """The recording's labels converted to our format in ``staging`` and checked as ingest
+    checks them (:func:`~ethoflow.data.screening.screen_recording`): the checked label file, or
+    why not."""
+    deepethogram = recording.labels.name.lower().endswith(DEEPETHOGRAM_SUFFIX)
+    outcome = screen_recording(
+        recording, settings, staging, "deepethogram" if deepethogram else None
+    )
     if isinstance(outcome, Quarantined):
         return outcome.reason
     return outcome[0].labels

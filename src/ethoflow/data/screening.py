@@ -43,18 +43,24 @@ class Screened:
 
 
 def screen_recording(
-    recording: Recording, settings: Settings
+    recording: Recording,
+    settings: Settings,
+    out: Path | None = None,
+    label_format: str | None = None,
 ) -> tuple[Recording, ValidationReport] | Quarantined:
-    """``recording`` with its labels in our format, validated (the report saved under
-    ``<features>/reports/``) and its picture checked; or quarantined with the reason."""
+    """``recording`` with its labels in our format (another tool's converted into
+    ``<out>/labels/``; ``out`` defaults to ``paths.features``; ``label_format`` to the one the
+    file's name declares), validated (the report saved under ``<out>/reports/``) and its picture
+    checked; or quarantined with the reason."""
+    out = out or settings.paths.features
     try:
-        recording = convert_labels(recording, settings.paths.features / "labels", settings)
+        recording = convert_labels(recording, out / "labels", settings, label_format)
     except InputError as exc:  # the video or its label file, named
         return quarantine(recording, f"{exc.path.name}: {exc.problem}")
     report = validate_recording(
         recording.video, recording.labels, tolerance_frames=settings.ingest.label_tolerance_frames
     )
-    save_report(report, settings.paths.features / "reports" / f"{recording.video_id}.json")
+    save_report(report, out / "reports" / f"{recording.video_id}.json")
     problems = report.problems
     if not problems:
         try:

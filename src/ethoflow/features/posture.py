@@ -66,8 +66,8 @@ def floor_unsquash(track: pd.DataFrame) -> np.ndarray:
     if np.sqrt(values[0] / values[1]) >= _UPRIGHT:
         return np.eye(2)
     # Q = (S Sᵀ)⁻¹ for the floor→image map S, so Q^½ takes the image back to the floor.
-    root = vectors @ np.diag(np.sqrt(values)) @ vectors.T
-    return root / np.sqrt(np.linalg.det(root))
+    root: np.ndarray = vectors @ np.diag(np.sqrt(values)) @ vectors.T
+    return root / float(np.sqrt(np.linalg.det(root)))
 
 
 def _unsquashed(shape: pd.DataFrame, angle: np.ndarray, unsquash: np.ndarray) -> pd.DataFrame:
