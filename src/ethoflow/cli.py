@@ -553,7 +553,10 @@ def _label(videos: list[Path], params: Path, out: Path | None) -> dict:
             )
         from ethoflow.labelling.run import label_batch
 
-        logging.getLogger(__name__).info("labelling without Prefect: PREFECT_API_URL is not set")
+        # Named, not __name__: `python -m ethoflow.cli` runs it as __main__.
+        logging.getLogger("ethoflow.cli").info(
+            "labelling without Prefect: PREFECT_API_URL is not set"
+        )
         if settings.features.cnn:
             with _quiet_stderr():
                 import tensorflow  # noqa: F401 - the CNN features' network needs it anyway
