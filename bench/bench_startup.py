@@ -197,7 +197,9 @@ def main() -> None:
     history = args.out / "history" / "startup.md"
     history.parent.mkdir(parents=True, exist_ok=True)
     old = history.read_text().split("\n", 2)[2] if history.is_file() else ""
-    entry = "\n".join([f"## {result['date']}, commit {result['commit']}", "", *text.splitlines()[4:]])
+    entry = "\n".join(
+        [f"## {result['date']}, commit {result['commit']}", "", *text.splitlines()[4:]]
+    )
     history.write_text("# Start-up, run by run\n\n" + entry + "\n\n" + old)
     print(text, flush=True)
 
