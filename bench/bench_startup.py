@@ -166,9 +166,10 @@ def markdown(result: dict) -> str:
 def _cell(seconds: list[float]) -> str:
     if not seconds:
         return "—"
+    digits = 2 if min(seconds) < 1 else 1  # --help and the import: tenths are not enough
     if len(seconds) == 1:
-        return f"{seconds[0]:.1f}"
-    return f"{statistics.median(seconds):.1f} ({min(seconds):.1f})"
+        return f"{seconds[0]:.{digits}f}"
+    return f"{statistics.median(seconds):.{digits}f} ({min(seconds):.{digits}f})"
 
 
 def main() -> None:
