@@ -4,9 +4,9 @@
 The clip is 4 frames of the real 640×480 video (tests/data/real); the project uses params.yaml's
 default features and two untrained TCN champions (window 64) in a fresh MLflow store, with no
 Prefect server configured (PREFECT_API_URL unset), as on a lab PC. ``label (new champion)`` is
-the first label after a promotion: it copies each champion to OpenVINO (TensorFlow imported
-once); ``label`` the runs after it. Each case runs ``--repeats`` times; the median and the
-fastest are reported.
+the first label with champions that have no OpenVINO copy yet (aliased by hand here; the promote
+flow makes the copy): it copies each to OpenVINO (TensorFlow imported once); ``label`` the runs
+after it. Each case runs ``--repeats`` times; the median and the fastest are reported.
 
     .venv/bin/python bench/bench_startup.py [--before bench/results/startup-<commit>.json]
 

@@ -41,7 +41,7 @@ def project(tmp_path_factory, prefect_harness):
 
 
 def test_retrain_promotes_a_champion_per_head(project):
-    _, result = project
+    params, result = project
     assert result["ingest"]["ingested"] == 3 * len(LAB_CONDITIONS)
     assert {(r["head"], r["architecture"]) for r in result["train"]} == {
         ("grooming", "tcn"),
@@ -66,6 +66,9 @@ def test_retrain_promotes_a_champion_per_head(project):
         assert "6 recordings from condition_1, condition_3" in card
         artifact = mlflow.artifacts.load_text(f"runs:/{champion.run_id}/model_card.md")
         assert artifact == card
+        # Its OpenVINO copy, which labelling runs (no TensorFlow), made on promotion.
+        copy = load_settings(params).paths.runs / "champions" / f"ethoflow-{head}"
+        assert (copy / f"v{champion.version}-{champion.run_id}" / "model.xml").is_file()
 
 
 def _outputs(outbox: Path) -> dict[str, bytes]:

@@ -116,6 +116,18 @@ def load_champions(
     return loaded
 
 
+def champions_cache(settings: Settings) -> Path:
+    """Where the champions' OpenVINO copies are kept: ``paths.runs/champions/``."""
+    return settings.paths.runs / "champions"
+
+
+def copy_champion(head: str, version: str, settings: Settings) -> None:
+    """Make version ``version`` of ``head``'s model's OpenVINO copy now (at its promotion), so
+    that the first labelling with it need not import TensorFlow either."""
+    client = client_or_default(None)
+    champion_model(client.get_model_version(model_name(head), version), champions_cache(settings))
+
+
 def champion_model(champion: ModelVersion, cache: Path | None) -> Any:
     """The champion's model: its OpenVINO copy in ``cache`` (no TensorFlow imported), else the
     Keras model, copied there for the next runs when OpenVINO's outputs equal Keras'.
@@ -153,8 +165,7 @@ def champions_for_labelling(settings: Settings, *, models: bool = True) -> dict[
 
     try:
         start_tracking(settings, create=False)
-        cache = settings.paths.runs / "champions"
-        heads = load_champions(settings.train.heads, models=models, cache=cache)
+        heads = load_champions(settings.train.heads, models=models, cache=champions_cache(settings))
     except MlflowException as error:
         # MLflow's message may repeat the URL: the whole message is redacted.
         message = f"the model registry at {settings.tracking_uri} cannot be read: {error.message}"
