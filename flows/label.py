@@ -1,18 +1,18 @@
 """Label flow: every new recording → per-frame labels, summary and ethogram.
 
 Scheduled nightly on the inbox (``ethoflow.mlops.deployments``, on params.yaml's ``label.cron``);
-``ethoflow label VIDEO…`` runs it on named files. Videos already labelled with the same content
-and the same champion versions are skipped; a bad video is quarantined and reported while the
-others are labelled.
+``ethoflow label VIDEO…`` runs it on named files when a Prefect server is configured. Videos
+already labelled with the same content and the same champion versions are skipped; a bad video is
+quarantined and reported while the others are labelled. The body is
+:func:`ethoflow.labelling.run.label_batch`, with the tasks here as its steps.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import unmapped
@@ -20,13 +20,10 @@ from prefect.utilities.annotations import unmapped
 from ethoflow.config import Settings, load_settings
 from ethoflow.features.cnn import FeatureExtractor
 from ethoflow.features.featurization import Featurization
-from ethoflow.flows.tasks import build_extractor, registry_unreachable, video_runner
-from ethoflow.io.atomic import check_writable
-from ethoflow.labelling import batch
-from ethoflow.labelling import recording as labelling
+from ethoflow.flows.tasks import registry_unreachable, video_runner
+from ethoflow.labelling import batch, run
+from ethoflow.labelling.recording import HeadModel, LabelSettings
 from ethoflow.mlops.champions import champions_for_labelling
-from ethoflow.runtime.interrupt import Interrupted
-from ethoflow.runtime.redact import redact_credentials
 
 
 @task(
@@ -35,7 +32,7 @@ from ethoflow.runtime.redact import redact_credentials
     retry_delay_seconds=10,
     retry_condition_fn=registry_unreachable,
 )
-def load_champions(settings: Settings) -> dict[str, labelling.HeadModel]:
+def load_champions(settings: Settings) -> dict[str, HeadModel]:
     return champions_for_labelling(settings)
 
 
@@ -44,27 +41,39 @@ def label(
     video_id: str,
     video: Path,
     outbox: Path,
-    heads: dict[str, labelling.HeadModel],
+    heads: dict[str, HeadModel],
     featurization: Featurization,
     extractor: FeatureExtractor | None,
-    label_settings: labelling.LabelSettings,
+    label_settings: LabelSettings,
 ) -> batch.LabelOutcome:
-    try:
-        return labelling.label_video(
-            video,
-            outbox,
-            heads=heads,
-            featurization=featurization,
-            extractor=extractor,
-            label_settings=label_settings,
-            video_id=video_id,
+    return run.label_or_quarantine(
+        video_id,
+        video,
+        outbox=outbox,
+        heads=heads,
+        featurization=featurization,
+        extractor=extractor,
+        label_settings=label_settings,
+    )
+
+
+def label_as_tasks(
+    found: list[tuple[str, Path]], arguments: dict[str, Any], settings: Settings
+) -> list[batch.LabelOutcome]:
+    with video_runner(settings) as runner:  # leaving it cancels what is unfinished
+        futures = runner.map(
+            label,
+            {
+                "video_id": [video_id for video_id, _ in found],
+                "video": [video for _, video in found],
+                **{name: unmapped(value) for name, value in arguments.items()},
+            },
         )
-    except Interrupted:
-        raise  # Ctrl-C: the flow reports the batch as far as it went
-    except Exception as exc:  # noqa: BLE001 - one video's failure must not stop the batch
-        get_run_logger().exception("%s: failed", video.name)
-        reason = redact_credentials(f"unexpected error: {type(exc).__name__}: {exc}")
-        return batch.LabelOutcome(video_id, video, "quarantined", reason, None)
+        futures.wait()
+    return [
+        run.outcome_or_interrupted(video_id, video, future.result)
+        for (video_id, video), future in zip(found, futures, strict=True)
+    ]
 
 
 @task(cache_policy=NO_CACHE)
@@ -80,47 +89,11 @@ def label_flow(
 ) -> dict:
     """Label ``videos`` (files or folders; default: the inbox, paths.inbox) into ``outbox``
     (default: paths.outbox)."""
-    settings = load_settings(params)
-    sources = [Path(v) for v in videos] if videos else [settings.paths.inbox]
-    outbox_dir = Path(outbox) if outbox else settings.paths.outbox
-    if not videos and not settings.paths.inbox.is_dir():
-        raise FileNotFoundError(f"{settings.paths.inbox}: no inbox folder")
-    # Before any work: a batch whose results cannot be written is not started.
-    check_writable(outbox_dir)
-    featurization = Featurization.from_settings(settings)
-    # Named files are the user's choice; the nightly inbox may hold files still being copied.
-    settle = 0.0 if videos else settings.label.settle_seconds
-    found, outcomes = batch.find_videos(sources, settle_seconds=settle)
-    if found:
-        heads = load_champions(settings)
-        extractor = build_extractor(featurization)
-        with video_runner(settings) as runner:  # leaving it cancels what is unfinished
-            futures = runner.map(
-                label,
-                {
-                    "video_id": [video_id for video_id, _ in found],
-                    "video": [video for _, video in found],
-                    "outbox": unmapped(outbox_dir),
-                    "heads": unmapped(heads),
-                    "featurization": unmapped(featurization),
-                    "extractor": unmapped(extractor),
-                    "label_settings": unmapped(labelling.LabelSettings.from_settings(settings)),
-                },
-            )
-            futures.wait()
-        for (video_id, video), future in zip(found, futures, strict=True):
-            try:
-                outcomes.append(future.result())
-            except Interrupted:
-                reason = "stopped by Ctrl-C before its labels were written: re-run to label it"
-                outcomes.append(batch.LabelOutcome(video_id, video, "interrupted", reason, None))
-    # The report goes to the Prefect UI as an artifact and to report.csv; not logged a second time.
-    report(outcomes, ", ".join(map(str, sources)), outbox_dir)
-    statuses = Counter(o.status for o in outcomes)
-    if statuses["interrupted"]:
-        done = len(found) - statuses["interrupted"]
-        raise Interrupted(f"{done} of {len(found)} recordings labelled")
-    return {
-        "counts": dict(statuses),
-        "outcomes": [asdict(o) for o in outcomes],
-    }
+    return run.label_batch(
+        load_settings(params),
+        [Path(v) for v in videos] if videos else None,
+        Path(outbox) if outbox else None,
+        load_heads=load_champions,
+        label_all=label_as_tasks,
+        report=report,
+    )

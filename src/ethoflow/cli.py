@@ -130,8 +130,8 @@ def _flow_settings(params: Path) -> Settings:
     use_local_prefect(settings)
     _start_log(settings)
     start_temporary_server()
-    if not _verbose:
-        _import_tensorflow_quietly()
+    with _quiet_stderr():
+        import tensorflow  # noqa: F401 - imported once here, where its notes are silenced
     return settings
 
 
@@ -149,6 +149,8 @@ def _start_log(settings: Settings) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = settings.paths.runs / "logs" / f"{command or 'ethoflow'}-{stamp}.log"
     close_log = log_to_file(path, terminal=_verbose)
+    # ethoflow's notes (per video, per batch) in the file, as Prefect's runs log them.
+    logging.getLogger("ethoflow").setLevel(logging.INFO)
     progress.enable()
 
     def end_the_log() -> None:
@@ -179,14 +181,18 @@ def _stoppable(rest: str) -> Iterator[None]:
         raise typer.Exit(EXIT_STATUS) from None
 
 
-def _import_tensorflow_quietly() -> None:
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
     """TensorFlow writes CUDA probing and oneDNN notes to stderr from C++ before its logging is
-    set up, where no setting reaches them; import it once with stderr closed (an import error is
+    set up, where no setting reaches them: within, stderr is closed unless --verbose (an error is
     still raised, as an exception)."""
+    if _verbose:
+        yield
+        return
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -497,7 +503,8 @@ def label(
     params: ParamsOption = Path("params.yaml"),
     out: Annotated[Path | None, typer.Option(help="Output folder (default: paths.outbox).")] = None,
 ) -> None:
-    """Label videos with the champion models now (the label flow; no Prefect server needed).
+    """Label videos with the champion models now (no Prefect server needed: the label flow's run
+    is recorded on one when PREFECT_API_URL is set).
 
     Exits with status 1 when a video was quarantined (the others are labelled regardless), 2 when
     nothing could be done (a path that does not exist, an output folder that cannot be written,
@@ -519,25 +526,57 @@ def label(
 
 
 def _label(videos: list[Path], params: Path, out: Path | None) -> dict:
-    """The label flow's result, after the checks that make a failed run one line."""
-    settings = _flow_settings(params)
+    """The batch's result, after the checks that make a failed run one line: the label flow's
+    when ``PREFECT_API_URL`` names a Prefect server (the run recorded there), else the same batch
+    run in this process without Prefect (no temporary server: seconds of start-up saved)."""
+    on_server = bool(os.environ.get("PREFECT_API_URL"))
+    if on_server:
+        settings = _flow_settings(params)
+    else:
+        settings = _settings(params)
+        _start_log(settings)
     _check_out(out or settings.paths.outbox, "--out" if out else "--out (or paths.outbox)")
     from ethoflow.errors import NoChampionError
-    from ethoflow.flows.label import label_flow
     from ethoflow.mlops.champions import RegistryUnreadable, champions_for_labelling
 
     try:
-        # The champions' tags, read before the flow starts: no champion, or one trained on
-        # other features, is one line here rather than a failed flow run with its tracebacks.
+        # The champions' tags, read before the batch starts: no champion, or one trained on
+        # other features, is one line here rather than a failed run with its tracebacks.
         champions_for_labelling(settings, models=False)
-        batch = label_flow(
-            params=str(params.resolve()),
-            videos=[str(v.resolve()) for v in videos],
-            outbox=str(out.resolve()) if out else None,
+        if on_server:
+            from ethoflow.flows.label import label_flow
+
+            return label_flow(
+                params=str(params.resolve()),
+                videos=[str(v.resolve()) for v in videos],
+                outbox=str(out.resolve()) if out else None,
+            )
+        from ethoflow.labelling.run import label_batch
+
+        # Named, not __name__: `python -m ethoflow.cli` runs it as __main__.
+        logging.getLogger("ethoflow.cli").info(
+            "labelling without Prefect: PREFECT_API_URL is not set"
+        )
+        if settings.features.cnn:
+            with _quiet_stderr():
+                import tensorflow  # noqa: F401 - the CNN features' network needs it anyway
+        return label_batch(
+            settings,
+            [v.resolve() for v in videos],
+            out.resolve() if out else None,
+            load_heads=_champions_quietly,
         )
     except (NoChampionError, RegistryUnreadable, ValueError, OSError) as exc:
         _fail(exc)
-    return batch
+
+
+def _champions_quietly(settings: Settings) -> dict:
+    """The champions for labelling; TensorFlow, imported only to copy a new champion to
+    OpenVINO, is silenced."""
+    from ethoflow.mlops.champions import champions_for_labelling
+
+    with _quiet_stderr():
+        return champions_for_labelling(settings)
 
 
 @app.command()

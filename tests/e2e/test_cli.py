@@ -1,4 +1,5 @@
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -127,3 +128,37 @@ def test_the_retracing_warning_of_many_models_is_dropped_unless_verbose(caplog, 
         assert predict_with_new_models() == ["another warning"]
     finally:
         tensorflow_log.removeFilter(_not_retracing_warning)
+
+
+def test_label_without_a_prefect_server_neither_starts_nor_imports_prefect(project, tmp_path):
+    """No PREFECT_API_URL, as on a lab PC: `ethoflow label` labels and quarantines in its own
+    process, with no temporary Prefect server (Prefect is not even imported), and once each
+    champion has its OpenVINO copy, without TensorFlow."""
+    import os
+    import subprocess
+    import sys
+
+    videos = tmp_path / "videos"
+    project.copy_good(videos / "good.mp4")
+    (videos / "corrupt.mp4").write_bytes(b"not a video")
+    probe = (
+        "import sys; from ethoflow.cli import app\n"
+        "try:\n    app(sys.argv[1:])\n"
+        "except SystemExit as exit:\n"
+        "    print(exit.code, sorted(m for m in ('prefect', 'tensorflow') if m in sys.modules))"
+    )
+    env = {name: value for name, value in os.environ.items() if name != "PREFECT_API_URL"}
+
+    def label(video: str, out: Path) -> str:
+        arguments = ["label", str(videos / video), "--params", str(project.params)]
+        command = [sys.executable, "-c", probe, *arguments, "--out", str(out)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        return done.stdout.splitlines()[-1]
+
+    out = tmp_path / "out"
+    first = label(".", out)
+    assert first.startswith("1 [") and "prefect" not in first  # exit 1: a video quarantined
+    report = pd.read_csv(out / "report.csv").set_index("video_id")
+    assert report.status.to_dict() == {"corrupt": "quarantined", "good": "labelled"}
+    assert (out / "good" / "labels.csv").is_file()
+    assert label("good.mp4", tmp_path / "again") == "0 []"  # the champions' OpenVINO copies

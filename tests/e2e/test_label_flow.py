@@ -41,7 +41,7 @@ def project(tmp_path_factory, prefect_harness):
 
 
 def test_retrain_promotes_a_champion_per_head(project):
-    _, result = project
+    params, result = project
     assert result["ingest"]["ingested"] == 3 * len(LAB_CONDITIONS)
     assert {(r["head"], r["architecture"]) for r in result["train"]} == {
         ("grooming", "tcn"),
@@ -66,6 +66,9 @@ def test_retrain_promotes_a_champion_per_head(project):
         assert "6 recordings from condition_1, condition_3" in card
         artifact = mlflow.artifacts.load_text(f"runs:/{champion.run_id}/model_card.md")
         assert artifact == card
+        # Its OpenVINO copy, which labelling runs (no TensorFlow), made on promotion.
+        copy = load_settings(params).paths.runs / "champions" / f"ethoflow-{head}"
+        assert (copy / f"v{champion.version}-{champion.run_id}" / "model.xml").is_file()
 
 
 def _outputs(outbox: Path) -> dict[str, bytes]:
@@ -121,8 +124,7 @@ def test_cli_label_killed_mid_batch_then_rerun_completes_once(project, tmp_path)
     command = [sys.executable, "-m", "ethoflow.cli", "label", *videos]
     command += ["--params", str(params), "--out", str(outbox)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    # Its own process group: the kill reaches the temporary Prefect server it starts (no
-    # PREFECT_API_URL: as on a lab PC), as a power cut would.
+    # Its own process group (no PREFECT_API_URL: as on a lab PC), killed as a power cut would.
     process = subprocess.Popen(command, env=env, start_new_session=True)
     deadline = time.monotonic() + 300
     while not list(outbox.glob("*/record.json")) and time.monotonic() < deadline:
@@ -136,9 +138,9 @@ def test_cli_label_killed_mid_batch_then_rerun_completes_once(project, tmp_path)
 
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
-    # `ethoflow label` is the label flow (one batch loop), run by Prefect: its log file says so.
+    # Without a Prefect server, `ethoflow label` runs the label flow's batch in its own process.
     log = re.search(r"^log: (.+)$", finished.stderr, re.MULTILINE)
-    assert log and "for flow 'label'" in Path(log.group(1)).read_text(), finished.stderr
+    assert log and "labelling without Prefect" in Path(log.group(1)).read_text(), finished.stderr
     folders = sorted(p.name for p in outbox.iterdir() if p.is_dir())
     assert folders == ["c4_v00", "c4_v01"]
     for folder in folders:

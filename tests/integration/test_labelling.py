@@ -233,6 +233,27 @@ def test_load_champions_predicts_like_the_registered_model(lab, registry):
     np.testing.assert_array_equal(ours[1], theirs[1])
 
 
+def test_load_champions_with_a_cache_runs_an_openvino_copy_that_predicts_as_keras(
+    lab, registry, tmp_path
+):
+    """The first load copies the champion to OpenVINO in the cache, the next reads the copy;
+    both predict as the Keras model (within the copy's tolerance)."""
+    from ethoflow.models.openvino_model import TOLERANCE, OpenVinoModel
+
+    configure_tracking(registry, EXPERIMENT)
+    n_features = lab.heads["grooming"].model.input_shape[-1]
+    features = np.random.default_rng(2).normal(size=(40, n_features)).astype(np.float32)
+    original = {"grooming": replace(lab.heads["grooming"], threshold=0.25)}
+    theirs = predict_video(features, original, PostProcessing())["grooming"][0]
+    for _ in range(2):
+        loaded = load_champions(["grooming"], cache=tmp_path)
+        assert isinstance(loaded["grooming"].model, OpenVinoModel)
+        ours = predict_video(features, loaded, PostProcessing())["grooming"][0]
+        np.testing.assert_allclose(ours, theirs, atol=TOLERANCE)
+    [copy] = (tmp_path / model_name("grooming")).iterdir()
+    assert copy.name.startswith("v1-") and (copy / "model.xml").is_file()
+
+
 def test_load_champions_explains_missing_champion_or_threshold(registry):
     from mlflow import MlflowClient
 

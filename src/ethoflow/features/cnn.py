@@ -158,9 +158,10 @@ def _openvino_infer(
             "which OpenVINO does not find on this one: set features.precision to fp32"
         )
     if cache is None:
-        model = _convert_to_openvino(build_crops_model())
+        model = convert_to_openvino(build_crops_model())
     else:
-        model = core.read_model(_cached_openvino_model(build_crops_model, cache))
+        xml = cached_openvino_model(lambda: convert_to_openvino(build_crops_model()), cache)
+        model = core.read_model(xml)
     compiled = core.compile_model(
         model,
         "CPU",
@@ -183,12 +184,13 @@ def _openvino_infer(
     return infer, compiled.output(0).get_partial_shape()[-1].get_length()
 
 
-def _convert_to_openvino(crops_model: keras.Model) -> openvino.Model:
+def convert_to_openvino(model: keras.Model) -> openvino.Model:
+    """``model`` (any Keras model) as an OpenVINO model, in memory."""
     import openvino
 
     with tempfile.TemporaryDirectory(prefix="ethoflow-savedmodel-") as saved_model:
         # OpenVINO converts the exported SavedModel, not the Keras model object directly.
-        crops_model.export(saved_model, format="tf_saved_model", verbose=False)
+        model.export(saved_model, format="tf_saved_model", verbose=False)
         return openvino.convert_model(saved_model)
 
 
@@ -196,8 +198,8 @@ def _convert_to_openvino(crops_model: keras.Model) -> openvino.Model:
 _STALE_STAGING_SECONDS = 3600
 
 
-def _cached_openvino_model(build_crops_model: Callable[[], keras.Model], cache: Path) -> Path:
-    """``cache``/model.xml, converting ``build_crops_model()`` into it first when it is not there.
+def cached_openvino_model(convert: Callable[[], openvino.Model], cache: Path) -> Path:
+    """``cache``/model.xml, saving ``convert()``'s model into it first when it is not there.
 
     The folder appears in one rename, complete: a concurrent process either finds it whole or
     converts its own copy, and the first rename wins.
@@ -207,7 +209,7 @@ def _cached_openvino_model(build_crops_model: Callable[[], keras.Model], cache: 
     xml = cache / "model.xml"
     if xml.is_file():
         return xml
-    log.info("converting the extractor to OpenVINO into %s (once; takes seconds)", cache)
+    log.info("converting to OpenVINO into %s (once; takes seconds)", cache)
     cache.parent.mkdir(parents=True, exist_ok=True)
     for stale in cache.parent.glob(f".{cache.name}.*"):
         if time.time() - stale.stat().st_mtime > _STALE_STAGING_SECONDS:
@@ -217,9 +219,7 @@ def _cached_openvino_model(build_crops_model: Callable[[], keras.Model], cache: 
         # mkdtemp's folder is private (0700); the cache is shared by whoever shares paths.runs.
         staging.chmod(0o755)
         # FP32 weights: save_model would otherwise halve them to FP16 and change the features.
-        openvino.save_model(
-            _convert_to_openvino(build_crops_model()), staging / "model.xml", compress_to_fp16=False
-        )
+        openvino.save_model(convert(), staging / "model.xml", compress_to_fp16=False)
         try:
             os.rename(staging, cache)
         except OSError:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ethoflow.config import Settings
 from ethoflow.errors import NoChampionError
@@ -77,7 +78,11 @@ def _usable_tags(name: str, version: str, tags: dict[str, str]) -> tuple[float, 
 
 
 def load_champions(
-    heads: Sequence[str], *, client: MlflowClient | None = None, models: bool = True
+    heads: Sequence[str],
+    *,
+    client: MlflowClient | None = None,
+    models: bool = True,
+    cache: Path | None = None,
 ) -> dict[str, HeadModel]:
     """Load each head's ``champion`` version with its window, featurisation and threshold tags.
 
@@ -86,7 +91,8 @@ def load_champions(
     tags only (``model`` None): a check in a fraction of a second, before any work. With the
     models comes each version's training profile
     (:func:`~ethoflow.mlops.registered_models.logged_training_profile`; None for a version logged
-    without one).
+    without one). With a ``cache`` folder, each model runs in OpenVINO from its copy there
+    (:func:`champion_model`).
     """
     loaded = {}
     for head in heads:
@@ -100,14 +106,46 @@ def load_champions(
         version = str(champion.version)
         threshold, window, featurization = _usable_tags(name, version, champion.tags)
         # By version, not alias: the alias may move between reading the tags and the download.
-        model = load_keras_model(f"models:/{name}/{version}") if models else None
         assert champion.run_id is not None  # versions are registered from runs
+        model = champion_model(champion, cache) if models else None
         profile = logged_training_profile(champion.run_id, client) if models else None
         loaded[head] = HeadModel(
             head, name, version, model, threshold, window, featurization, profile
         )
         log.info("%s: champion version %s, threshold %.4g", name, version, threshold)
     return loaded
+
+
+def champions_cache(settings: Settings) -> Path:
+    """Where the champions' OpenVINO copies are kept: ``paths.runs/champions/``."""
+    return settings.paths.runs / "champions"
+
+
+def copy_champion(head: str, version: str, settings: Settings) -> None:
+    """Make version ``version`` of ``head``'s model's OpenVINO copy now (at its promotion), so
+    that the first labelling with it need not import TensorFlow either."""
+    client = client_or_default(None)
+    champion_model(client.get_model_version(model_name(head), version), champions_cache(settings))
+
+
+def champion_model(champion: ModelVersion, cache: Path | None) -> Any:
+    """The champion's model: its OpenVINO copy in ``cache`` (no TensorFlow imported), else the
+    Keras model, copied there for the next runs when OpenVINO's outputs equal Keras'.
+
+    A copy's folder is named by the version and its run: a version's model never changes, and
+    another store's version of the same number comes from another run.
+    """
+    from ethoflow.models.openvino_model import OpenVinoModel, openvino_copy
+
+    # By version, not alias: the alias may move between reading the tags and the download.
+    uri = f"models:/{champion.name}/{champion.version}"
+    if cache is None:
+        return load_keras_model(uri)
+    folder = cache / champion.name / f"v{champion.version}-{champion.run_id}"
+    if (folder / "model.xml").is_file():
+        return OpenVinoModel(folder / "model.xml")
+    model = load_keras_model(uri)
+    return openvino_copy(model, folder) or model
 
 
 class RegistryUnreadable(RuntimeError):
@@ -117,6 +155,8 @@ class RegistryUnreadable(RuntimeError):
 def champions_for_labelling(settings: Settings, *, models: bool = True) -> dict[str, HeadModel]:
     """Each of ``train.heads``' champion from the settings' registry, trained on the features the
     settings make; ``models=False`` reads their tags only (a check in a fraction of a second).
+    The models run in OpenVINO from their copies under ``paths.runs/champions/``, made at the
+    first load of a version (:func:`champion_model`).
 
     Raises :class:`~ethoflow.errors.NoChampionError`, ValueError or :class:`RegistryUnreadable`,
     each saying what to do.
@@ -125,7 +165,7 @@ def champions_for_labelling(settings: Settings, *, models: bool = True) -> dict[
 
     try:
         start_tracking(settings, create=False)
-        heads = load_champions(settings.train.heads, models=models)
+        heads = load_champions(settings.train.heads, models=models, cache=champions_cache(settings))
     except MlflowException as error:
         # MLflow's message may repeat the URL: the whole message is redacted.
         message = f"the model registry at {settings.tracking_uri} cannot be read: {error.message}"
