@@ -61,6 +61,7 @@ class Pool:
     features: dict[str, np.ndarray]  # video id → features per clock row
     truth: dict  # video id → Truth on the clock rows
     held_out: object  # Split of the held-out recordings, fully labelled
+    tracks: dict[str, pd.DataFrame]  # video id → its track on the clock rows
 
 
 def _hp_value(text: str) -> object:
@@ -89,8 +90,6 @@ def champion_hp(head) -> tuple[str, dict]:
 def draw_pool(settings, heads, folder: Path, review: int, held_out: int) -> Pool:
     """Draw, featurise (as ingest does) and champion-label the new set-up's recordings."""
     from ethoflow.features.featurization import Featurization
-    from ethoflow.labelling.recording import label_table, predict_video
-    from ethoflow.labelling.review_queue import Labelled
     from ethoflow.synth.conditions import NEW_SETUP
     from ethoflow.synth.lab import synthesize_lab
     from ethoflow.synth.recording import truth_labels
@@ -111,7 +110,7 @@ def draw_pool(settings, heads, folder: Path, review: int, held_out: int) -> Pool
     featurization = Featurization.from_settings(settings)
     extractor = featurization.build_extractor()
     clock_fps = settings.ingest.target_fps
-    labelled, features, truth, kept = {}, {}, {}, []
+    features, truth, tracks, kept = {}, {}, {}, []
     for index, row in enumerate(inventory.itertuples()):
         video = raw / NEW_SETUP.name / f"{row.video_id}.mp4"
         print(f"featurising {row.video_id}", flush=True)
@@ -124,18 +123,8 @@ def draw_pool(settings, heads, folder: Path, review: int, held_out: int) -> Pool
         if index >= review:
             kept.append((row.video_id, video_features, rows))
             continue
-        predictions = predict_video(video_features, heads, settings.postprocess)
-        summary = {
-            "video_id": row.video_id,
-            "heads": list(heads),
-            "clock_fps": clock_fps,
-            "source": str(video),
-            "models": {h.head: {"threshold": h.threshold} for h in heads.values()},
-        }
-        labelled[row.video_id] = Labelled(
-            folder, label_table(track, clock_fps, predictions), summary
-        )
         features[row.video_id] = video_features
+        tracks[row.video_id] = track
         truth[row.video_id] = Truth(rows, clock_fps)
     held = Split(
         video_ids=[v for v, _, _ in kept],
@@ -143,7 +132,50 @@ def draw_pool(settings, heads, folder: Path, review: int, held_out: int) -> Pool
         features=[f for _, f, _ in kept],
         labels=[r for _, _, r in kept],
     )
-    return Pool(labelled, features, truth, held)
+    pool = Pool({}, features, truth, held, tracks)
+    pool.review.update(label_pool(pool, heads, settings, folder))
+    return pool
+
+
+def label_pool(pool: Pool, heads: dict, settings, folder: Path) -> dict:
+    """The review recordings labelled by ``heads`` (what the queue ranks)."""
+    from ethoflow.labelling.recording import label_table, predict_video
+    from ethoflow.labelling.review_queue import Labelled
+
+    clock_fps = settings.ingest.target_fps
+    labelled = {}
+    for video_id, features in pool.features.items():
+        predictions = predict_video(features, heads, settings.postprocess)
+        summary = {
+            "video_id": video_id,
+            "heads": list(heads),
+            "clock_fps": clock_fps,
+            "source": str(folder / f"{video_id}.mp4"),
+            "models": {h.head: {"threshold": h.threshold} for h in heads.values()},
+        }
+        table = label_table(pool.tracks[video_id], clock_fps, predictions)
+        labelled[video_id] = Labelled(folder, table, summary)
+    return labelled
+
+
+def ranked_queue(labelled: dict, answers: list) -> pd.DataFrame:
+    """The review queue over ``labelled``, without stretches that overlap one answered before."""
+    from ethoflow.labelling.review_queue import queue_table, review_stretches
+
+    queue = queue_table({v: review_stretches(r, limit=None) for v, r in labelled.items()})
+    if not answers:
+        return queue
+    done = pd.DataFrame(
+        [(a.video, a.head, a.start_s, a.end_s) for a in answers],
+        columns=["video", "head", "start_s", "end_s"],
+    )
+    overlaps = queue.merge(done, on=["video", "head"], suffixes=("", "_done"))
+    overlaps = overlaps[
+        (overlaps.start_s < overlaps.end_s_done) & (overlaps.start_s_done < overlaps.end_s)
+    ]
+    seen = set(zip(overlaps.video, overlaps["head"], overlaps.start_s, strict=True))
+    keep = [k not in seen for k in zip(queue.video, queue["head"], queue.start_s, strict=True)]
+    return queue[keep]
 
 
 def joined(*splits):
@@ -175,27 +207,36 @@ def answered_split(pool: Pool, answers: list):
     )
 
 
-def setup_f1(model, window: int, head: str, test, validation, settings) -> dict[str, float]:
-    """Post-processed F1 per set-up of ``validation``, the threshold chosen on ``test``."""
+def setup_f1(
+    model, window: int, head: str, test, validation, settings
+) -> tuple[dict[str, float], float]:
+    """Post-processed F1 per set-up of ``validation``, and the threshold chosen on ``test``."""
     from ethoflow.evaluation.metrics import evaluate_model
     from ethoflow.labelling.adaptation import condition_scores
 
     evaluation = evaluate_model(model, window, head, test, validation, settings.postprocess)
     scores = condition_scores(evaluation.table)
-    return {setup: float(s.get("f1") or 0.0) for setup, s in scores.items()}
+    f1 = {setup: float(s.get("f1") or 0.0) for setup, s in scores.items()}
+    return f1, evaluation.threshold
 
 
 def run(
-    settings, heads, pool: Pool, queue: pd.DataFrame, lab: dict, budgets, seeds
+    settings, heads, pool: Pool, queue: pd.DataFrame, lab: dict, budgets, seeds, folder: Path
 ) -> tuple[list[dict], list[float]]:
-    """Round 0 (the champions) then every (seed, strategy, budget) round: one row per head."""
+    """Round 0 (the champions) then every (seed, strategy, budget) round: one row per head.
+
+    ``queue``: each round's models label the review recordings again and rank the stretches
+    not yet answered (as the adapt flow's next round would); ``random``: stretches of the
+    champions' queue's lengths at random places."""
+    from dataclasses import replace
+
     from ethoflow.synth.reviewer import answer_queue, random_queue
     from ethoflow.training.fit import Budget, train_head
 
     validation = joined(pool.held_out, lab["validation"])
     rows, fit_seconds = [], []
     for head in heads.values():
-        scores = setup_f1(head.model, head.window, head.head, lab["test"], validation, settings)
+        scores, _ = setup_f1(head.model, head.window, head.head, lab["test"], validation, settings)
         rows.append(
             {"seed": 0, "strategy": "champion", "budget": 0.0, "minutes": 0.0}
             | {
@@ -209,15 +250,22 @@ def run(
         )
     demo = settings.demo
     for seed in seeds:
-        ranked = {"queue": queue, "random": random_queue(queue, pool.truth, seed)}
+        baseline = random_queue(queue, pool.truth, seed)
         for strategy in STRATEGIES:
-            answered_before = -1
+            answers: list = []
+            current = dict(heads)
             for minutes in budgets:
-                answers = answer_queue(ranked[strategy], pool.truth, minutes)
-                if len(answers) == answered_before:  # the pool ran out: the same labels again
-                    print(f"{strategy} {minutes:g} min: pool exhausted, skipped", flush=True)
+                reviewed = sum(a.seconds for a in answers) / 60
+                if strategy == "queue":
+                    ranked = ranked_queue(label_pool(pool, current, settings, folder), answers)
+                    answers = answers + answer_queue(ranked, pool.truth, minutes - reviewed)
+                else:
+                    answers = answer_queue(baseline, pool.truth, minutes)
+                if sum(a.seconds for a in answers) / 60 <= reviewed + 1e-9 and reviewed > 0:
+                    print(
+                        f"{strategy} {minutes:g} min: nothing more to review, skipped", flush=True
+                    )
                     continue
-                answered_before = len(answers)
                 answered = answered_split(pool, answers)
                 train = joined(lab["train"], answered)
                 test = joined(lab["test"], answered)
@@ -236,7 +284,12 @@ def run(
                     window = int(hp["window"])
                     known = [int(np.isfinite(t).sum()) for t in train.targets(head.head)]
                     answered_frames = sum(known[len(lab["train"].video_ids) :])
-                    scores = setup_f1(model, window, head.head, test, validation, settings)
+                    scores, threshold = setup_f1(
+                        model, window, head.head, test, validation, settings
+                    )
+                    current[head.head] = replace(
+                        head, model=model, window=window, threshold=threshold
+                    )
                     row = {
                         "seed": seed,
                         "strategy": strategy,
@@ -403,7 +456,7 @@ def main() -> None:
         pool = draw_pool(settings, heads, Path(work), args.review, args.held_out)
         queue = queue_table({v: review_stretches(r, limit=None) for v, r in pool.review.items()})
         print(f"queue: {len(queue)} stretches, {(queue.end_s - queue.start_s).sum() / 60:.1f} min")
-        rows, fit_seconds = run(settings, heads, pool, queue, lab, budgets, seeds)
+        rows, fit_seconds = run(settings, heads, pool, queue, lab, budgets, seeds, Path(work))
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
