@@ -13,7 +13,9 @@ is a lab, inbox or ``bench_new_setup`` recording), featurises each once as inges
 labels the review recordings with the champions to rank their stretches
 (:func:`ethoflow.labelling.review_queue.review_stretches`, the adapt flow's queue). Per seed and
 strategy, the simulated reviewer (:mod:`ethoflow.synth.reviewer`) answers the queue, or the same
-lengths of random stretches, for each cumulative budget; the answers become partial labels
+lengths of random stretches, for each cumulative budget; after each round the round's models
+label the review recordings again and rank the stretches not yet answered, as the adapt flow's
+next round would. The answers become partial labels
 (every unanswered frame unknown) and each head is retrained in ONE fit
 (:func:`ethoflow.training.fit.train_head`) with its champion's architecture and
 hyper-parameters, on the lab's training split plus the answered recordings, early-stopped on the
@@ -378,9 +380,11 @@ def markdown(result: dict) -> str:
         f"one fit {result['fit_s_mean']:.0f} s on average.",
         "",
         f"Set-up `{setup}`: {result['review_videos']} recordings of {result['minutes']:g} min to "
-        f"review, {result['held_out_videos']} held out; the queue ranks "
+        f"review, {result['held_out_videos']} held out; the champions' queue ranks "
         f"{result['queue']['stretches']} stretches, {result['queue']['minutes']:.1f} min of "
-        f"video (both heads), so budgets above that are capped by the pool. Champions: "
+        "video (both heads): the random stretches take its lengths, so their budgets are capped "
+        "there; each round's models rank the queue's stretches anew, until none is left unsure. "
+        "Champions: "
         + ", ".join(
             f"{h} v{v['version']} ({v['architecture']})" for h, v in result["champions"].items()
         )
@@ -391,8 +395,9 @@ def markdown(result: dict) -> str:
         "(unanswered frames unknown), early-stopped and thresholded on the lab's test split plus "
         "the answered recordings; the `adapt` flow runs the full Optuna search per round "
         "instead, which is too slow to repeat for every budget, strategy and seed on 2 cores. "
-        "The queue is ranked once, by the champions (answers are a prefix of it); random: the "
-        "same stretch lengths at random places (`ethoflow.synth.reviewer.random_queue`). F1 is "
+        "The queue is ranked by the champions, then by each round's models over the stretches "
+        "not yet answered; random: the champions' queue's stretch lengths at random places "
+        "(`ethoflow.synth.reviewer.random_queue`). F1 is "
         "post-processed, frames of the held-out recordings pooled; the trained set-ups' F1 is on "
         "the lab's validation split, the change the worst over them against the champion.",
         "",
