@@ -20,7 +20,12 @@ from prefect.utilities.annotations import unmapped
 from ethoflow.config import Settings, load_settings
 from ethoflow.features.cnn import FeatureExtractor
 from ethoflow.features.featurization import Featurization
-from ethoflow.flows.tasks import build_extractor, registry_unreachable, video_runner
+from ethoflow.flows.tasks import (
+    build_extractor,
+    registry_unreachable,
+    video_runner,
+    wait_counting,
+)
 from ethoflow.io.atomic import check_writable
 from ethoflow.labelling import batch
 from ethoflow.labelling import recording as labelling
@@ -107,7 +112,7 @@ def label_flow(
                     "label_settings": unmapped(labelling.LabelSettings.from_settings(settings)),
                 },
             )
-            futures.wait()
+            wait_counting(futures, "label")
         for (video_id, video), future in zip(found, futures, strict=True):
             try:
                 outcomes.append(future.result())
