@@ -62,11 +62,15 @@ def video_runner(settings: Settings) -> ThreadPoolTaskRunner:
 
 def wait_counting(futures: list[PrefectFuture], stage: str) -> None:
     """Wait for the per-recording ``futures`` of ``stage``, telling how many are done and the
-    time left on the terminal and as the run's progress artifact ``<stage>-progress``."""
+    time left on the terminal and as the run's progress artifact ``<stage>-progress``. A
+    recording stopped by Ctrl-C (or failed) is not done: the count stays short of the total."""
     recordings = Progress(
         stage, len(futures), unit="recording", report=progress_artifact(f"{stage}-progress")
     )
-    for done, _ in enumerate(as_completed(futures), start=1):
+    done = 0
+    for future in as_completed(futures):
+        future.wait()  # keeps its final state: the API's, read otherwise, may still be Running
+        done += future.state.is_completed()
         recordings.advance(done)
 
 

@@ -6,17 +6,20 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from prefect import flow
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import (
-    ArtifactFilter,
-    ArtifactFilterFlowRunId,
-    ArtifactFilterKey,
-)
+import pytest
+from prefect import flow, task
 from prefect.context import FlowRunContext
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from ethoflow.flows.tasks import progress_artifact
+from ethoflow.flows.tasks import progress_artifact, wait_counting
 from ethoflow.runtime.progress import Progress
+from helpers.progress import progress_artifacts
+
+
+def _this_run() -> UUID:
+    context = FlowRunContext.get()
+    assert context is not None and context.flow_run is not None
+    return context.flow_run.id
 
 
 @flow
@@ -25,26 +28,38 @@ def count_recordings(total: int, key: str) -> UUID:
     recordings = Progress("ingest", total, unit="recording", report=progress_artifact(key))
     for done in range(1, total + 1):
         recordings.advance(done)
-    context = FlowRunContext.get()
-    assert context is not None and context.flow_run is not None
-    return context.flow_run.id
+    return _this_run()
 
 
-def _artifacts(run: UUID, key: str) -> list:
-    with get_client(sync_client=True) as client:
-        return client.read_artifacts(
-            artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[run])
-            )
-        )
+@task
+def featurize(recording: str) -> str:
+    if recording == "corrupt":
+        raise ValueError(f"{recording}: cannot be read")
+    return recording
+
+
+@flow
+def featurize_batch(recordings: list[str]) -> UUID:
+    """The flows' per-recording tasks, two at a time, waited for with their progress."""
+    with ThreadPoolTaskRunner(max_workers=2) as runner:
+        wait_counting(runner.map(featurize, {"recording": recordings}), "ingest")
+    return _this_run()
 
 
 def test_a_stage_shows_as_one_progress_artifact_of_its_run(prefect_harness):
     run = count_recordings(3, "ingest-progress")
-    (artifact,) = _artifacts(run, "ingest-progress")
+    (artifact,) = progress_artifacts("ingest-progress", run)
     assert artifact.type == "progress"
     assert float(artifact.data) == 100.0
     assert artifact.description.startswith("ingest: 3 of 3 recordings done in ")
+
+
+def test_a_batch_counts_the_recordings_its_tasks_finished(prefect_harness):
+    """A failed task (as one stopped by Ctrl-C) is not done: the batch ends short of 100 %."""
+    run = featurize_batch(["a", "corrupt", "b", "c"])
+    (artifact,) = progress_artifacts("ingest-progress", run)
+    assert float(artifact.data) == pytest.approx(75.0)
+    assert artifact.description.startswith("ingest: 3 of 4 recordings done, about ")
 
 
 def test_a_failed_progress_artifact_is_logged_and_the_work_goes_on(prefect_harness, caplog):
@@ -55,7 +70,7 @@ def test_a_failed_progress_artifact_is_logged_and_the_work_goes_on(prefect_harne
     warnings = [r for r in caplog.records if r.name == "ethoflow.flows.tasks"]
     assert len(warnings) == 1  # reported once, then no more calls
     assert "progress artifact Not A Key: not updated" in warnings[0].getMessage()
-    assert _artifacts(run, "Not A Key") == []
+    assert progress_artifacts("Not A Key", run) == []
 
 
 def test_outside_a_run_there_is_nothing_to_report_to():
