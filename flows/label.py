@@ -24,7 +24,7 @@ from ethoflow.flows.tasks import (
     build_extractor,
     registry_unreachable,
     video_runner,
-    wait_counting,
+    wait_with_progress,
 )
 from ethoflow.io.atomic import check_writable
 from ethoflow.labelling import batch
@@ -112,7 +112,7 @@ def label_flow(
                     "label_settings": unmapped(labelling.LabelSettings.from_settings(settings)),
                 },
             )
-            wait_counting(futures, "label")
+            wait_with_progress(futures, "label")
         for (video_id, video), future in zip(found, futures, strict=True):
             try:
                 outcomes.append(future.result())

@@ -60,7 +60,7 @@ def video_runner(settings: Settings) -> ThreadPoolTaskRunner:
     return ThreadPoolTaskRunner(max_workers=settings.parallel.video_workers)
 
 
-def wait_counting(futures: list[PrefectFuture], stage: str) -> None:
+def wait_with_progress(futures: list[PrefectFuture], stage: str) -> None:
     """Wait for the per-recording ``futures`` of ``stage``, telling how many are done and the
     time left on the terminal and as the run's progress artifact ``<stage>-progress``. A
     recording stopped by Ctrl-C (or failed) is not done: the count stays short of the total."""

@@ -11,7 +11,7 @@ from prefect import flow, task
 from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ethoflow.flows.tasks import progress_artifact, wait_counting
+from ethoflow.flows.tasks import progress_artifact, wait_with_progress
 from ethoflow.runtime.progress import Progress
 from helpers.progress import progress_artifacts
 
@@ -42,7 +42,7 @@ def featurize(recording: str) -> str:
 def featurize_batch(recordings: list[str]) -> UUID:
     """The flows' per-recording tasks, two at a time, waited for with their progress."""
     with ThreadPoolTaskRunner(max_workers=2) as runner:
-        wait_counting(runner.map(featurize, {"recording": recordings}), "ingest")
+        wait_with_progress(runner.map(featurize, {"recording": recordings}), "ingest")
     return _this_run()
 
 
