@@ -13,7 +13,7 @@ from ethoflow.data import ingest as steps
 from ethoflow.data.screening import Screened, featurize_or_quarantine, screen_recordings
 from ethoflow.features.cnn import FeatureExtractor
 from ethoflow.features.featurization import Featurization
-from ethoflow.flows.tasks import build_extractor, video_runner
+from ethoflow.flows.tasks import build_extractor, video_runner, wait_with_progress
 from ethoflow.runtime.interrupt import Interrupted
 
 
@@ -94,7 +94,7 @@ def ingest_flow(params: str = "params.yaml") -> dict:
                 "settings": unmapped(settings),
             },
         )
-        futures.wait()  # leaving the runner cancels what is unfinished
+        wait_with_progress(futures, "ingest")  # leaving the runner cancels what is unfinished
     records: list[dict] = []
     stopped = 0
     for future in futures:

@@ -20,7 +20,7 @@ from prefect.utilities.annotations import unmapped
 from ethoflow.config import Settings, load_settings
 from ethoflow.features.cnn import FeatureExtractor
 from ethoflow.features.featurization import Featurization
-from ethoflow.flows.tasks import registry_unreachable, video_runner
+from ethoflow.flows.tasks import registry_unreachable, video_runner, wait_with_progress
 from ethoflow.labelling import batch, run
 from ethoflow.labelling.recording import HeadModel, LabelSettings
 from ethoflow.mlops.champions import champions_for_labelling
@@ -69,7 +69,7 @@ def label_as_tasks(
                 **{name: unmapped(value) for name, value in arguments.items()},
             },
         )
-        futures.wait()
+        wait_with_progress(futures, "label")
     return [
         run.outcome_or_interrupted(video_id, video, future.result)
         for (video_id, video), future in zip(found, futures, strict=True)

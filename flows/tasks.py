@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from typing import cast
+from uuid import UUID
+
 from prefect import task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext, TaskRunContext
+from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ethoflow.config import Settings
@@ -11,7 +18,10 @@ from ethoflow.errors import NoChampionError
 from ethoflow.features.cnn import FeatureExtractor
 from ethoflow.features.featurization import Featurization
 from ethoflow.mlops import mlflow_store
+from ethoflow.runtime.progress import Progress, Reporter, Status
 from ethoflow.training.fit import Split, load_split
+
+logger = logging.getLogger(__name__)
 
 
 def registry_unreachable(task, task_run, state) -> bool:
@@ -48,3 +58,52 @@ def video_runner(settings: Settings) -> ThreadPoolTaskRunner:
     (measured against processes in bench/results/parallel.md).
     """
     return ThreadPoolTaskRunner(max_workers=settings.parallel.video_workers)
+
+
+def wait_with_progress(futures: list[PrefectFuture], stage: str) -> None:
+    """Wait for the per-recording ``futures`` of ``stage``, telling how many are done and the
+    time left on the terminal and as the run's progress artifact ``<stage>-progress``. A
+    recording stopped by Ctrl-C (or failed) is not done: the count stays short of the total."""
+    recordings = Progress(
+        stage, len(futures), unit="recording", report=progress_artifact(f"{stage}-progress")
+    )
+    done = 0
+    for future in as_completed(futures):
+        future.wait()  # keeps its final state: the API's, read otherwise, may still be Running
+        done += future.state.is_completed()
+        recordings.advance(done)
+
+
+def progress_artifact(key: str) -> Reporter | None:
+    """A reporter of a stage's progress (:class:`ethoflow.runtime.progress.Progress`) to the
+    Prefect progress artifact ``key`` (lowercase letters, digits and dashes) of the flow or task
+    run in hand, its description the status line with the counts and the time left; None outside
+    a run.
+
+    The first status creates the artifact, the next ones update it. A failed call to Prefect's
+    API is logged and ends the reporting, never the work: a night's labelling is not worth
+    failing, or slowing with retries, for its progress.
+    """
+    if FlowRunContext.get() is None and TaskRunContext.get() is None:
+        return None
+    artifact: UUID | None = None
+    failed = False
+
+    def report(status: Status) -> None:
+        nonlocal artifact, failed
+        if failed:
+            return
+        try:
+            if artifact is None:
+                # Called from sync code, Prefect's dispatch returns the id, not a coroutine.
+                created = create_progress_artifact(
+                    status.percent, key=key, description=status.text()
+                )
+                artifact = cast(UUID, created)
+            else:
+                update_progress_artifact(artifact, status.percent, description=status.text())
+        except Exception:  # noqa: BLE001 - progress must never fail the work
+            failed = True
+            logger.warning("progress artifact %s: not updated from now on", key, exc_info=True)
+
+    return report

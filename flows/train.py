@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from ethoflow.config import Settings, TrainingBudget, load_settings
 from ethoflow.evaluation.reports import write_train_report
 from ethoflow.features.drift import training_profile
-from ethoflow.flows.tasks import load, start_tracking
+from ethoflow.flows.tasks import load, progress_artifact, start_tracking
 from ethoflow.mlops.versioning import training_lineage
 from ethoflow.training.fit import Budget
 from ethoflow.training.search import Search, search_and_register
@@ -29,7 +29,8 @@ def setup_profile(settings: Settings) -> dict:
 
 @task(cache_policy=NO_CACHE, task_run_name="search-{search.head}-{search.architecture}")
 def search(search: Search, tags: dict[str, str], profile: dict) -> dict:
-    return asdict(search_and_register(search, lineage=tags, profile=profile))
+    progress = progress_artifact(f"search-{search.head}-{search.architecture}-progress")
+    return asdict(search_and_register(search, lineage=tags, profile=profile, report=progress))
 
 
 @task(cache_policy=NO_CACHE)

@@ -121,6 +121,8 @@ def test_ctrl_c_to_the_group_stops_label_and_a_rerun_labels_the_rest(
     stdout, stderr, seconds = interrupt_when(process, (out / "a" / "record.json").exists)
     assert process.returncode == EXIT_STATUS, stderr
     check_stopped(out, stdout, stderr, "label", "labelled")
+    # The batch's progress: z, stopped, is not done.
+    assert "label: 1 of 2 recordings done" in stderr and "2 of 2" not in stderr, stderr
     log = log_file(stderr).read_text()
     assert "labelling without Prefect" in log and "Starting temporary server" not in log
     print(f"label stopped {seconds:.1f} s after SIGINT to the group")
@@ -204,6 +206,7 @@ def test_ctrl_c_stops_ingest_and_a_rerun_featurises_the_rest(tmp_path, prefect_a
     assert process.returncode == EXIT_STATUS, stderr
     stopped = re.search(r"^interrupted: (\d+) of (\d+) recordings featurised;", stderr, re.M)
     assert stopped, stderr
+    assert f"ingest: {stopped[1]} of {stopped[2]} recordings done" in stderr, stderr
     done, total = map(int, stopped.groups())
     assert 1 <= done < total == 2 * len(CONDITIONS)
     assert len(list((features / "videos").glob("*.json"))) == done

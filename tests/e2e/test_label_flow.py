@@ -20,6 +20,7 @@ from ethoflow.evaluation.agreement import label_agreement
 from ethoflow.synth.conditions import HELD_OUT_CONDITION
 from ethoflow.synth.recording import truth_labels
 from helpers.labs import small_lab
+from helpers.progress import progress_artifacts
 from helpers.retrain import LAB_CONDITIONS, PARAMS
 
 
@@ -69,6 +70,10 @@ def test_retrain_promotes_a_champion_per_head(project):
         # Its OpenVINO copy, which labelling runs (no TensorFlow), made on promotion.
         copy = load_settings(params).paths.runs / "champions" / f"ethoflow-{head}"
         assert (copy / f"v{champion.version}-{champion.run_id}" / "model.xml").is_file()
+        # The search's progress in the Prefect UI: its trials done of all.
+        search = progress_artifacts(f"search-{head}-tcn-progress")[0]
+        assert float(search.data) == 100.0
+        assert re.match(rf"search {head}/tcn: (\d+) of \1 trials? done in ", search.description)
 
 
 def _outputs(outbox: Path) -> dict[str, bytes]:
@@ -82,6 +87,9 @@ def test_label_flow_labels_the_held_out_inbox_and_quarantines_the_corrupt_video(
     s = load_settings(params)
     result = label_flow(params=str(params))
     assert result["counts"] == {"labelled": 2, "quarantined": 1}
+    progress = progress_artifacts("label-progress")[0]  # this run's, the newest
+    assert float(progress.data) == 100.0
+    assert progress.description.startswith("label: 3 of 3 recordings done in ")
     [bad] = [o for o in result["outcomes"] if o["status"] == "quarantined"]
     assert bad["video_id"] == "corrupt" and bad["reason"]
     report = pd.read_csv(s.paths.outbox / "report.csv")
@@ -141,6 +149,7 @@ def test_cli_label_killed_mid_batch_then_rerun_completes_once(project, tmp_path)
     # Without a Prefect server, `ethoflow label` runs the label flow's batch in its own process.
     log = re.search(r"^log: (.+)$", finished.stderr, re.MULTILINE)
     assert log and "labelling without Prefect" in Path(log.group(1)).read_text(), finished.stderr
+    assert "label: 2 of 2 recordings done in " in finished.stderr  # the batch's progress
     folders = sorted(p.name for p in outbox.iterdir() if p.is_dir())
     assert folders == ["c4_v00", "c4_v01"]
     for folder in folders:

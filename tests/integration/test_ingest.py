@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -24,6 +25,7 @@ from ethoflow.synth.conditions import CONDITIONS
 from ethoflow.synth.recording import write_recording
 from helpers.ingest import feature_files, ingest_project
 from helpers.labs import small_lab
+from helpers.progress import progress_artifacts
 
 
 def _add_bad_recordings(raw: Path) -> None:
@@ -80,6 +82,13 @@ def test_flow_completes_and_quarantines_the_bad_recordings(ingested):
     assert sorted(quarantine.video_id) == ["black", "corrupt", "one", "short", "twin"]
     report = json.loads((params.parent / "data/features/reports/short.json").read_text())
     assert report["success"] is False
+
+
+def test_the_prefect_ui_shows_the_recordings_featurised_of_all(ingested):
+    _, state = ingested
+    (progress,) = progress_artifacts("ingest-progress", state.state_details.flow_run_id)
+    assert float(progress.data) == 100.0
+    assert re.match(r"ingest: (\d+) of \1 recordings done in ", progress.description)
 
 
 def test_manifest_features_and_labels_line_up(ingested):

@@ -128,8 +128,14 @@ def test_search_with_two_trial_workers_runs_each_trial_once_in_one_study(trackin
         budget=Budget(max_epochs=2, patience=1, stride_fraction=1.0, seed=0),
         workers=2,
     )
-    result = search_and_register(search, lineage={"features_version": "parallel"})
+    statuses = []
+    result = search_and_register(
+        search, lineage={"features_version": "parallel"}, report=statuses.append
+    )
     assert result.n_trials == 3 and result.model_version == "1"
+    # The workers' finished trials, counted as they end: from none to all, never back.
+    counts = [status.done for status in statuses]
+    assert counts[0] == 0 and counts[-1] == 3 and counts == sorted(set(counts))
     [summary] = optuna.get_all_study_summaries(storage)
     assert summary.study_name == result.study_name
     study = optuna.load_study(study_name=result.study_name, storage=storage)

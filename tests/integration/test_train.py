@@ -140,8 +140,12 @@ def test_resuming_a_study_continues_it(splits, tracking, tmp_path):
     with mlflow.start_run():
         first = run_search(search, study_name="resume")
         numbers = [t.number for t in first.trials]
-        second = run_search(more, study_name="resume")
+        statuses = []
+        second = run_search(more, study_name="resume", report=statuses.append)
         assert [t.number for t in second.trials] == [*numbers, 2]
+        # Told at the start (2 trials from the first run: no pace yet) and after the new trial.
+        assert [(s.done, s.total, s.left_s) for s in statuses] == [(2, 3, None), (3, 3, 0.0)]
+        assert statuses[-1].text().startswith("search grooming/lstm: 3 of 3 trials done in ")
         third = run_search(more, study_name="resume")
         assert len(third.trials) == 3  # already complete: nothing re-run
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from ethoflow.io.atomic import check_writable
 from ethoflow.labelling.batch import LabelOutcome, find_videos, write_batch_report
 from ethoflow.labelling.recording import HeadModel, LabelSettings, label_video
 from ethoflow.runtime.interrupt import Interrupted
+from ethoflow.runtime.progress import Progress
 from ethoflow.runtime.redact import redact_credentials
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,17 @@ def label_in_threads(
     found: list[tuple[str, Path]], arguments: dict[str, Any], settings: Settings
 ) -> list[LabelOutcome]:
     """Label ``found``, ``parallel.video_workers`` videos at once (threads, as the flow's task
-    runner: bench/results/parallel.md)."""
+    runner: bench/results/parallel.md), telling how many are done and the time left."""
+    recordings = Progress("label", len(found), unit="recording")
     with ThreadPoolExecutor(settings.parallel.video_workers) as pool:
         futures = [
             pool.submit(label_or_quarantine, video_id, video, **arguments)
             for video_id, video in found
         ]
+        done = 0
+        for future in as_completed(futures):
+            done += future.exception() is None  # a video stopped by Ctrl-C is not done
+            recordings.advance(done)
     return [
         outcome_or_interrupted(video_id, video, future.result)
         for (video_id, video), future in zip(found, futures, strict=True)

@@ -14,12 +14,14 @@ import hashlib
 import multiprocessing
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ethoflow.config import SearchSpace
+from ethoflow.runtime.progress import Progress, Reporter
 from ethoflow.training.fit import Budget, Split, train_head
 
 # Parameters each architecture reads besides the shared ones (window, batch size, layers, units,
@@ -97,6 +99,8 @@ class StudyJob:
 
 # How long a process waits for a SQLite database another process is writing, instead of failing.
 _SQLITE_LOCK_TIMEOUT_S = 60
+# How often a search run by worker processes counts their finished trials (each takes minutes).
+_PROGRESS_POLL_S = 5.0
 
 
 def _load_study(job: StudyJob, worker: int):
@@ -125,9 +129,12 @@ def _load_study(job: StudyJob, worker: int):
     )
 
 
-def run_trials(job: StudyJob, worker: int, n_trials: int) -> None:
+def run_trials(
+    job: StudyJob, worker: int, n_trials: int, trial_ended: Callable[[], None] | None = None
+) -> None:
     """Run ``n_trials`` trials of the job's study in this process, each a run nested under the
-    job's parent run. ``worker`` (0, 1, …) seeds this process's sampler."""
+    job's parent run, calling ``trial_ended`` after each. ``worker`` (0, 1, …) seeds this
+    process's sampler."""
     import mlflow
     import optuna
 
@@ -176,7 +183,8 @@ def run_trials(job: StudyJob, worker: int, n_trials: int) -> None:
         best_here = max(best_here, score)
         return score
 
-    study.optimize(objective, n_trials=n_trials, catch=())
+    callbacks = [] if trial_ended is None else [lambda study, trial: trial_ended()]
+    study.optimize(objective, n_trials=n_trials, catch=(), callbacks=callbacks)
 
 
 def trial_model_path(models_dir: str | Path, number: int) -> Path:
@@ -184,7 +192,20 @@ def trial_model_path(models_dir: str | Path, number: int) -> Path:
     return Path(models_dir) / f"trial-{number}.keras"
 
 
-def run_search(search: Search, *, study_name: str, models_dir: str | Path | None = None):
+def _finished_trials(study) -> int:
+    import optuna
+
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return len(study.get_trials(deepcopy=False, states=finished))
+
+
+def run_search(
+    search: Search,
+    *,
+    study_name: str,
+    models_dir: str | Path | None = None,
+    report: Reporter | None = None,
+):
     """Run the study ``study_name`` until it holds ``search.n_trials`` finished trials; return it.
 
     Trials already in the storage (from an earlier, interrupted run) count, so a re-run continues
@@ -192,10 +213,10 @@ def run_search(search: Search, *, study_name: str, models_dir: str | Path | None
     run the remaining trials at once (each a share of them), reading and writing the one study in
     ``search.storage``. Must be called inside an active MLflow run, which becomes the trials'
     parent. With ``models_dir``, each trial that beats its worker's earlier trials saves its model
-    there (:func:`trial_model_path`).
+    there (:func:`trial_model_path`). The trials done and the time left are told as the search's
+    :class:`~ethoflow.runtime.progress.Progress` (to ``report`` too).
     """
     import mlflow
-    import optuna
 
     parent = mlflow.active_run()
     if parent is None:
@@ -212,27 +233,42 @@ def run_search(search: Search, *, study_name: str, models_dir: str | Path | None
         None if models_dir is None else str(models_dir),
     )
     study = _load_study(job, worker=0)
-    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    remaining = search.n_trials - sum(t.state in finished for t in study.trials)
+    finished = _finished_trials(study)
+    trials = Progress(
+        f"search {search.head}/{search.architecture}",
+        search.n_trials,
+        unit="trial",
+        done=finished,
+        report=report,
+    )
+    remaining = search.n_trials - finished
     # Each worker gets its share up front: the study ends with exactly n_trials, with no race
     # between workers over whether one more trial is needed.
     shares = [remaining // workers + (w < remaining % workers) for w in range(workers)]
     shares = [share for share in shares if share > 0]
     if len(shares) == 1:
         # In this process, as without workers: a spawned one spends seconds importing TensorFlow.
-        run_trials(job, 0, shares[0])
+        run_trials(job, 0, shares[0], trial_ended=lambda: trials.advance(_finished_trials(study)))
     elif shares:
         # Spawned, not forked: a fork of a process running TensorFlow's threads can deadlock.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(len(shares), mp_context=context) as pool:
             running = [pool.submit(run_trials, job, w, share) for w, share in enumerate(shares)]
-            for trials in running:
-                trials.result()  # a worker's failure fails the search, as a trial's does
+            unfinished = set(running)
+            while unfinished:
+                unfinished = wait(unfinished, timeout=_PROGRESS_POLL_S).not_done
+                trials.advance(_finished_trials(study))
+            for worker in running:
+                worker.result()  # a worker's failure fails the search, as a trial's does
     return study
 
 
 def search_and_register(
-    search: Search, *, lineage: dict[str, str], profile: dict | None = None
+    search: Search,
+    *,
+    lineage: dict[str, str],
+    profile: dict | None = None,
+    report: Reporter | None = None,
 ) -> SearchResult:
     """Search, then register the best trial's model as a version of ``ethoflow-<head>``.
 
@@ -244,7 +280,8 @@ def search_and_register(
     recordings' set-up numbers and feature summaries, is logged as the run's ``profile.json``,
     which labelling scores new recordings against. The study is named after the head,
     architecture, features version and search set-up, so new data or a new search space starts a
-    new study while an interrupted one resumes (see :func:`run_search`).
+    new study while an interrupted one resumes (see :func:`run_search`). ``report`` is told the
+    trials done and the time left after each trial.
     """
     import mlflow
 
@@ -264,7 +301,7 @@ def search_and_register(
         mlflow.start_run(run_name=f"search-{head}-{architecture}", tags=tags) as run,
         tempfile.TemporaryDirectory(prefix="ethoflow-trials-") as models_dir,
     ):
-        study = run_search(search, study_name=study_name, models_dir=models_dir)
+        study = run_search(search, study_name=study_name, models_dir=models_dir, report=report)
         best = study.best_trial
         hp = dict(best.params)
         kept = trial_model_path(models_dir, best.number)
