@@ -130,6 +130,9 @@ def project(tiny_champions, tmp_path_factory, prefect_harness) -> Project:
     root = tmp_path_factory.mktemp("project")
     # The copied database still names the session's artifacts: read, never changed.
     shutil.copytree(tiny_champions / "mlflow", root / "mlflow")
+    # The champions' OpenVINO copies (named by version and run, the same in the copied store):
+    # no module converts them again.
+    shutil.copytree(tiny_champions / "runs" / "champions", root / "runs" / "champions")
     tracking_uri = local_tracking_uri(root / "mlflow")
     params = write_params(root, tracking_uri)
     good = root / "videos" / "good.mp4"

@@ -85,12 +85,14 @@ class Project:
 
 def register_champions(params: Path) -> None:
     """An untrained TCN per head in the tracking store of ``params`` (``write_params``'), each
-    registered with the settings' featurisation id and aliased ``champion``."""
+    registered with the settings' featurisation id, aliased ``champion`` and copied to OpenVINO
+    under ``paths.runs``."""
     import keras
     import mlflow
 
     from ethoflow.config import load_settings
     from ethoflow.features.featurization import Featurization
+    from ethoflow.mlops.champions import copy_champion
     from ethoflow.mlops.mlflow_store import configure_tracking
     from ethoflow.mlops.registered_models import log_keras_model, model_name
     from ethoflow.models import build_model
@@ -117,6 +119,7 @@ def register_champions(params: Path) -> None:
                     tags=tags,
                 )
                 client.set_registered_model_alias(model_name(head), "champion", version.version)
+                copy_champion(head, version.version, settings)  # as promotion makes it
 
 
 def empty_store(folder: Path) -> str:
