@@ -44,7 +44,9 @@ class Condition:
     wall_sitting: float = 0.0  # long sits per second of walking pressed along a wall
     # The camera's own faults.
     flicker: float = 0.0  # amplitude of the lamp's brightness beat (mains flicker), 0..1
-    lens: float = 0.0  # radial lens distortion k1 over the half-diagonal (< 0: barrel)
+    # Radial distortion k1 over the half-diagonal, as drawn (scene.py applies OpenCV's model in
+    # reverse): > 0 barrel (straight lines bow outwards), < 0 pincushion.
+    lens: float = 0.0
     jpeg_quality: int | None = None  # each frame through JPEG first (an MJPEG camera)
     frame_drops: float = 0.0  # share of frames the camera skips
     # The camera tilted off straight down, about the image's x axis: the floor's image y axis
@@ -104,7 +106,7 @@ CONDITIONS: tuple[Condition, ...] = (
         old_label_format=False,
     ),
     # A round arena under infrared light, filmed by a cheap MJPEG camera through a wide lens:
-    # grey image, mains flicker, barrel distortion, compression and the odd dropped frame.
+    # grey image, mains flicker, pincushion distortion, compression and the odd dropped frame.
     Condition(
         name="condition_5",
         fps=15,
