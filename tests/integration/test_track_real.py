@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ethoflow.features.posture import floor_unsquash
 from ethoflow.io.video import open_recording
 from ethoflow.vision.openfield import track_frames
 from ethoflow.vision.quality import check_track
@@ -60,6 +61,9 @@ def test_round_arena_video_agrees_with_idtracker():
     assert len(track) == 10_000
     assert quality.verdict == "good", quality.summary()
     assert track.found.mean() >= 0.99
+    # A camera straight above: the posture features must not read a tilt into its 8,000
+    # stretched frames.
+    assert np.array_equal(floor_unsquash(track), np.eye(2))
     reference = pd.read_csv(REAL / "tracktor_mouse_video.idtracker_track.txt", sep="\t")
     track = track.iloc[: len(reference)]  # idtracker's track ends a frame early
     both = reference.X1.notna().to_numpy() & track.found.to_numpy()
