@@ -121,17 +121,19 @@ def _settings(params: Path) -> Settings:
         _fail(exc)
 
 
-def _flow_settings(params: Path) -> Settings:
+def _flow_settings(params: Path, *, models: bool = True) -> Settings:
     """Settings for a command that runs a flow: Prefect's state goes to the project's folder,
-    its logs to the run's log file (:func:`_start_log`)."""
+    its logs to the run's log file (:func:`_start_log`). ``models=False``: the flow runs no
+    Keras model, so TensorFlow is imported only for the CNN features."""
     from ethoflow.mlops.deployments import start_temporary_server, use_local_prefect
 
     settings = _settings(params)
     use_local_prefect(settings)
     _start_log(settings)
     start_temporary_server()
-    with _quiet_stderr():
-        import tensorflow  # noqa: F401 - imported once here, where its notes are silenced
+    if models or settings.features.cnn:
+        with _quiet_stderr():
+            import tensorflow  # noqa: F401 - imported once here, where its notes are silenced
     return settings
 
 
@@ -269,7 +271,7 @@ def synth(
 def ingest(params: ParamsOption = Path("params.yaml")) -> None:
     """Validate, standardise, crop and featurise the raw recordings (Prefect flow)."""
     with _stoppable("featurise the rest"):
-        _flow_settings(params)
+        _flow_settings(params, models=False)
         from ethoflow.flows.ingest import ingest_flow
 
         try:

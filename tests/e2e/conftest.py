@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.adapt import AdaptProject, adapt_project
 from helpers.browser import BROWSER_TIMEOUT_MS, CHROMIUM
 
 
@@ -19,3 +20,10 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def adapt_champions(tmp_path_factory, prefect_harness) -> AdaptProject:
+    """helpers.adapt's project, retrained once a session (test_adapt, test_adapt_browser): a test
+    changes a ``helpers.adapt.copy_project`` of it, never this one."""
+    return adapt_project(tmp_path_factory.mktemp("adapt-champions"))

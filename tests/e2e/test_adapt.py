@@ -15,15 +15,15 @@ from ethoflow.labelling.adaptation import QUEUE_FILE, adapt_folder, adapted_setu
 from ethoflow.labelling.review_queue import ANSWER_COLUMNS, Answer
 from ethoflow.mlops.adaptation import ADAPT_EXPERIMENT
 from ethoflow.synth.reviewer import Truth, answer_queue
-from helpers.adapt import SETUP, TRAINED, adapt_project, run_adapt
+from helpers.adapt import SETUP, TRAINED, copy_project, run_adapt
 from helpers.champions import assert_exit
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, prefect_harness):
+def project(adapt_champions, tmp_path_factory):
     """Champions of a lab set-up; a new set-up's unlabelled recording, its truth, and one fully
     labelled held-out recording."""
-    return adapt_project(tmp_path_factory.mktemp("adapt"))
+    return copy_project(adapt_champions, tmp_path_factory.mktemp("adapt"))
 
 
 def _write_answers(answers: list[Answer], path: Path) -> Path:
@@ -54,7 +54,7 @@ def _known_frames_match(answers: list[Answer], raw: Path, truth: dict[str, Truth
                 assert labels[head][middle] == a.value
 
 
-@pytest.mark.slow  # three retrains of a tiny lab
+@pytest.mark.slow  # two retrains of a tiny lab
 def test_two_rounds_of_review_answers_retrain_and_log_the_curve(project, tmp_path):
     params, truth = project.params, project.truth
     settings = load_settings(params)

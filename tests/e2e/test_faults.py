@@ -353,7 +353,7 @@ def test_identical_content_under_two_names_is_labelled_twice(project, tmp_path):
 
 
 def test_inbox_file_still_being_copied_waits_for_the_next_run(project, tmp_path):
-    params = write_params(tmp_path, project.tracking_uri)
+    params = project.write_params(tmp_path)
     settings = load_settings(params)
     inbox, out = settings.paths.inbox, settings.paths.outbox
     settled = project.copy_good(inbox / "settled.mp4")
@@ -535,7 +535,7 @@ def test_no_champion_exits_2_and_says_to_retrain_and_promote(project, tmp_path, 
 
 
 def test_champion_trained_on_other_features_exits_2(project, tmp_path, fast_retries):
-    params = write_params(tmp_path / "project", project.tracking_uri, ingest={"target_fps": 12.5})
+    params = project.write_params(tmp_path / "project", ingest={"target_fps": 12.5})
     other = Featurization.from_settings(load_settings(params)).id
     trained = Featurization.from_settings(project.settings).id
     good = project.copy_good(tmp_path / "good.mp4")

@@ -196,7 +196,15 @@ def test_ctrl_c_stops_ingest_and_a_rerun_featurises_the_rest(tmp_path, prefect_a
     params = tmp_path / "params.yaml"
     params.write_text("seed: 5\ningest: {crop_size: 64}\nfeatures: {cnn: false}\n")
     settings = load_settings(params)
-    small_lab(settings.paths.raw, settings.paths.truth, videos=2, minutes=0.1, seed=5)
+    # helpers.ingest's lab (drawn once a session).
+    small_lab(
+        settings.paths.raw,
+        settings.paths.truth,
+        videos=2,
+        minutes=0.1,
+        seed=5,
+        light_mouse_fraction=0.5,
+    )
     features = settings.paths.features
     arguments = ["ingest", "--params", str(params)]
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": prefect_api}

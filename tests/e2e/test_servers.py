@@ -169,38 +169,13 @@ def deployment_id(api: str, flow_name: str, name: str) -> str:
     return response.json()["id"]
 
 
-@dataclass(frozen=True)
-class Synthesis:
-    params: Path
-    process: subprocess.Popen  # `ethoflow synth`, running
-    log: Path
-
-
 @pytest.fixture(scope="module")
-def synthesis(tmp_path_factory) -> Iterator[Synthesis]:
-    """test_label_flow's small lab, written by `ethoflow synth` while the servers start (``lab``
-    asks for this fixture before ``servers``)."""
+def lab(servers, tmp_path_factory, request) -> Iterator[Lab]:
+    """test_label_flow's small lab (drawn once a session) retrained on the servers, then one
+    held-out recording in the inbox labelled by the nightly deployment, run on request by
+    ``ethoflow serve``."""
     root = tmp_path_factory.mktemp("lab")
-    params, log = root / "params.yaml", root / "synth.log"
-    params.write_text(LAB_PARAMS)
-    # Seed 2 puts both behaviours in the training and the test videos (training needs both).
-    command = [sys.executable, "-m", "ethoflow.cli", "synth", "--params", str(params)]
-    command += ["--videos-per-condition", "3", "--minutes", "0.5", "--seed", "2"]
-    command += [arg for c in LAB_CONDITIONS for arg in ("--condition", c.name)]
-    process = start(command, log, child_env(), root)
-    try:
-        yield Synthesis(params, process, log)
-    finally:
-        stop(process)
-
-
-@pytest.fixture(scope="module")
-def lab(synthesis, servers, request) -> Iterator[Lab]:
-    """The small lab retrained on the servers, then one held-out recording in the inbox labelled
-    by the nightly deployment, run on request by ``ethoflow serve``."""
-    assert synthesis.process.wait(timeout=900) == 0, log_tail(synthesis.log)
-    params = synthesis.params
-    root = params.parent
+    params = root / "params.yaml"
     settings = yaml.safe_load(LAB_PARAMS)
     settings["train"] |= {
         "tracking_uri": servers.mlflow,
@@ -208,6 +183,8 @@ def lab(synthesis, servers, request) -> Iterator[Lab]:
     }
     params.write_text(yaml.safe_dump(settings))
     s = load_settings(params)
+    # Seed 2 puts both behaviours in the training and the test videos (training needs both).
+    small_lab(s.paths.raw, s.paths.truth, LAB_CONDITIONS, videos=3, minutes=0.5, seed=2)
     # The flows reach Prefect through PREFECT_API_URL alone, as on a lab server.
     env = child_env(PREFECT_API_URL=servers.prefect_api)
     run_cli(["retrain", "--params", str(params)], env, root)

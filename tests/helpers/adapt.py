@@ -35,13 +35,14 @@ class AdaptProject:
     truth: dict[str, Truth]  # video stem → its truth, for the recordings
 
 
-def adapt_project(root: Path, extra_params: str = "") -> AdaptProject:
-    """Champions of a lab set-up retrained in ``root`` (params.yaml: ``PARAMS`` and
-    ``extra_params``); the new set-up's recordings beside. Needs Prefect's test API."""
+def adapt_project(root: Path) -> AdaptProject:
+    """Champions of a lab set-up retrained in ``root`` (params.yaml: ``PARAMS``); the new
+    set-up's recordings beside. Needs Prefect's test API. tests/e2e/conftest.py's
+    ``adapt_champions`` makes it once a session: its tests change a ``copy_project``."""
     from ethoflow.flows.retrain import retrain_flow
 
     params = root / "params.yaml"
-    params.write_text(PARAMS + extra_params)
+    params.write_text(PARAMS)
     s = load_settings(params)
     # test_import's lab (drawn once a session): both behaviours in training and test videos.
     small_lab(s.paths.raw, s.paths.truth, TRAINED, videos=6, minutes=0.3, seed=2)
@@ -60,6 +61,25 @@ def adapt_project(root: Path, extra_params: str = "") -> AdaptProject:
     shutil.copy(held, holdout / held.name)
     shutil.copy(held.with_suffix(".csv"), holdout / held.with_suffix(".csv").name)
     return AdaptProject(params, recordings, holdout, truth)
+
+
+def copy_project(project: AdaptProject, root: Path, extra_params: str = "") -> AdaptProject:
+    """``project`` copied to ``root`` (its paths are relative to params.yaml's folder), with
+    ``extra_params`` added to its params.yaml.
+
+    The copied MLflow database still puts its experiments' artifacts in ``project``'s folder:
+    the champions' are read there, never changed; new runs add their own, named by run id.
+    """
+    source = project.params.parent
+    shutil.copytree(source, root, dirs_exist_ok=True)
+    params = root / "params.yaml"
+    params.write_text(PARAMS + extra_params)
+    return AdaptProject(
+        params,
+        root / project.recordings.relative_to(source),
+        root / project.holdout.relative_to(source),
+        project.truth,
+    )
 
 
 def run_adapt(project: AdaptProject, *options: str) -> Result:

@@ -82,6 +82,13 @@ class Project:
         shutil.copy(self.good, target)
         return target
 
+    def write_params(self, folder: Path, **sections: dict) -> Path:
+        """``write_params`` in ``folder`` on this project's champions store, with a copy of their
+        OpenVINO copies under its ``paths.runs``: a first label there converts nothing."""
+        champions = self.root / "runs" / "champions"
+        shutil.copytree(champions, folder / "runs" / "champions", dirs_exist_ok=True)
+        return write_params(folder, self.tracking_uri, **sections)
+
 
 def register_champions(params: Path) -> None:
     """An untrained TCN per head in the tracking store of ``params`` (``write_params``'), each

@@ -1,6 +1,8 @@
-"""A small lab to ingest: two 6-second recordings per set-up, features with the CNN."""
+"""A small lab to ingest: two 6-second recordings per set-up, features with the CNN or without."""
 
 from pathlib import Path
+
+import yaml
 
 from ethoflow.config import load_settings
 from helpers.labs import small_lab
@@ -13,11 +15,14 @@ features: {batch_size: 16, cnn: true}
 """
 
 
-def ingest_project(root: Path) -> Path:
-    """``PARAMS`` in ``root``, and its lab in the folder they name; returns the params file."""
+def ingest_project(root: Path, *, cnn: bool = True) -> Path:
+    """``PARAMS`` in ``root`` (``cnn=False``: posture-only features, seconds quicker), and its
+    lab in the folder they name; returns the params file."""
     root.mkdir(parents=True, exist_ok=True)
     params = root / "params.yaml"
-    params.write_text(PARAMS)
+    settings = yaml.safe_load(PARAMS)
+    settings["features"]["cnn"] = cnn
+    params.write_text(yaml.safe_dump(settings))
     s = load_settings(params)
     small_lab(s.paths.raw, s.paths.truth, videos=2, minutes=0.1, seed=5, light_mouse_fraction=0.5)
     return params

@@ -137,7 +137,7 @@ def test_rerun_reuses_everything_and_changes_nothing(ingested):
 
 
 def test_changed_labels_are_reprocessed(tmp_path):
-    params = ingest_project(tmp_path / "p")
+    params = ingest_project(tmp_path / "p", cnn=False)
     s = load_settings(params)
     recordings, _ = discover_recordings(s.paths.raw)
     recording = recordings[0]
@@ -222,7 +222,7 @@ def test_missing_raw_folder_is_explained(tmp_path):
 
 @pytest.mark.slow  # an ingest killed in a subprocess, then run again
 def test_crash_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path, prefect_api):
-    params = ingest_project(tmp_path / "p")
+    params = ingest_project(tmp_path / "p", cnn=False)
     features = tmp_path / "p" / "data" / "features"
     # On the test Prefect API: neither run starts a temporary server of its own (killed with its
     # command: test_label_flow's kill test).

@@ -16,7 +16,7 @@ from ethoflow.errors import InputError
 from ethoflow.synth.conditions import CONDITIONS
 from ethoflow.training.fit import Budget, load_split
 from ethoflow.training.search import Search, search_and_register
-from helpers.champions import synthetic_frames, write_params, write_video
+from helpers.champions import synthetic_frames, write_video
 from helpers.features import SPACE, write_features
 from helpers.ingest import feature_files, ingest_project
 
@@ -92,10 +92,8 @@ def test_label_with_two_workers_matches_one(project, tmp_path):
     (videos / "corrupt.mp4").write_bytes(np.random.default_rng(0).bytes(4000))
     results, files = {}, {}
     for workers in (1, 2):
-        params = write_params(
-            tmp_path / f"{workers}-workers",
-            project.tracking_uri,
-            parallel={"video_workers": workers},
+        params = project.write_params(
+            tmp_path / f"{workers}-workers", parallel={"video_workers": workers}
         )
         outbox = tmp_path / f"out-{workers}"
         results[workers] = label_flow(params=str(params), videos=[str(videos)], outbox=str(outbox))

@@ -54,7 +54,7 @@ class App:
 @pytest.fixture(scope="module")
 def app(project, tmp_path_factory) -> App:
     root = tmp_path_factory.mktemp("ui")
-    params = write_params(root, project.tracking_uri, ui={"data": "appdata", "max_upload_mb": 1})
+    params = project.write_params(root, ui={"data": "appdata", "max_upload_mb": 1})
     settings = load_settings(params)
     # The lab's recordings (paths.raw): a video and its label file in the old format.
     video = settings.paths.raw / "condition_1" / "m1.mp4"

@@ -18,7 +18,7 @@ from ui_serving import ethoflow_ui, settled
 from ethoflow.config import load_settings
 from ethoflow.labelling.review_queue import read_answers
 from ethoflow.mlops.adaptation import ADAPT_EXPERIMENT
-from helpers.adapt import SETUP, adapt_project, run_adapt
+from helpers.adapt import SETUP, copy_project, run_adapt
 from helpers.browser import BROWSER_TIMEOUT_MS
 from helpers.champions import assert_exit
 
@@ -26,11 +26,11 @@ ROUND_TIMEOUT_MS = 900_000  # a retrain of the tiny lab, on a busy 2-core machin
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory, prefect_harness, prefect_api):
+def lab(adapt_champions, tmp_path_factory, prefect_api):
     """The project after ``ethoflow adapt``'s first round (no answers yet), and ``ethoflow ui``
     over it; the rounds it starts use the test's Prefect API."""
     root = tmp_path_factory.mktemp("adapt-browser")
-    project = adapt_project(root, "ui: {data: appdata}\n")
+    project = copy_project(adapt_champions, root, "ui: {data: appdata}\n")
     assert_exit(run_adapt(project), 0)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PREFECT_API_URL", prefect_api)

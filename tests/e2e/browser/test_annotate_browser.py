@@ -22,7 +22,6 @@ from ethoflow.io.labels import bouts, read_labels
 from ethoflow.synth.conditions import CONDITIONS
 from ethoflow.synth.recording import write_recording
 from ethoflow.ui import annotate, results
-from helpers.champions import write_params
 from helpers.real import REAL_VIDEO
 
 
@@ -37,7 +36,7 @@ def lab(project, tmp_path_factory):
     """``ethoflow ui`` over a lab whose recordings are a copy of the real clip and a synthetic
     one (6 s at 10 fps), with the tiny champions."""
     root = tmp_path_factory.mktemp("annotate")
-    params = write_params(root, project.tracking_uri, ui={"data": "appdata"})
+    params = project.write_params(root, ui={"data": "appdata"})
     raw = load_settings(params).paths.raw
     real = raw / "real" / REAL_VIDEO.name
     synthetic = raw / "synthetic" / "m1.mp4"

@@ -25,7 +25,6 @@ from ethoflow.synth.recording import write_recording
 from ethoflow.ui import results
 from helpers.app import GROOMING, REARING, set_thresholds
 from helpers.browser import BROWSER_TIMEOUT_MS
-from helpers.champions import write_params
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +59,7 @@ def _prepare(project, params: Path) -> dict:
 def lab(project, tmp_path_factory):
     """``ethoflow ui`` on a free port over a prepared project (prepared while it starts)."""
     root = tmp_path_factory.mktemp("browser")
-    params = write_params(root, project.tracking_uri, ui={"data": "appdata", "max_upload_mb": 5})
+    params = project.write_params(root, ui={"data": "appdata", "max_upload_mb": 5})
     prepared = {}
     with ethoflow_ui(
         params, root / "ui.log", ready=lambda: prepared.update(_prepare(project, params))
