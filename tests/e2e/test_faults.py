@@ -606,23 +606,29 @@ def test_startup_noise_is_hidden_unless_verbose(tmp_path):
     )
     video = write_video(tmp_path / "v.mp4", synthetic_frames(1, 10), 10)
 
+    # With a Prefect server configured, `ethoflow label` imports TensorFlow before its flow
+    # (without one it may not import it at all). The store check fails before any API call,
+    # so no server need answer.
+    env = os.environ | {"PREFECT_API_URL": "http://127.0.0.1:9/api"}
+
     def label(*flags: str) -> subprocess.CompletedProcess:
         command = [sys.executable, "-m", "ethoflow.cli", *flags, "label", str(video)]
         command += ["--params", str(tmp_path / "params.yaml")]
-        return subprocess.run(command, capture_output=True, text=True, timeout=300)
+        return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
 
     # On this machine importing TensorFlow is noisy (so the check below is not vacuous) ...
     bare = [sys.executable, "-c", "import tensorflow"]
     assert "cuda" in subprocess.run(bare, capture_output=True, text=True).stderr.lower()
-    # ... and `ethoflow label`, which imports it before the flow, prints the error and names
-    # its log file.
+    # ... and `ethoflow label` prints the error and names its log file.
     quiet = label()
     assert quiet.returncode == 2  # no store: nothing done
     assert quiet.stderr.strip().splitlines() == [
         line for line in quiet.stderr.strip().splitlines() if line.startswith(("error:", "log:"))
     ]
     assert "no MLflow store" in quiet.stderr
-    assert label("--verbose").returncode == 2
+    verbose = label("--verbose")
+    assert verbose.returncode == 2
+    assert "cuda" in verbose.stderr.lower()  # the same import, its noise shown
 
 
 # --- what the tracker cannot be sure of: noise, and a real clip whose mouse sat still at first ---
