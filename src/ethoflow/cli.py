@@ -123,8 +123,9 @@ def _settings(params: Path) -> Settings:
 
 def _flow_settings(params: Path, *, models: bool = True) -> Settings:
     """Settings for a command that runs a flow: Prefect's state goes to the project's folder,
-    its logs to the run's log file (:func:`_start_log`). ``models=False``: the flow runs no
-    Keras model, so TensorFlow is imported only for the CNN features."""
+    its logs to the run's log file (:func:`_start_log`). ``models=False``: the command needs no
+    Keras model (or imports TensorFlow itself when it does), so it is imported here only for the
+    CNN features."""
     from ethoflow.mlops.deployments import start_temporary_server, use_local_prefect
 
     settings = _settings(params)
@@ -533,7 +534,7 @@ def _label(videos: list[Path], params: Path, out: Path | None) -> dict:
     run in this process without Prefect (no temporary server: seconds of start-up saved)."""
     on_server = bool(os.environ.get("PREFECT_API_URL"))
     if on_server:
-        settings = _flow_settings(params)
+        settings = _flow_settings(params, models=False)
     else:
         settings = _settings(params)
         _start_log(settings)
@@ -547,6 +548,11 @@ def _label(videos: list[Path], params: Path, out: Path | None) -> dict:
         champions_for_labelling(settings, models=False)
         if on_server:
             from ethoflow.flows.label import label_flow
+            from ethoflow.mlops.champions import champions_copied
+
+            if not champions_copied(settings):
+                with _quiet_stderr():
+                    import tensorflow  # noqa: F401 - to copy a new champion, its notes silenced
 
             return label_flow(
                 params=str(params.resolve()),

@@ -6,7 +6,10 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from ethoflow.cli import _not_retracing_warning, app, main
+from ethoflow.config import load_settings
+from ethoflow.mlops.champions import champions_copied
 from ethoflow.synth.conditions import CONDITIONS
+from helpers.champions import write_params
 from helpers.real import REAL
 
 runner = CliRunner()
@@ -155,6 +158,10 @@ def test_label_without_a_prefect_server_neither_starts_nor_imports_prefect(proje
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
         return done.stdout.splitlines()[-1]
 
+    # The project comes with its champions' OpenVINO copies; a project without them does not.
+    assert champions_copied(project.settings)
+    bare = write_params(tmp_path / "bare", project.tracking_uri)
+    assert not champions_copied(load_settings(bare))
     out = tmp_path / "out"
     first = label(".", out)
     assert first.startswith("1 [") and "prefect" not in first  # exit 1: a video quarantined

@@ -603,12 +603,13 @@ def test_startup_noise_is_hidden_unless_verbose(tmp_path):
 
     (tmp_path / "params.yaml").write_text(
         f'train: {{tracking_uri: "sqlite:///{tmp_path}/none/mlflow.db"}}\n'
+        "features: {cnn: true}\n"
     )
     video = write_video(tmp_path / "v.mp4", synthetic_frames(1, 10), 10)
 
-    # With a Prefect server configured, `ethoflow label` imports TensorFlow before its flow
-    # (without one it may not import it at all). The store check fails before any API call,
-    # so no server need answer.
+    # With a Prefect server configured and the CNN features on, `ethoflow label` imports
+    # TensorFlow before its flow. The store check fails before any API call, so no server need
+    # answer.
     env = os.environ | {"PREFECT_API_URL": "http://127.0.0.1:9/api"}
 
     def label(*flags: str) -> subprocess.CompletedProcess:

@@ -141,11 +141,27 @@ def champion_model(champion: ModelVersion, cache: Path | None) -> Any:
     uri = f"models:/{champion.name}/{champion.version}"
     if cache is None:
         return load_keras_model(uri)
-    folder = cache / champion.name / f"v{champion.version}-{champion.run_id}"
-    if (folder / "model.xml").is_file():
-        return OpenVinoModel(folder / "model.xml")
+    copy = _copy_of(champion, cache)
+    if copy.is_file():
+        return OpenVinoModel(copy)
     model = load_keras_model(uri)
-    return openvino_copy(model, folder) or model
+    return openvino_copy(model, copy.parent) or model
+
+
+def _copy_of(champion: ModelVersion, cache: Path) -> Path:
+    """Where ``champion``'s OpenVINO copy is kept (whether or not it was made)."""
+    return cache / champion.name / f"v{champion.version}-{champion.run_id}" / "model.xml"
+
+
+def champions_copied(settings: Settings) -> bool:
+    """Whether every head's champion has its OpenVINO copy, so labelling need not import
+    TensorFlow; False also when a head has no champion."""
+    from mlflow import MlflowClient
+
+    uri, cache = settings.tracking_uri, champions_cache(settings)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    champions = [champion_version(head, client) for head in settings.train.heads]
+    return all(c is not None and _copy_of(c, cache).is_file() for c in champions)
 
 
 class RegistryUnreadable(RuntimeError):
