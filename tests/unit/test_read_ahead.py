@@ -12,8 +12,8 @@ import ethoflow.features.featurization as featurization_module
 from ethoflow.config import Settings
 from ethoflow.features.cnn import extract_features
 from ethoflow.features.featurization import Featurization
-from ethoflow.features.read_ahead import read_ahead
 from ethoflow.io.video import VideoReader
+from ethoflow.runtime.read_ahead import read_ahead
 from ethoflow.vision.crop import crop_around
 from ethoflow.vision.fps import shown_frames, standardize_fps
 from ethoflow.vision.track import MouseTracker

@@ -30,9 +30,9 @@ from ethoflow.features.motion import (
     motion_features,
 )
 from ethoflow.features.posture import POSTURE_FEATURES, POSTURE_VERSION, posture_features
-from ethoflow.features.read_ahead import read_ahead
 from ethoflow.io.video import VideoReader, to_gray
 from ethoflow.runtime import interrupt, progress
+from ethoflow.runtime.read_ahead import read_ahead
 from ethoflow.vision.augment import AugmentSetting, augment_frame
 from ethoflow.vision.crop import crop_around
 from ethoflow.vision.fps import shown_frames, standardize_fps
