@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -115,36 +116,42 @@ def write_project(root: Path) -> Path:
     return params
 
 
-def wall_seconds(command: list[str], cwd: Path, source: Path | None = None) -> float:
-    """Wall time of ``command`` (which must succeed), without a Prefect server configured;
-    ``source``: an earlier checkout whose ``src`` comes first on PYTHONPATH."""
+def wall_seconds(command: list[str], cwd: Path, source: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU (user + system) time of ``command`` (which must succeed), without a Prefect
+    server configured; ``source``: an earlier checkout whose ``src`` comes first on PYTHONPATH."""
     env = {name: value for name, value in os.environ.items() if name != "PREFECT_API_URL"}
     if source is not None:
         env["PYTHONPATH"] = str(source / "src")
-    started = time.perf_counter()
+    cpu, started = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu(resource.RUSAGE_CHILDREN) - cpu
 
 
-def decode_seconds(video: Path, pictures: bool) -> float:
-    """Wall time of decoding every frame of ``video`` with OpenCV's defaults, as pictures (read)
-    or not (grab)."""
+def decode_seconds(video: Path, pictures: bool) -> tuple[float, float]:
+    """Wall and CPU time of decoding every frame of ``video`` with OpenCV's defaults, as pictures
+    (read) or not (grab)."""
     capture = cv2.VideoCapture(str(video))
-    started = time.perf_counter()
+    cpu, started = _cpu(resource.RUSAGE_SELF), time.perf_counter()
     if pictures:
         while capture.read()[0]:
             pass
     else:
         while capture.grab():
             pass
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started, _cpu(resource.RUSAGE_SELF) - cpu
     capture.release()
     return seconds
 
 
-def measure(repeats: int, video: Path, before: Path | None) -> dict[str, dict[str, list[float]]]:
-    """Seconds per case, ``repeats`` runs each (the new champion's label: once), for this
-    checkout ("after") and, with ``before``, the earlier one."""
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(repeats: int, video: Path, before: Path | None) -> dict[str, dict]:
+    """Wall seconds (``seconds``) and CPU seconds (``cpu_seconds``) per case, ``repeats`` runs
+    each (the new champion's label: once), for this checkout ("after") and, with ``before``, the
+    earlier one."""
     ethoflow = [sys.executable, "-m", "ethoflow.cli"]
     sources = {"after": None} | ({"before": before} if before else {})
     with tempfile.TemporaryDirectory(prefix="bench_startup_") as folder:
@@ -172,19 +179,23 @@ def measure(repeats: int, video: Path, before: Path | None) -> dict[str, dict[st
             f"label {BATCH} × VIDEO": lambda: [*label, out(), *map(str, copies)],
         }
         seconds: dict[str, dict[str, list[float]]] = {name: {} for name in sources}
-        seconds["after"]["label (new champion)"] = [wall_seconds(commands["label"](), root)]
+        cpu: dict[str, dict[str, list[float]]] = {name: {} for name in sources}
+        seconds["after"]["label (new champion)"] = [wall_seconds(commands["label"](), root)[0]]
         for _ in range(repeats):  # interleaved: a change of load reaches every case alike
             for case, pictures in zip(DECODE, (True, False), strict=True):
-                seconds["after"].setdefault(case, []).append(decode_seconds(video, pictures))
+                wall, used = decode_seconds(video, pictures)
+                seconds["after"].setdefault(case, []).append(wall)
+                cpu["after"].setdefault(case, []).append(used)
             for case, command in commands.items():
                 for name, source in sources.items():
-                    taken = wall_seconds(command(), root, source)
-                    seconds[name].setdefault(case, []).append(taken)
+                    wall, used = wall_seconds(command(), root, source)
+                    seconds[name].setdefault(case, []).append(wall)
+                    cpu[name].setdefault(case, []).append(used)
                     if case == f"label {BATCH} × VIDEO":
                         each = seconds[name].setdefault(PER_RECORDING, [])
                         each.append(seconds_between_labels(root / "runs" / "logs"))
-                    print(f"{name} {case}: {taken:.2f} s", file=sys.stderr, flush=True)
-    return seconds
+                    print(f"{name} {case}: {wall:.2f} s, CPU {used:.2f} s", file=sys.stderr)
+    return {"seconds": seconds, "cpu_seconds": cpu}
 
 
 def seconds_between_labels(logs: Path) -> float:
@@ -225,21 +236,26 @@ def markdown(result: dict) -> str:
     lines += [
         "",
         "Ratios to the bare decode (read every frame) of the same run: the median over the runs "
-        "of each run's seconds ÷ that run's bare read.",
+        "of each run's seconds ÷ that run's bare read; wall time, and CPU time (user + system, "
+        "every thread: what a loaded machine shares out).",
         "",
-        "| command | × bare decode |" + (" before |" if before else ""),
-        "|---|---|" + ("---|" if before else ""),
+        "| command | × bare decode, wall | CPU |" + (" before, wall | CPU |" if before else ""),
+        "|---|---|---|" + ("---|---|" if before else ""),
     ]
-    read = result["seconds"]["after"][DECODE[0]]
     for name in RATIOS:
         cells = [
-            f"{statistics.median(t / r for t, r in zip(times[name], read, strict=True)):.2f}"
-            if name in times
-            else "—"
-            for times in result["seconds"].values()
+            _ratio(result[kind][where], name, result[kind]["after"][DECODE[0]])
+            for where in result["seconds"]
+            for kind in ("seconds", "cpu_seconds")
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _ratio(times: dict[str, list[float]], name: str, read: list[float]) -> str:
+    if name not in times:
+        return "—"
+    return f"{statistics.median(t / r for t, r in zip(times[name], read, strict=True)):.2f}"
 
 
 def _cell(seconds: list[float]) -> str:
@@ -281,7 +297,7 @@ def main() -> None:
     }
     if args.before_source:
         result["before_commit"] = git_commit(args.before_source)
-    result["seconds"] = measure(args.repeats, args.video, args.before_source)
+    result |= measure(args.repeats, args.video, args.before_source)
     result["load_after"] = [round(x, 2) for x in os.getloadavg()]
     text = markdown(result)
     write_results(args.out, "startup", result, text, "Start-up and decode-bound work, run by run")
