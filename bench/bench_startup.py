@@ -14,7 +14,9 @@ decode (OpenCV reading every frame as a picture, and grabbing alone: decoded, ne
 ``ethoflow track`` and ``ethoflow label`` of it, and ``label`` of a batch of three copies of it, so
 that a recording's own cost in a nightly batch is read from that run's log: the time from the
 first recording's "frames labelled" line to the third's, halved (start-up, the champions'
-loading and the first recording left out). Each ratio divides by the bare read of the same run.
+loading and the first recording left out). Each ratio divides by the bare read of the same run,
+in wall time and in CPU time (user + system of every thread; on a machine shared with other jobs
+the wall time follows the share of the cores a process gets, the CPU time much less).
 
 Each case runs ``--repeats`` times, interleaved (a change of load reaches every case alike); the
 median and the fastest are reported. ``--before-source`` names a checkout of an earlier commit:

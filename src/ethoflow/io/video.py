@@ -72,7 +72,7 @@ class VideoReader:
     def frames(self, shown: Callable[[int], bool] | None = None) -> Iterator[np.ndarray | None]:
         """Every frame in order, as a picture where ``shown(index)`` (default: everywhere), else
         None: the codec decodes every frame (later ones are built on it), but converting one to
-        a BGR picture costs two thirds as much again (bench/results/startup.md)."""
+        a BGR picture costs nearly half as much again (bench/results/startup.md)."""
         capture = _open(self.path)
         try:
             index = 0
