@@ -73,3 +73,26 @@ def machine() -> dict[str, Any]:
         "isa": [name for name in _SPEED_FLAGS if name in have],
         "load_before": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def git_commit(checkout: Path) -> str:
+    """The short commit ``checkout`` is at ("unknown" outside git: an exported tree)."""
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def write_results(out: Path, name: str, result: dict, text: str, title: str) -> None:
+    """``out/<name>.json``, ``out/<name>.md`` (``text``: a title, a blank line, the command and
+    a blank line, then the results) and the results under a heading with ``result``'s date and
+    commit, prepended to ``out/history/<name>.md`` (titled ``title``)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{name}.md").write_text(text)
+    history = out / "history" / f"{name}.md"
+    history.parent.mkdir(parents=True, exist_ok=True)
+    old = history.read_text().split("\n", 2)[2] if history.is_file() else ""
+    heading = f"## {result['date']}, commit {result['commit']}"
+    entry = "\n".join([heading, "", *text.splitlines()[4:]])
+    history.write_text(f"# {title}\n\n" + entry + "\n\n" + old)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ethoflow.vision.fps import kept_frame_indices, standardize_fps
+from ethoflow.vision.fps import kept_frame_indices, shown_frames, standardize_fps
 
 
 @pytest.mark.parametrize(
@@ -40,6 +40,21 @@ def test_rows_are_the_recording_on_the_target_clock(source):
     # Kept frames are as evenly spaced as the source clock allows (0: a repeated frame).
     assert set(gaps.tolist()) <= {int(np.floor(source / 10)), int(np.ceil(source / 10))}
     assert [i for i, _ in standardize_fps(range(n), source, 10)] == kept.tolist()
+
+
+@pytest.mark.parametrize("target", [5, 10, 25, 29.97])
+@pytest.mark.parametrize("source", [*RATES, 23.976, 59.94, 120])
+def test_a_stream_of_only_the_shown_frames_fills_every_slot(source, target):
+    """A reader that makes pictures of the shown frames alone (None for the others) gives the
+    clock the same frames; only a slot after the end may lack the last frame (read again)."""
+    shown = shown_frames(source, target)
+    for n in [*range(1, 40), 997]:
+        lazy = standardize_fps((i if shown(i) else None for i in range(n)), source, target)
+        got = [(i, f) for i, f in lazy if f is not None or i != n - 1]
+        assert got == [(i, i) for i, _ in standardize_fps(range(n), source, target)][: len(got)]
+        assert len(got) >= len(kept_frame_indices(n, source, target)) - 1
+    share = sum(map(shown, range(3000))) / 3000
+    assert share == pytest.approx(min(1.0, target / source), abs=0.01)
 
 
 def test_streaming_keeps_the_frames_themselves():

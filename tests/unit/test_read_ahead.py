@@ -12,10 +12,10 @@ import ethoflow.features.featurization as featurization_module
 from ethoflow.config import Settings
 from ethoflow.features.cnn import extract_features
 from ethoflow.features.featurization import Featurization
-from ethoflow.features.read_ahead import read_ahead
 from ethoflow.io.video import VideoReader
+from ethoflow.runtime.read_ahead import read_ahead
 from ethoflow.vision.crop import crop_around
-from ethoflow.vision.fps import standardize_fps
+from ethoflow.vision.fps import shown_frames, standardize_fps
 from ethoflow.vision.track import MouseTracker
 
 
@@ -118,3 +118,19 @@ def test_a_failing_network_leaves_no_thread_behind(tiny_recording, cnn_featuriza
     with pytest.raises(MemoryError, match="second batch"):
         featurization.featurize_video(tiny_recording["video"], extractor)
     assert _read_ahead_threads() == []
+
+
+def test_a_slot_after_the_end_gets_the_last_frame_by_seeking(tiny_recording):
+    """At 10.4 fps the clock's last slot starts after the 90th frame's start: the stream, which
+    made pictures of the shown frames only, reads that frame again."""
+    reader = VideoReader(tiny_recording["video"])
+    assert shown_frames(reader.fps, 10.4)(89) is False
+    lazy = featurization_module._on_clock(
+        reader, reader.frames(shown_frames(reader.fps, 10.4)), 10.4
+    )
+    got = list(lazy)
+    serial = list(standardize_fps(reader, reader.fps, 10.4))
+    assert [i for i, _ in got] == [i for i, _ in serial]
+    assert got[-1][0] == 89
+    for (_, frame), (_, expected) in zip(got, serial, strict=True):
+        np.testing.assert_array_equal(frame, expected)

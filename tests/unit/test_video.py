@@ -47,6 +47,16 @@ def test_reader_streams_without_holding_the_video(tiny_recording):
     assert peak < 4 * frame_bytes  # a whole video would be 90 frames
 
 
+def test_reader_makes_pictures_of_the_shown_frames_only(tiny_recording):
+    reader = VideoReader(tiny_recording["video"])
+    every_third = list(reader.frames(lambda index: index % 3 == 0))
+    assert len(every_third) == 90
+    assert all((frame is None) == (index % 3 != 0) for index, frame in enumerate(every_third))
+    for index, frame in enumerate(reader):
+        if index % 3 == 0:
+            np.testing.assert_array_equal(every_third[index], frame)
+
+
 def test_iteration_is_lazy(tiny_recording):
     frames = iter(VideoReader(tiny_recording["video"]))
     first = next(frames)

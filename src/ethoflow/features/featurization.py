@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ethoflow.config import Settings
+from ethoflow.errors import InputError
 from ethoflow.features.cnn import Backend, Precision, extract_features, extractor_identity
 from ethoflow.features.drift import SETUP_MEASURES, measure_setup
 from ethoflow.features.motion import (
@@ -29,12 +30,12 @@ from ethoflow.features.motion import (
     motion_features,
 )
 from ethoflow.features.posture import POSTURE_FEATURES, POSTURE_VERSION, posture_features
-from ethoflow.features.read_ahead import read_ahead
 from ethoflow.io.video import VideoReader, to_gray
 from ethoflow.runtime import interrupt, progress
+from ethoflow.runtime.read_ahead import read_ahead
 from ethoflow.vision.augment import AugmentSetting, augment_frame
 from ethoflow.vision.crop import crop_around
-from ethoflow.vision.fps import standardize_fps
+from ethoflow.vision.fps import shown_frames, standardize_fps
 from ethoflow.vision.quality import TrackQuality, check_track
 from ethoflow.vision.track import (
     TRACK_COLUMNS,
@@ -177,7 +178,8 @@ class Featurization:
         # then lacks: with one, Keras featurisation ran at 0.87 of the bare network, not 0.80.
         cv2.setNumThreads(1)
         reader = VideoReader(video)
-        decoded = _Counted(reader)  # the clock keeps some frames: the decoded ones are counted
+        # The clock keeps some frames: only those become pictures, and every decoded one counts.
+        decoded = _Counted(reader.frames(shown_frames(reader.fps, self.target_fps)))
         rows: list[_TrackRow] = []
         motion: list[tuple[float, float, float]] = []
         tracker = MouseTracker.for_recording(reader)
@@ -188,7 +190,7 @@ class Featurization:
         with (
             progress.frame_bar(name, reader.frame_count) as advance,
             read_ahead(
-                standardize_fps(decoded, reader.fps, self.target_fps), _FRAMES_AHEAD, "decode"
+                _on_clock(reader, decoded, self.target_fps), _FRAMES_AHEAD, "decode"
             ) as frames,
         ):
             # Body motion is measured even without motion features: its contrast is a set-up number.
@@ -256,14 +258,28 @@ class Featurization:
 class _Counted:
     """Iterate over ``frames``, counting them in ``count``."""
 
-    def __init__(self, frames: Iterable[np.ndarray]) -> None:
+    def __init__(self, frames: Iterable[np.ndarray | None]) -> None:
         self.frames = frames
         self.count = 0
 
-    def __iter__(self) -> Iterator[np.ndarray]:
+    def __iter__(self) -> Iterator[np.ndarray | None]:
         for frame in self.frames:
             self.count += 1
             yield frame
+
+
+def _on_clock(
+    reader: VideoReader, frames: Iterable[np.ndarray | None], target_fps: float
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(source index, frame)`` per slot of the target clock, from ``reader.frames``' stream.
+    A slot after the end may show the last frame, which the stream only decoded (it could not
+    know it was the last): that one is read again by seeking."""
+    for index, frame in standardize_fps(frames, reader.fps, target_fps):
+        if frame is None:
+            frame = next((f for _, f in reader.read_frames([index])), None)
+            if frame is None:
+                raise InputError(reader.path, f"frame {index} decoded once, but not when sought")
+        yield index, frame
 
 
 def _tracked_frames(

@@ -4,7 +4,7 @@ frame's grey picture (:func:`to_gray`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,13 +65,26 @@ class VideoReader:
         return self.info.frame_count
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        for frame in self.frames():
+            assert frame is not None  # every frame is shown
+            yield frame
+
+    def frames(self, shown: Callable[[int], bool] | None = None) -> Iterator[np.ndarray | None]:
+        """Every frame in order, as a picture where ``shown(index)`` (default: everywhere), else
+        None: the codec decodes every frame (later ones are built on it), but converting one to
+        a BGR picture costs nearly half as much again (bench/results/startup.md)."""
         capture = _open(self.path)
         try:
-            while True:
-                ok, frame = capture.read()
-                if not ok:
-                    return
-                yield frame
+            index = 0
+            while capture.grab():
+                if shown is None or shown(index):
+                    ok, frame = capture.retrieve()
+                    if not ok:
+                        return
+                    yield frame
+                else:
+                    yield None
+                index += 1
         finally:
             capture.release()
 

@@ -12,7 +12,7 @@ or repeated, with them.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 import numpy as np
@@ -57,6 +57,25 @@ def standardize_fps(
     while slot < _slot_count(index + 1, ratio):
         yield index, frame
         slot += 1
+
+
+def shown_frames(source_fps: float, target_fps: float) -> Callable[[int], bool]:
+    """Whether source frame ``index`` fills a slot of the target clock (30 → 10 fps: one frame in
+    three): the frames a video reader must turn into pictures, while it decodes them all. A slot
+    after the end that shows the last frame (25 → 10 fps, 3 frames: frames 0, 2) is not
+    counted: which frame is last, a stream learns only after it."""
+    ratio = _check_rates(source_fps, target_fps)
+    if ratio > 1:
+        return lambda index: True
+
+    def shown(index: int) -> bool:
+        # The slots that can take frame ``index``, judged by the function the stream uses, so
+        # no rounding can tell them apart.
+        first = max(math.floor((index - 1) * ratio) - 1, 0)
+        slots = range(first, math.ceil(index * ratio) + 1)
+        return any(_source_index(slot, ratio) == index for slot in slots)
+
+    return shown
 
 
 def _source_index(slot: int, ratio: float) -> int:

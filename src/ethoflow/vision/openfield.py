@@ -13,11 +13,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ethoflow.io.video import (
-    ImageFolder,
-    VideoReader,
-)
+from ethoflow.io.video import ImageFolder, VideoReader, to_gray
 from ethoflow.runtime import interrupt, progress
+from ethoflow.runtime.read_ahead import read_ahead
 from ethoflow.vision.distance import travelled
 from ethoflow.vision.track import (
     TRACK_COLUMNS,
@@ -26,6 +24,8 @@ from ethoflow.vision.track import (
 
 # Frames tracked between looks at a Ctrl-C and updates of the progress bar.
 _BATCH = 32
+# Decoded frames queued for the tracker: a few frames of memory, enough to ride out a slow one.
+_FRAMES_AHEAD = 8
 
 
 def track_frames(
@@ -43,8 +43,14 @@ def track_frames(
     of ``_BATCH`` frames (:class:`ethoflow.runtime.interrupt.Interrupted`)."""
     tracker = tracker or MouseTracker.for_recording(source)
     rows = []
-    with progress.frame_bar(progress_name, len(source)) as advance:
-        for index, frame in enumerate(source):
+    # Decoding (and the grey picture) runs ahead in a thread of its own: OpenCV releases the GIL
+    # there, so it overlaps the tracker instead of running in series with it.
+    grey = (to_gray(frame) for frame in source)
+    with (
+        progress.frame_bar(progress_name, len(source)) as advance,
+        read_ahead(grey, _FRAMES_AHEAD, "decode") as frames,
+    ):
+        for index, frame in enumerate(frames):
             if limit is not None and index >= limit:
                 break
             if index % _BATCH == 0:
