@@ -35,8 +35,8 @@ def floor_unsquash(track: pd.DataFrame) -> np.ndarray:
     image its length traced over its orientation is the floor's circle seen through the camera:
     an ellipse. The 90th percentile of stretched frames' lengths in each orientation bin (the body
     at full stretch) gives points on it (per bin, not all frames together, so a mouse that mostly
-    runs along one wall does not read as a tilt). The identity when the track is too short or turns too little to tell, or
-    the camera looks straight enough down.
+    runs along one wall does not read as a tilt). The identity when the track is too short or
+    turns too little to tell, or the camera looks straight enough down.
     """
     length, width, angle = (track[c].to_numpy(float) for c in ("length", "width", "angle"))
     ok = np.isfinite(length) & np.isfinite(width) & np.isfinite(angle) & (width > 0)
