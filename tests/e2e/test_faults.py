@@ -601,9 +601,9 @@ def test_startup_noise_is_hidden_unless_verbose(tmp_path):
     import subprocess
     import sys
 
+    store = f"sqlite:///{tmp_path}/none/mlflow.db"
     (tmp_path / "params.yaml").write_text(
-        f'train: {{tracking_uri: "sqlite:///{tmp_path}/none/mlflow.db"}}\n'
-        "features: {cnn: true}\n"
+        f'train: {{tracking_uri: "{store}"}}\nfeatures: {{cnn: true}}\n'
     )
     video = write_video(tmp_path / "v.mp4", synthetic_frames(1, 10), 10)
 
