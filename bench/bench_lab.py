@@ -100,20 +100,28 @@ def linked(videos: list[Path], folder: Path) -> Path:
     return folder
 
 
-def memory_by_length(workdir: Path, minutes: list[float]) -> list[dict]:
-    """Ingest's peak memory on one recording of each length (``bench_ingest.py``'s measurement,
-    default features): the same set-up and drawn minute, so only the length differs."""
+def memory_by_length(workdir: Path, short: float | None, minutes: float) -> list[dict]:
+    """Ingest's peak memory on a ``short`` recording and on the bench's recording 1 (``minutes``
+    long, the same drawn minute: only the length differs), in ``bench_ingest.py``'s measurement
+    (default features); none without ``short``."""
+    if short is None:
+        return []
     rows = []
-    for length in minutes:
-        video = write_tiled_recording(
-            workdir / "videos" / "by-length" / f"{length:g}min.mp4", SETUPS[1], 1001, length
+    for length in (short, minutes):
+        video = (
+            _recording(workdir, 1, minutes)
+            if length == minutes
+            else write_tiled_recording(
+                workdir / "videos" / "by-length" / f"lab_01-{length:g}min.mp4",
+                SETUPS[1],
+                seed=1001,
+                minutes=length,
+            )
         )
         out = workdir / "by-length" / f"{length:g}min"
         shutil.rmtree(out, ignore_errors=True)
-        script = str(ROOT / "bench" / "bench_ingest.py")
-        measured = measure_in_child(
-            script, str(video), str(video.with_suffix(".csv")), str(out), "0"
-        )
+        script, labels = str(ROOT / "bench" / "bench_ingest.py"), str(video.with_suffix(".csv"))
+        measured = measure_in_child(script, str(video), labels, str(out), "0")
         rows.append({"minutes": length, **measured})
         print(json.dumps(rows[-1]), flush=True)
     return rows
@@ -549,9 +557,7 @@ def main() -> None:
     parser.add_argument(
         "--memory-minutes",
         type=float,
-        nargs="*",
-        default=[1.0, 10.0],
-        help="recording lengths to compare ingest's peak memory at (none: skipped)",
+        help="compare ingest's peak memory on a recording this long and on a full one",
     )
     parser.add_argument(
         "--workdir",
@@ -598,7 +604,9 @@ def main() -> None:
         result["sizes"].append(measure_size(args, hours, strides))
         # Kept as it goes: a run stopped later still has its sizes (--report writes them).
         (args.workdir / "lab.json").write_text(json.dumps(_stamped(result, started)) + "\n")
-    result["memory_by_length"] = memory_by_length(args.workdir, args.memory_minutes)
+    result["memory_by_length"] = memory_by_length(
+        args.workdir, args.memory_minutes, args.recording_minutes
+    )
     write_report(_stamped(result, started), args.out)
 
 
@@ -616,16 +624,15 @@ def measure_size(args: argparse.Namespace, hours: float, strides: list[float]) -
     project = project_indices(round(hours * 60 / args.recording_minutes))
     videos = recordings(args.workdir, project, args.recording_minutes)
     os.environ["BENCH_LAB_SOURCES"] = str(linked(videos, args.workdir / f"sources-{hours:g}h"))
-    # The night's recordings: ones this project's champions never saw (a bigger project's).
     night = args.workdir / f"night-{hours:g}h"
     nightly = "nightly" in args.stages and (args.nightly_at is None or hours in args.nightly_at)
-    if nightly:
-        linked(recordings(args.workdir, night_indices(project), args.recording_minutes), night)
     params = new_project(args.workdir / f"project-{hours:g}h")
     size: dict = {"hours": hours, "recordings": len(videos), "stages": {}}
     runs = [(stage, params) for stage in args.stages if stage != "nightly" or nightly]
     runs += [("search", stride_variant(params, stride)) for stride in strides]
     for stage, settings in runs:
+        if stage == "nightly":  # recordings this project's champions never saw (a bigger one's)
+            linked(recordings(args.workdir, night_indices(project), args.recording_minutes), night)
         arguments = (stage, str(settings), args.budget, str(args.sample_epochs), str(night))
         try:
             measured = measure_in_child(__file__, *arguments)
