@@ -315,51 +315,59 @@ def _fmt_s(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+MEASURES = ("wall", "cpu")  # wall time on the (shared) machine; CPU time, steadier under load
+
+
+def _stage_times(stage: str, measured: dict, result: dict) -> dict[str, float]:
+    """A stage's wall and CPU seconds; a sampled search's: the real budget's, projected (its
+    CPU time at the sampled search's CPU-to-wall ratio)."""
+    if stage == "search" and result["budget"] == "sample":
+        wall = real_search_projection(measured, result["real_budget"])["seconds"]
+        return {"wall": wall, "cpu": wall * measured["cpu_s"] / measured["seconds"]}
+    return {"wall": measured["seconds"], "cpu": measured["cpu_s"]}
+
+
 def summarise(result: dict) -> dict:
-    """Per stage: the measured seconds and peak memory at each size, the fitted growth and the
-    projections; the real budget's search projected where it was sampled; the night's total."""
-    sizes = result["sizes"]
-    hours = [s["hours"] for s in sizes]
-    real = result["real_budget"]
+    """Per stage and measure (wall, CPU): the seconds at each measured size, the fitted growth
+    and the projections; the retrain's total (ingest → promote) at every size."""
     rows = {}
     for stage in STAGES:
-        measured = [s for s in sizes if stage in s["stages"]]
+        measured = [s for s in result["sizes"] if stage in s["stages"]]
         if not measured:
             continue
-        seconds = []
-        for s in measured:
-            m = s["stages"][stage]
-            if stage == "search" and result["budget"] == "sample":
-                seconds.append(real_search_projection(m, real)["seconds"])
-            else:
-                seconds.append(m["seconds"])
-        row = {
+        times = [_stage_times(stage, s["stages"][stage], result) for s in measured]
+        row: dict = {
             "hours": [s["hours"] for s in measured],
-            "seconds": seconds,
             "peak_mb": [s["stages"][stage]["peak_mb"] for s in measured],
-            "cpu_s": [s["stages"][stage]["cpu_s"] for s in measured],
             "projected_from_sample": stage == "search" and result["budget"] == "sample",
         }
-        if stage != "nightly" and len(set(row["hours"])) >= 2:
-            row["growth"] = fit_growth(row["hours"], seconds)
-            row["projected"] = {str(h): projected(row["growth"], h) for h in PROJECTED_HOURS}
+        for measure in MEASURES:
+            values = [t[measure] for t in times]
+            row[measure] = {"seconds": values}
+            if stage != "nightly" and len(set(row["hours"])) >= 2:
+                growth = fit_growth(row["hours"], values)
+                row[measure] |= {
+                    "growth": growth,
+                    "projected": {str(h): projected(growth, h) for h in PROJECTED_HOURS},
+                }
         rows[stage] = row
-    retrain = {}
-    for h in [*hours, *PROJECTED_HOURS]:
-        parts = []
-        for stage in RETRAIN:
-            row = rows.get(stage)
-            if row is None:
-                break
-            if h in row["hours"]:
-                parts.append(row["seconds"][row["hours"].index(h)])
-            elif "projected" in row:
-                parts.append(row["projected"][str(h)])
-            else:
-                break
-        else:
-            retrain[str(h)] = sum(parts)
+    retrain: dict[str, dict[str, float]] = {measure: {} for measure in MEASURES}
+    hours = [*(s["hours"] for s in result["sizes"]), *PROJECTED_HOURS]
+    for measure in MEASURES:
+        for h in hours:
+            parts = [_at(rows.get(stage), measure, h) for stage in RETRAIN]
+            if None not in parts:
+                retrain[measure][str(h)] = sum(p for p in parts if p is not None)
     return {"stages": rows, "retrain_s": retrain}
+
+
+def _at(row: dict | None, measure: str, hours: float) -> float | None:
+    """A stage's seconds at ``hours``: measured, else projected, else None."""
+    if row is None:
+        return None
+    if hours in row["hours"]:
+        return row[measure]["seconds"][row["hours"].index(hours)]
+    return row[measure].get("projected", {}).get(str(hours))
 
 
 def markdown(result: dict) -> str:
@@ -382,38 +390,41 @@ def markdown(result: dict) -> str:
         f"{real['n_trials']} trials, ≤ {real['max_epochs']} epochs (patience "
         f"{real['patience']}).",
         "",
-        "| stage | "
-        + " | ".join(f"{h:g} h" for h in columns)
-        + " | CPU time, measured | peak memory |",
-        "|---|" + "---|" * (len(columns) + 2),
+        "Each cell: wall time on this shared machine / CPU time (user + system of the stage's "
+        "process and its children: about an idle 2-core machine's wall time when the stage "
+        "keeps one core busy, twice it when both).",
+        "",
+        "| stage | " + " | ".join(f"{h:g} h" for h in columns) + " | peak memory |",
+        "|---|" + "---|" * (len(columns) + 1),
     ]
-    for stage, row in summary["stages"].items():
+    retrain = summary["retrain_s"]
+    rows = [(stage, row) for stage, row in summary["stages"].items()] + [("retrain", None)]
+    for stage, row in rows:
         cells = []
         for h in columns:
-            if h in row["hours"]:
-                seconds = row["seconds"][row["hours"].index(h)]
-                shown = _fmt_s(seconds)
-                cells.append(f"{shown} ¹" if row["projected_from_sample"] else f"**{shown}**")
-            elif "projected" in row:
-                cells.append(f"{_fmt_s(row['projected'][str(h)])} ²")
-            else:
+            if row is None:
+                shown = [retrain[m].get(str(h)) for m in MEASURES]
+                cells.append("–" if None in shown else " / ".join(_fmt_s(x) for x in shown))
+                continue
+            shown = [_at(row, m, h) for m in MEASURES]
+            if None in shown:
                 cells.append("–")
-        peaks = " / ".join(f"{mb:.0f}" for mb in row["peak_mb"])
-        cpu = " / ".join(_fmt_s(seconds) for seconds in row["cpu_s"])
-        name = f"{stage} (6 × 10 min)" if stage == "nightly" else stage
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {cpu} | {peaks} MB |")
-    retrain = summary["retrain_s"]
-    lines.append(
-        "| **retrain** (ingest → promote) | "
-        + " | ".join(_fmt_s(retrain[str(h)]) if str(h) in retrain else "–" for h in columns)
-        + " | | |"
-    )
+                continue
+            text = " / ".join(_fmt_s(x) for x in shown)
+            if h not in row["hours"]:
+                cells.append(f"{text} ²")
+            elif row["projected_from_sample"]:
+                cells.append(f"{text} ¹")
+            else:
+                cells.append(f"**{text}**")
+        peaks = "" if row is None else " / ".join(f"{mb:.0f}" for mb in row["peak_mb"]) + " MB"
+        name = {"nightly": "nightly (6 × 10 min)", "retrain": "retrain (ingest → promote)"}
+        lines.append(f"| {name.get(stage, stage)} | " + " | ".join(cells) + f" | {peaks} |")
     lines += [
         "",
-        "**Bold**: measured. ¹ projected from the measured sampled search (below). "
-        "² projected from the line through the measured sizes (fixed + per-hour cost). "
-        "CPU time (user + system, the stage's process and its children; a sampled search's "
-        "for the search) and peak memory (the stage's process) at each measured size.",
+        "**Bold**: measured; the retrain: the sum of its stages. ¹ projected from the "
+        "measured sampled search (below). ² projected from the line through the measured sizes "
+        "(fixed + per-hour cost). Peak memory: the stage's process at each measured size.",
     ]
     searched = [s for s in result["sizes"] if "search" in s["stages"]]
     if result["budget"] == "sample" and searched:
@@ -449,23 +460,24 @@ def markdown(result: dict) -> str:
     for size in result["sizes"]:
         if "stride_fraction" not in size or "search" not in size["stages"]:
             continue
-        default = size["stages"]["search"]
-        base = real_search_projection(default, real)["seconds"]
+        default = _stage_times("search", size["stages"]["search"], result)
         lines += [
             "",
             f"Window stride, {size['hours']:g} h project (the same sampled search; the real "
-            "budget projected):",
+            "budget projected, wall / CPU):",
             "",
-            "| train.stride_fraction | sampled search | real budget, ≤ | × default |",
+            "| train.stride_fraction | sampled search, wall | real budget ≤ | × default |",
             "|---|---|---|---|",
-            f"| {result['stride_fraction']:g} (default) | {_fmt_s(default['seconds'])} "
-            f"| {_fmt_s(base)} | 1.00 |",
+            f"| {result['stride_fraction']:g} (default) "
+            f"| {_fmt_s(size['stages']['search']['seconds'])} "
+            f"| {_fmt_s(default['wall'])} / {_fmt_s(default['cpu'])} | 1.00 / 1.00 |",
         ]
         for stride, search in size["stride_fraction"].items():
-            seconds = real_search_projection(search, real)["seconds"]
+            times = _stage_times("search", search, result)
             lines.append(
-                f"| {stride} | {_fmt_s(search['seconds'])} | {_fmt_s(seconds)} "
-                f"| {seconds / base:.2f} |"
+                f"| {stride} | {_fmt_s(search['seconds'])} "
+                f"| {_fmt_s(times['wall'])} / {_fmt_s(times['cpu'])} "
+                f"| {times['wall'] / default['wall']:.2f} / {times['cpu'] / default['cpu']:.2f} |"
             )
     if result.get("memory_by_length"):
         lines += [
@@ -490,23 +502,19 @@ def plot(result: dict, path: Path) -> None:
 
     figure, axes = plt.subplots(figsize=(7, 4.5))
     span = [0.5, max(PROJECTED_HOURS)]
-    for stage, row in result["summary"]["stages"].items():
-        if "growth" not in row:
-            continue
-        (line,) = axes.plot(span, [projected(row["growth"], h) / 3600 for h in span], "--")
-        marker = "o" if not row["projected_from_sample"] else "s"
-        label = stage + (" (real budget, projected)" if row["projected_from_sample"] else "")
-        axes.plot(
-            row["hours"],
-            [s / 3600 for s in row["seconds"]],
-            marker,
-            color=line.get_color(),
-            label=label,
-        )
     stages = result["summary"]["stages"]
-    if all("growth" in stages.get(stage, {}) for stage in RETRAIN):
-        fixed = sum(stages[stage]["growth"][0] for stage in RETRAIN)
-        per_hour = sum(stages[stage]["growth"][1] for stage in RETRAIN)
+    for stage, row in stages.items():
+        if "growth" not in row["cpu"]:
+            continue
+        cpu = row["cpu"]
+        (line,) = axes.plot(span, [projected(cpu["growth"], h) / 3600 for h in span], "--")
+        marker = "s" if row["projected_from_sample"] else "o"
+        label = stage + (" (real budget, projected)" if row["projected_from_sample"] else "")
+        hours = [s / 3600 for s in cpu["seconds"]]
+        axes.plot(row["hours"], hours, marker, color=line.get_color(), label=label)
+    if all("growth" in stages.get(stage, {}).get("cpu", {}) for stage in RETRAIN):
+        fixed = sum(stages[stage]["cpu"]["growth"][0] for stage in RETRAIN)
+        per_hour = sum(stages[stage]["cpu"]["growth"][1] for stage in RETRAIN)
         total = [projected((fixed, per_hour), h) / 3600 for h in span]
         axes.plot(span, total, "k-", label="retrain (ingest → promote)")
     axes.axhline(NIGHT_H, color="grey", linewidth=1)
@@ -514,7 +522,7 @@ def plot(result: dict, path: Path) -> None:
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("hours of footage in the project")
-    axes.set_ylabel("hours on 2 cores")
+    axes.set_ylabel("CPU hours (≈ hours on an idle 2-core machine)")
     axes.set_title(f"Retrain stages as the footage grows ({result['date'][:10]})")
     axes.legend(fontsize=8, loc="upper left")
     figure.tight_layout()
@@ -654,7 +662,7 @@ def write_report(result: dict, out: Path) -> None:
     result["summary"] = summarise(result)
     text = markdown(result)
     write_results(out, "lab", result, text, "A lab's workload at lab scale, run by run")
-    if any("growth" in row for row in result["summary"]["stages"].values()):
+    if any("growth" in row["cpu"] for row in result["summary"]["stages"].values()):
         plot(result, out / "lab.png")
     print(text, flush=True)
 
