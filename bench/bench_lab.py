@@ -375,6 +375,7 @@ def markdown(result: dict) -> str:
     real = result["real_budget"]
     sizes = [s["hours"] for s in result["sizes"]]
     columns = [*sizes, *PROJECTED_HOURS]
+    minutes = result.get("recording_minutes", 10.0)
     lines = [
         "# A lab's workload at lab scale",
         "",
@@ -382,9 +383,9 @@ def markdown(result: dict) -> str:
         f"{m['cpu']}, {m['cores']} cores, shared with other jobs (load {m['load_before'][0]} "
         f"before, {result['load_after'][0]} after); {result['runtime_min']:.0f} min in all.",
         "",
-        f"Projects of {', '.join(f'{h:g} h' for h in sizes)}: 10-minute recordings, 30 fps, "
+        f"Projects of {', '.join(f'{h:g} h' for h in sizes)}: {minutes:g}-minute recordings, 30 fps, "
         "640×480, over as many of the lab's four set-ups as have 3 recordings each (ingest's "
-        "split: validation, test, training); nightly batch: 6 10-minute recordings the "
+        f"split: validation, test, training); nightly batch: 6 {minutes:g}-minute recordings the "
         "champions never saw. Real "
         f"budget: {len(real['heads'])} heads × {len(real['architectures'])} architectures × "
         f"{real['n_trials']} trials, ≤ {real['max_epochs']} epochs (patience "
@@ -445,7 +446,7 @@ def markdown(result: dict) -> str:
             {f"{t['head']}/{t['architecture']}": t for t in s["stages"]["search"]["trials"]}
             for s in searched
         ]
-        for key, t in by_search[0].items():
+        for key, t in sorted(by_search[0].items()):
             hp = t["hp"]
             shown = f"window {hp['window']}, batch {hp['batch_size']}"
             shown += f", {hp['layers']} × {hp['units']} units" if "units" in hp else ""
@@ -605,6 +606,7 @@ def main() -> None:
         "sample_epochs": args.sample_epochs,
         "real_budget": train.budget.model_dump(),
         "stride_fraction": train.stride_fraction,
+        "recording_minutes": args.recording_minutes,
         "sizes": [],
     }
     for hours in sorted(args.hours):
