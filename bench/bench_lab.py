@@ -383,10 +383,10 @@ def markdown(result: dict) -> str:
         f"{m['cpu']}, {m['cores']} cores, shared with other jobs (load {m['load_before'][0]} "
         f"before, {result['load_after'][0]} after); {result['runtime_min']:.0f} min in all.",
         "",
-        f"Projects of {', '.join(f'{h:g} h' for h in sizes)}: {minutes:g}-minute recordings, 30 fps, "
-        "640×480, over as many of the lab's four set-ups as have 3 recordings each (ingest's "
-        f"split: validation, test, training); nightly batch: 6 {minutes:g}-minute recordings the "
-        "champions never saw. Real "
+        f"Projects of {', '.join(f'{h:g} h' for h in sizes)}: {minutes:g}-minute recordings, "
+        "30 fps, 640×480, over as many of the lab's four set-ups as have 3 recordings each "
+        "(ingest's split: validation, test, training); nightly batch: 6 "
+        f"{minutes:g}-minute recordings the champions never saw. Real "
         f"budget: {len(real['heads'])} heads × {len(real['architectures'])} architectures × "
         f"{real['n_trials']} trials, ≤ {real['max_epochs']} epochs (patience "
         f"{real['patience']}).",
