@@ -57,7 +57,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SETUPS = ("condition_1", "condition_2", "condition_3", "condition_5")  # the lab's four
 NIGHTLY_RECORDINGS = 6
-STAGES = ("import", "ingest", "search", "evaluate", "promote", "nightly")
+STAGES = ("import", "ingest", "search", "largest", "evaluate", "promote", "nightly")
+SEARCHES = ("search", "largest")  # measured samples of the search, projected to the real budget
 RETRAIN = ("ingest", "search", "evaluate", "promote")  # what `ethoflow retrain` runs
 PROJECTED_HOURS = (10.0, 50.0)
 NIGHT_H = 8.0
@@ -194,6 +195,62 @@ def _trial_epochs(settings) -> list[dict]:
     return trials
 
 
+def largest_hp(space) -> dict:
+    """The search space's most costly network per epoch: every size at its top, the longest
+    window, the smallest batch (the most steps)."""
+    return {
+        "window": max(space.window),
+        "batch_size": min(space.batch_size),
+        "layers": space.layers[1],
+        "units": space.units[1],
+        "dropout": space.dropout[0],
+        "learning_rate": space.learning_rate[0],
+        "kernel_size": max(space.kernel_size),
+        "dilation_depth": space.dilation_depth[1],
+        "stacks": space.stacks[1],
+        "causal": space.causal[0],
+        "heads": max(space.heads),
+    }
+
+
+def _largest_trials(settings, epochs: int) -> list[dict]:
+    """Per head and architecture, ``epochs`` epochs of :func:`largest_hp`'s network on the
+    project's splits, timed as a search's trial is (``train_head``, the real windows)."""
+    from ethoflow.training.fit import Budget, load_split, train_head
+
+    train = load_split(settings.paths.features, "train")
+    test = load_split(settings.paths.features, "test")
+    t = settings.train
+    hp = largest_hp(t.search_space)
+    trials = []
+    for head in t.heads:
+        for architecture in t.architectures:
+            ticks: list[float] = []
+            start = time.perf_counter()
+            train_head(
+                architecture,
+                hp,
+                train,
+                test,
+                head,
+                Budget(epochs, epochs, t.stride_fraction, settings.seed),
+                on_epoch=lambda epoch, metrics, ticks=ticks: ticks.append(time.perf_counter()),
+            )
+            epoch_s = [b - a for a, b in zip([start, *ticks], ticks, strict=True)]
+            trials.append(
+                {
+                    "head": head,
+                    "architecture": architecture,
+                    "hp": {k: str(v) for k, v in hp.items()},
+                    "epochs": len(epoch_s),
+                    "first_epoch_s": epoch_s[0],
+                    "steady_epoch_s": statistics.median(epoch_s[1:]),
+                    "trial_s": time.perf_counter() - start,
+                }
+            )
+    return trials
+
+
 def _cpu_s() -> float:
     """CPU seconds of this process and its finished children: less bent by a busy machine than
     wall time."""
@@ -236,6 +293,8 @@ def _do_stage(stage: str, params: Path, budget: str, sample_epochs: int, night: 
 
         chosen = _search_budget(settings, budget, sample_epochs)
         return {"searches": len(train_flow(params=str(params), budget=chosen))}
+    if stage == "largest":
+        return {"trials": _largest_trials(settings, sample_epochs)}
     if stage == "evaluate":
         from ethoflow.flows.evaluate import evaluate_flow
 
@@ -273,6 +332,8 @@ def _run_stage(stage: str, params: Path, budget: str, sample_epochs: int, night:
     }
     if stage == "search":
         measured["trials"] = _trial_epochs(settings)
+    elif stage == "largest":
+        measured["trials"] = measured["done"].pop("trials")
     return measured
 
 
@@ -321,7 +382,7 @@ MEASURES = ("wall", "cpu")  # wall time on the (shared) machine; CPU time, stead
 def _stage_times(stage: str, measured: dict, result: dict) -> dict[str, float]:
     """A stage's wall and CPU seconds; a sampled search's: the real budget's, projected (its
     CPU time at the sampled search's CPU-to-wall ratio)."""
-    if stage == "search" and result["budget"] == "sample":
+    if stage in SEARCHES and result["budget"] == "sample":
         wall = real_search_projection(measured, result["real_budget"])["seconds"]
         return {"wall": wall, "cpu": wall * measured["cpu_s"] / measured["seconds"]}
     return {"wall": measured["seconds"], "cpu": measured["cpu_s"]}
@@ -339,7 +400,7 @@ def summarise(result: dict) -> dict:
         row: dict = {
             "hours": [s["hours"] for s in measured],
             "peak_mb": [s["stages"][stage]["peak_mb"] for s in measured],
-            "projected_from_sample": stage == "search" and result["budget"] == "sample",
+            "projected_from_sample": stage in SEARCHES and result["budget"] == "sample",
         }
         for measure in MEASURES:
             values = [t[measure] for t in times]
@@ -419,13 +480,19 @@ def markdown(result: dict) -> str:
             else:
                 cells.append(f"**{text}**")
         peaks = "" if row is None else " / ".join(f"{mb:.0f}" for mb in row["peak_mb"]) + " MB"
-        name = {"nightly": "nightly (6 × 10 min)", "retrain": "retrain (ingest → promote)"}
+        name = {
+            "largest": "search, every trial the largest network ³",
+            "nightly": "nightly (6 × 10 min)",
+            "retrain": "retrain (ingest → promote)",
+        }
         lines.append(f"| {name.get(stage, stage)} | " + " | ".join(cells) + f" | {peaks} |")
     lines += [
         "",
         "**Bold**: measured; the retrain: the sum of its stages. ¹ projected from the "
         "measured sampled search (below). ² projected from the line through the measured sizes "
-        "(fixed + per-hour cost). Peak memory: the stage's process at each measured size.",
+        "(fixed + per-hour cost). ³ an upper bound: each trial of the real budget the space's "
+        "most costly network per epoch (not part of the retrain's sum). Peak memory: the "
+        "stage's process at each measured size.",
     ]
     searched = [s for s in result["sizes"] if "search" in s["stages"]]
     if result["budget"] == "sample" and searched:
