@@ -236,7 +236,7 @@ def _largest_trials(settings, epochs: int) -> list[dict]:
                 Budget(epochs, epochs, t.stride_fraction, settings.seed),
                 on_epoch=lambda epoch, metrics, ticks=ticks: ticks.append(time.perf_counter()),
             )
-            epoch_s = [b - a for a, b in zip([start, *ticks], ticks, strict=True)]
+            epoch_s = [b - a for a, b in zip([start, *ticks[:-1]], ticks, strict=True)]
             trials.append(
                 {
                     "head": head,
