@@ -62,7 +62,6 @@ SEARCHES = ("search", "largest")  # measured samples of the search, projected to
 RETRAIN = ("ingest", "search", "evaluate", "promote")  # what `ethoflow retrain` runs
 PROJECTED_HOURS = (10.0, 50.0)
 NIGHT_H = 8.0
-SEED = 42
 
 
 def _recording(workdir: Path, index: int, minutes: float) -> Path:
@@ -129,12 +128,15 @@ def memory_by_length(workdir: Path, short: float | None, minutes: float) -> list
 
 
 def new_project(folder: Path) -> Path:
-    """An empty project at ``folder``: params.yaml (defaults, no waiting for files to settle)
-    and a DVC repository with a local default remote; returns the params file."""
+    """An empty project at ``folder``: this repository's params.yaml (its budget and search
+    space; no waiting for files to settle) and a DVC repository with a local default remote;
+    returns the params file."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     params = folder / "params.yaml"
-    params.write_text(yaml.safe_dump({"seed": SEED, "label": {"settle_seconds": 0}}))
+    settings = yaml.safe_load((ROOT / "params.yaml").read_text())
+    settings["label"]["settle_seconds"] = 0
+    params.write_text(yaml.safe_dump(settings))
     dvc = str(Path(sys.executable).with_name("dvc"))
     subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=folder, check=True)
     remote = folder.parent / f"{folder.name}-dvc-remote"
