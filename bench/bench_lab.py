@@ -150,7 +150,7 @@ def stride_variant(params: Path, stride_fraction: float) -> Path:
     ``stride_fraction`` of their length, into an experiment and an Optuna study of their own."""
     name = f"stride-{stride_fraction:g}"
     settings = yaml.safe_load(params.read_text())
-    settings["train"] = {
+    settings["train"] |= {
         "stride_fraction": stride_fraction,
         "experiment": f"ethoflow-{name}",
         "optuna_storage": f"sqlite:///{params.parent / 'runs' / f'optuna-{name}.db'}",
@@ -560,6 +560,8 @@ def markdown(result: dict) -> str:
             )
             + ".",
         ]
+    for note in result.get("notes", []):  # what a run's record adds by hand, said as such
+        lines += ["", note]
     return "\n".join(lines) + "\n"
 
 
