@@ -177,8 +177,8 @@ def _trial_epochs(settings) -> list[dict]:
     experiment = client.get_experiment_by_name(settings.train.experiment)
     trials = []
     for run in client.search_runs([experiment.experiment_id]):
-        if "trial" not in run.data.params:  # a search's own run
-            continue
+        if "trial" not in run.data.params or run.info.status != "FINISHED":
+            continue  # a search's own run, or a trial stopped before its end
         history = client.get_metric_history(run.info.run_id, "test_pr_auc")
         stamps = [run.info.start_time] + sorted(m.timestamp for m in history)
         epochs = [(b - a) / 1000 for a, b in zip(stamps, stamps[1:], strict=False)]
