@@ -581,7 +581,8 @@ def plot(result: dict, path: Path) -> None:
         cpu = row["cpu"]
         (line,) = axes.plot(span, [projected(cpu["growth"], h) / 3600 for h in span], "--")
         marker = "s" if row["projected_from_sample"] else "o"
-        label = stage + (" (real budget, projected)" if row["projected_from_sample"] else "")
+        label = {"search": "search, real budget", "largest": "search, largest network"}
+        label = label.get(stage, stage)
         hours = [s / 3600 for s in cpu["seconds"]]
         axes.plot(row["hours"], hours, marker, color=line.get_color(), label=label)
     if all("growth" in stages.get(stage, {}).get("cpu", {}) for stage in RETRAIN):
@@ -590,13 +591,13 @@ def plot(result: dict, path: Path) -> None:
         total = [projected((fixed, per_hour), h) / 3600 for h in span]
         axes.plot(span, total, "k-", label="retrain (ingest → promote)")
     axes.axhline(NIGHT_H, color="grey", linewidth=1)
-    axes.text(span[0], NIGHT_H * 1.1, "a night (8 h)", color="grey")
+    axes.text(span[1], NIGHT_H * 1.1, "a night (8 h)", color="grey", ha="right")
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("hours of footage in the project")
     axes.set_ylabel("CPU hours (≈ hours on an idle 2-core machine)")
     axes.set_title(f"Retrain stages as the footage grows ({result['date'][:10]})")
-    axes.legend(fontsize=8, loc="upper left")
+    axes.legend(fontsize=8, loc="lower right")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
