@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from benchlib import machine, peak_rss_mb
+from benchlib import git_commit, machine, peak_rss_mb
 
 from ethoflow.io.video import VideoReader
 from ethoflow.ui import annotate
@@ -136,9 +135,7 @@ def measure(video: Path, repeats: int, seed: int = 2) -> dict:
 
 
 def report(runs: list[dict], repeats: int, before: dict) -> str:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
+    commit = git_commit(ROOT)
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = [round(x, 2) for x in os.getloadavg()]
     lines = [

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import yaml
 from benchlib import (
+    git_commit,
     machine,
     measure_in_child,
     peak_rss_mb,
@@ -603,12 +604,6 @@ def plot(result: dict, path: Path) -> None:
     plt.close(figure)
 
 
-def commit() -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hours", type=float, nargs="+", default=[1.0, 2.0])
@@ -672,7 +667,7 @@ def main() -> None:
     result = {
         "benchmark": "a lab's workload at lab scale",
         "command": " ".join(["python", "bench/bench_lab.py", *sys.argv[1:]]),
-        "commit": commit(),
+        "commit": git_commit(ROOT),
         "machine": machine(),
         "budget": args.budget,
         "sample_epochs": args.sample_epochs,

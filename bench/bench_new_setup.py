@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from benchlib import machine
+from benchlib import git_commit, machine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -191,9 +190,7 @@ def main() -> None:
                 settings, condition, heads, Path(work) / condition.name, args.videos
             )
             rows += setup_rows
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
+    commit = git_commit(ROOT)
     defaults = asdict(HELD_OUT_CONDITION)
     result = {
         "benchmark": "the demo's champions on a new camera set-up",
