@@ -26,7 +26,7 @@ from ethoflow.labelling.recording import (
     label_video,
     predict_video,
 )
-from ethoflow.mlops.champions import load_champions
+from ethoflow.mlops.champions import champion_model, champion_version, load_champions
 from ethoflow.mlops.mlflow_store import configure_tracking, local_tracking_uri
 from ethoflow.mlops.registered_models import log_keras_model, model_name
 from ethoflow.postprocess import postprocess
@@ -236,8 +236,9 @@ def test_load_champions_predicts_like_the_registered_model(lab, registry):
 def test_load_champions_with_a_cache_runs_an_openvino_copy_that_predicts_as_keras(
     lab, registry, tmp_path
 ):
-    """The first load copies the champion to OpenVINO in the cache, the next reads the copy;
-    both predict as the Keras model (within the copy's tolerance)."""
+    """The champion copied to OpenVINO in the cache (as promotion does, checked on the
+    evaluation recordings' windows), and every load reading the copy, predicts as the Keras
+    model (within the copy's tolerance)."""
     from ethoflow.models.openvino_model import TOLERANCE, OpenVinoModel
 
     configure_tracking(registry, EXPERIMENT)
@@ -245,6 +246,8 @@ def test_load_champions_with_a_cache_runs_an_openvino_copy_that_predicts_as_kera
     features = np.random.default_rng(2).normal(size=(40, n_features)).astype(np.float32)
     original = {"grooming": replace(lab.heads["grooming"], threshold=0.25)}
     theirs = predict_video(features, original, PostProcessing())["grooming"][0]
+    made = champion_model(champion_version("grooming"), tmp_path, [features, features[::-1]])
+    assert isinstance(made, OpenVinoModel)
     for _ in range(2):
         loaded = load_champions(["grooming"], cache=tmp_path)
         assert isinstance(loaded["grooming"].model, OpenVinoModel)
@@ -252,6 +255,20 @@ def test_load_champions_with_a_cache_runs_an_openvino_copy_that_predicts_as_kera
         np.testing.assert_allclose(ours, theirs, atol=TOLERANCE)
     [copy] = (tmp_path / model_name("grooming")).iterdir()
     assert copy.name.startswith("v1-") and (copy / "model.xml").is_file()
+
+
+def test_a_copy_is_checked_on_windows_spread_over_the_recordings():
+    from ethoflow.models.openvino_model import check_windows
+
+    short = np.arange(300 * 3, dtype=np.float32).reshape(300, 3)
+    long = np.arange(1000 * 3, dtype=np.float32).reshape(1000, 3) + short.size  # no repeats
+    x = check_windows((None, 10, 3), [short, long])
+    assert x.shape == (64, 10, 3)  # a batch of the 130 windows, first to last
+    np.testing.assert_array_equal(x[0], short[:10])
+    np.testing.assert_array_equal(x[-1], long[-10:])
+    assert len(np.unique(x[:, 0, 0])) == 64
+    noise = check_windows((None, 10, 3))  # no recordings: seeded random windows
+    assert noise.shape == (64, 10, 3) and np.array_equal(noise, check_windows((None, 10, 3)))
 
 
 def test_load_champions_explains_missing_champion_or_threshold(registry):

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ethoflow.config import Settings
 from ethoflow.errors import NoChampionError
 from ethoflow.features.featurization import Featurization
@@ -123,14 +125,25 @@ def champions_cache(settings: Settings) -> Path:
 
 def copy_champion(head: str, version: str, settings: Settings) -> None:
     """Make version ``version`` of ``head``'s model's OpenVINO copy now (at its promotion), so
-    that the first labelling with it need not import TensorFlow either."""
+    that the first labelling with it need not import TensorFlow either; checked on the
+    evaluation recordings (the validation split's features) when the project has them."""
+    from ethoflow.training.fit import load_split
+
+    try:
+        recordings = load_split(settings.paths.features, "validation").features
+    except (FileNotFoundError, ValueError):  # no ingest here, or no validation videos
+        recordings = []
     client = client_or_default(None)
-    champion_model(client.get_model_version(model_name(head), version), champions_cache(settings))
+    champion = client.get_model_version(model_name(head), version)
+    champion_model(champion, champions_cache(settings), recordings)
 
 
-def champion_model(champion: ModelVersion, cache: Path | None) -> Any:
+def champion_model(
+    champion: ModelVersion, cache: Path | None, recordings: Sequence[np.ndarray] = ()
+) -> Any:
     """The champion's model: its OpenVINO copy in ``cache`` (no TensorFlow imported), else the
-    Keras model, copied there for the next runs when OpenVINO's outputs equal Keras'.
+    Keras model, copied there for the next runs when OpenVINO's outputs equal Keras' (on windows
+    of ``recordings``' features, or random ones).
 
     A copy's folder is named by the version and its run: a version's model never changes, and
     another store's version of the same number comes from another run.
@@ -145,7 +158,7 @@ def champion_model(champion: ModelVersion, cache: Path | None) -> Any:
     if copy.is_file():
         return OpenVinoModel(copy)
     model = load_keras_model(uri)
-    return openvino_copy(model, copy.parent) or model
+    return openvino_copy(model, copy.parent, recordings) or model
 
 
 def _copy_of(champion: ModelVersion, cache: Path) -> Path:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ethoflow.features.cnn import cached_openvino_model, convert_to_openvino
+from ethoflow.models.windows import make_windows
 
 if TYPE_CHECKING:
     import keras
@@ -51,21 +53,36 @@ class OpenVinoModel:
         return np.asarray(self._requests.request.infer([x])[0], dtype=np.float32)
 
 
-def max_difference(model: keras.Model, converted: OpenVinoModel, seed: int = 0) -> float:
-    """Largest difference between the two models' outputs on a batch of seeded random windows
-    (standard normal, as standardised features are)."""
-    shape = (_CHECK_WINDOWS, *model.input_shape[1:])
-    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+def check_windows(
+    input_shape: tuple, recordings: Sequence[np.ndarray] = (), seed: int = 0
+) -> np.ndarray:
+    """The windows a copy is checked on: up to a batch of windows spread evenly over
+    ``recordings``' features, else seeded random ones (standard normal, as standardised features
+    are)."""
+    window = int(input_shape[1])
+    if recordings:
+        x = make_windows(recordings, window=window).x
+        return x[np.linspace(0, len(x) - 1, min(len(x), _CHECK_WINDOWS)).astype(int)]
+    shape = (_CHECK_WINDOWS, *input_shape[1:])
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def max_difference(model: keras.Model, converted: OpenVinoModel, x: np.ndarray) -> float:
+    """Largest difference between the two models' outputs on the windows ``x``."""
     expected = np.asarray(model.predict_on_batch(x), dtype=np.float32)
     return float(np.abs(converted.predict_on_batch(x) - expected).max())
 
 
-def openvino_copy(model: keras.Model, cache: Path) -> OpenVinoModel | None:
+def openvino_copy(
+    model: keras.Model, cache: Path, recordings: Sequence[np.ndarray] = ()
+) -> OpenVinoModel | None:
     """``model`` converted to OpenVINO and kept in ``cache`` (``model.xml``), if its outputs
-    equal Keras' within :data:`TOLERANCE`; else None (nothing kept: Keras labels)."""
+    equal Keras' within :data:`TOLERANCE` on windows of ``recordings`` (the evaluation
+    recordings' features; random windows without them); else None (nothing kept: Keras labels)."""
     try:
         converted = convert_to_openvino(model)
-        difference = max_difference(model, OpenVinoModel(converted))
+        x = check_windows(model.input_shape, recordings)
+        difference = max_difference(model, OpenVinoModel(converted), x)
     except Exception as exc:  # noqa: BLE001 - an unconvertible model is labelled with Keras
         log.warning("%s: not converted to OpenVINO (%s); Keras labels with it", cache, exc)
         return None
