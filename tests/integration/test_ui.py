@@ -328,8 +328,9 @@ def test_review_queue_of_a_labelled_video(app):
     labelled = results.read_labelled(app.settings.paths.outbox / "good")
     stretches = review.review_stretches(labelled, limit=50)
     assert stretches, "with the evaluated thresholds some frames are unsure"
-    scores = [s.score for s in stretches]
-    assert scores == sorted(scores, reverse=True)
+    for head in {s.head for s in stretches}:  # the behaviours take turns, each most unsure first
+        scores = [s.score for s in stretches if s.head == head]
+        assert scores == sorted(scores, reverse=True)
     for s in stretches:
         assert 0 <= s.start < s.stop <= len(labelled.table)
         assert s.reasons
