@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,6 +141,18 @@ def draw_pool(settings, heads, folder: Path, review: int, held_out: int) -> Pool
     return pool
 
 
+def kept_pool(path: Path | None, review: int, held_out: int) -> Pool | None:
+    """The pool kept in ``path`` by an earlier run with the same numbers of recordings (None:
+    none kept). Drawing is deterministic (the settings' seed); only its time is saved."""
+    if path is None or not path.is_file():
+        return None
+    pool = pickle.loads(path.read_bytes())
+    if (len(pool.features), len(pool.held_out.video_ids)) != (review, held_out):
+        raise SystemExit(f"{path}: a pool of other sizes; remove it or name another file")
+    print(f"recordings from {path}", flush=True)
+    return pool
+
+
 def label_pool(pool: Pool, heads: dict, settings, folder: Path) -> dict:
     """The review recordings labelled by ``heads`` (what the queue ranks)."""
     from ethoflow.labelling.recording import label_table, predict_video
@@ -223,13 +237,23 @@ def setup_f1(
 
 
 def run(
-    settings, heads, pool: Pool, queue: pd.DataFrame, lab: dict, budgets, seeds, folder: Path
-) -> tuple[list[dict], list[float]]:
-    """Round 0 (the champions) then every (seed, strategy, budget) round: one row per head.
+    settings,
+    heads,
+    pool: Pool,
+    queue: pd.DataFrame,
+    lab: dict,
+    budgets,
+    seeds,
+    folder: Path,
+    seed_done: Callable[[list[dict], list[float]], None],
+) -> None:
+    """Round 0 (the champions) then every (seed, strategy, budget) round: one row per head,
+    handed to ``seed_done`` with the fits' seconds so far after each seed (results are kept as
+    they come: a run cut short keeps its finished seeds).
 
     ``queue``: each round's models label the review recordings again and rank the stretches
     not yet answered (as the adapt flow's next round would); ``random``: stretches of the
-    champions' queue's lengths at random places."""
+    champions' queue's lengths at random places, as many as the largest budget takes."""
     from dataclasses import replace
 
     from ethoflow.synth.reviewer import answer_queue, random_queue
@@ -252,7 +276,7 @@ def run(
         )
     demo = settings.demo
     for seed in seeds:
-        baseline = random_queue(queue, pool.truth, seed)
+        baseline = random_queue(queue, pool.truth, seed, max(budgets))
         for strategy in STRATEGIES:
             answers: list = []
             current = dict(heads)
@@ -306,7 +330,7 @@ def run(
                     }
                     rows.append(row)
                     print(json.dumps(row), flush=True)
-    return rows, fit_seconds
+        seed_done(rows, fit_seconds)
 
 
 def minutes_to_target(table: pd.DataFrame, setup: str) -> dict[str, dict]:
@@ -382,8 +406,8 @@ def markdown(result: dict) -> str:
         f"Set-up `{setup}`: {result['review_videos']} recordings of {result['minutes']:g} min to "
         f"review, {result['held_out_videos']} held out; the champions' queue ranks "
         f"{result['queue']['stretches']} stretches, {result['queue']['minutes']:.1f} min of "
-        "video (both heads): the random stretches take its lengths, so their budgets are capped "
-        "there; each round's models rank the queue's stretches anew, until none is left unsure. "
+        "video (both heads; the random stretches take its lengths); each round's models rank the "
+        "stretches not yet answered anew, until none is left. "
         "Champions: "
         + ", ".join(
             f"{h} v{v['version']} ({v['architecture']})" for h, v in result["champions"].items()
@@ -442,7 +466,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="budgets 1 and 5 min, seed 1")
     parser.add_argument("--review", type=int, default=6, help="recordings to review")
     parser.add_argument("--held-out", type=int, default=3, help="recordings held out")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--pool",
+        type=Path,
+        help="keep the drawn, featurised recordings in this file; a re-run with the same sizes "
+        "reuses them (drawing 34 recordings takes 10-40 min on 2 cores)",
+    )
     args = parser.parse_args()
 
     from ethoflow.config import load_settings
@@ -455,46 +486,58 @@ def main() -> None:
     host = machine()
     settings = load_settings(args.params)
     heads = champions_for_labelling(settings)
-    budgets, seeds = (QUICK_BUDGETS, [1]) if args.quick else (BUDGETS, [1, 2])
+    budgets, seeds = (QUICK_BUDGETS, [1]) if args.quick else (BUDGETS, args.seeds)
     lab = {s: load_split(settings.paths.features, s) for s in ("train", "test", "validation")}
     with tempfile.TemporaryDirectory(prefix="bench_adapt_") as work:
-        pool = draw_pool(settings, heads, Path(work), args.review, args.held_out)
+        pool = kept_pool(args.pool, args.review, args.held_out)
+        if pool is None:
+            pool = draw_pool(settings, heads, Path(work), args.review, args.held_out)
+            if args.pool:
+                args.pool.write_bytes(pickle.dumps(pool))
+        else:
+            pool.review.clear()
+            pool.review.update(label_pool(pool, heads, settings, Path(work)))
         queue = queue_table({v: review_stretches(r, limit=None) for v, r in pool.review.items()})
         print(f"queue: {len(queue)} stretches, {(queue.end_s - queue.start_s).sum() / 60:.1f} min")
-        rows, fit_seconds = run(settings, heads, pool, queue, lab, budgets, seeds, Path(work))
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    table = pd.DataFrame(rows)
-    result = {
-        "benchmark": "the review loop on a new camera set-up",
-        "command": " ".join(["python", "bench/bench_adapt.py", *sys.argv[1:]]),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit,
-        "machine": host,
-        "runtime_s": round(time.perf_counter() - started, 1),
-        "fit_s_mean": float(np.mean(fit_seconds)),
-        "setup": NEW_SETUP.name,
-        "lab_setups": sorted(set(lab["validation"].conditions)),
-        "review_videos": args.review,
-        "held_out_videos": args.held_out,
-        "minutes": settings.synth.minutes,
-        "queue": {
-            "stretches": len(queue),
-            "minutes": float((queue.end_s - queue.start_s).sum() / 60),
-        },
-        "champions": {
-            h.head: {"version": h.version, "architecture": champion_hp(h)[0]}
-            for h in heads.values()
-        },
-        "to_target": minutes_to_target(table, NEW_SETUP.name),
-        "rounds": rows,
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "adapt.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot(table, NEW_SETUP.name, args.out / "adapt.png")
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        found: dict = {}
+
+        def seed_done(rows: list[dict], fit_seconds: list[float]) -> None:
+            table = pd.DataFrame(rows)
+            found["result"] = {
+                "benchmark": "the review loop on a new camera set-up",
+                "command": " ".join(["python", "bench/bench_adapt.py", *sys.argv[1:]]),
+                "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "commit": commit,
+                "machine": host,
+                "runtime_s": round(time.perf_counter() - started, 1),
+                "fit_s_mean": float(np.mean(fit_seconds)),
+                "setup": NEW_SETUP.name,
+                "lab_setups": sorted(set(lab["validation"].conditions)),
+                "review_videos": args.review,
+                "held_out_videos": args.held_out,
+                "minutes": settings.synth.minutes,
+                "queue": {
+                    "stretches": len(queue),
+                    "minutes": float((queue.end_s - queue.start_s).sum() / 60),
+                },
+                "champions": {
+                    h.head: {"version": h.version, "architecture": champion_hp(h)[0]}
+                    for h in heads.values()
+                },
+                "to_target": minutes_to_target(table, NEW_SETUP.name),
+                "rounds": rows,
+            }
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "adapt.json").write_text(json.dumps(found["result"], indent=2) + "\n")
+            plot(table, NEW_SETUP.name, args.out / "adapt.png")
+            (args.out / "adapt.md").write_text(markdown(found["result"]))
+
+        run(settings, heads, pool, queue, lab, budgets, seeds, Path(work), seed_done)
+    result = found["result"]
     text = markdown(result)
-    (args.out / "adapt.md").write_text(text)
     history = args.out / "history" / "adapt.md"
     old = history.read_text().split("\n", 2)[2] if history.is_file() else ""
     entry = "\n".join(

@@ -14,6 +14,7 @@ from ethoflow.labelling.review_queue import (
     Answer,
     Labelled,
     answered_labels,
+    in_turns,
     read_answers,
 )
 from ethoflow.synth.reviewer import Truth, answer_queue, random_queue
@@ -108,10 +109,20 @@ def test_the_random_baseline_draws_stretches_of_the_same_lengths_with_its_seed()
         name: Truth(pd.DataFrame({"grooming": [0] * n, "rearing": [0] * n}), 10.0)
         for name, n in (("m1", 300), ("m2", 100))
     }
-    queue = _queue([("m1", "grooming", 1.0, 2.5), ("m2", "rearing", 0.0, 0.4)] * 5)
-    drawn = random_queue(queue, truth, seed=3)
+    queue = _queue([("m1", "grooming", 1.0, 2.5), ("m2", "rearing", 0.0, 0.4)] * 2)
+    drawn = random_queue(queue, truth, seed=3, minutes=9.5 / 60)
+    # The queue's lengths in order, again from its first, until the minutes are drawn.
     assert (drawn.end_s - drawn.start_s).round(2).tolist() == [1.5, 0.4] * 5
-    assert drawn.equals(random_queue(queue, truth, seed=3))
-    assert not drawn.equals(random_queue(queue, truth, seed=4))
+    assert drawn.equals(random_queue(queue, truth, seed=3, minutes=9.5 / 60))
+    assert not drawn.equals(random_queue(queue, truth, seed=4, minutes=9.5 / 60))
     for row in drawn.itertuples():
         assert row.start_s >= 0 and row.end_s <= truth[row.video].seconds
+
+
+def test_the_behaviours_take_turns_by_the_minutes_each_has_had():
+    # Most unsure first: three rearing stretches, then grooming's; each behaviour keeps its own
+    # order, and the next stretch is the one of the behaviour with the fewest seconds so far.
+    heads = ["rearing", "rearing", "rearing", "grooming", "grooming"]
+    seconds = [2.0, 1.0, 1.0, 3.0, 1.0]
+    assert in_turns(heads, seconds) == [0, 3, 1, 2, 4]
+    assert in_turns(["rearing"] * 3, [1.0] * 3) == [0, 1, 2]

@@ -2,7 +2,8 @@
 
 A stretch is worth a look when the probability sits near the head's threshold, when the raw
 thresholded labels and the post-processed ones disagree (the smoothing changed them), or when a
-bout is short. Stretches are ranked by how unsure the model was in them.
+bout is short; a bout the model is sure of is offered whole, to confirm. Stretches are ranked by
+how unsure the model was in them, the behaviours taking turns (:func:`in_turns`).
 
 An answer is a person's yes (1) or no (0) for one behaviour over a whole stretch. Answers come from
 the web UI's review queue (a ``decisions.json`` per reviewed video, :mod:`ethoflow.ui.review`) or
@@ -98,12 +99,14 @@ def review_stretches(
     context_s: float = 0.5,
     limit: int | None = 20,
 ) -> list[Stretch]:
-    """The ``limit`` (None: all) least sure stretches of ``labelled``, most unsure first.
+    """The first ``limit`` (None: all) stretches of ``labelled`` to review: most unsure first,
+    the behaviours taking turns (:func:`in_turns`).
 
     A frame is a candidate when its probability is within ``margin`` of the threshold, when
     raw (``probability >= threshold``) and post-processed labels differ, or when it is in a
     bout shorter than ``short_s``; candidate runs closer than ``context_s`` are merged (the
-    reviewer sees that much before and after). Score: the mean closeness of the probability to
+    reviewer sees that much before and after). A bout with no candidate frame is a stretch too,
+    with ``context_s`` either side, to confirm. Score: the mean closeness of the probability to
     the threshold (1 at the threshold, 0 at 0 or 1), plus 0.5 if the labels disagree, plus 0.25
     for a short bout.
     """
@@ -123,7 +126,16 @@ def review_stretches(
         near = np.abs(probability - threshold) < margin
         # Closing gaps shorter than the context joins pieces of one unsure moment.
         candidate = _close_gaps(near | disagree | short, context)
-        for start, stop in bouts(candidate.astype(np.int8)):
+        unsure = bouts(candidate.astype(np.int8))
+        # A bout the model is sure of, offered whole with its context for a yes or no: its
+        # confident misses (a bout cut short, a threshold too high for this set-up) make no frame
+        # unsure, so nothing else would ever show them to a reviewer.
+        confirm = [
+            (max(0, start - context), min(len(table), stop + context), True)
+            for start, stop in bouts(labels)
+            if not candidate[start:stop].any()
+        ]
+        for start, stop, sure in [(*run, False) for run in unsure] + confirm:
             part = slice(start, stop)
             reasons = [
                 name
@@ -131,6 +143,7 @@ def review_stretches(
                     ("probability near the threshold", near[part].any()),
                     ("smoothing changed the labels", disagree[part].any()),
                     ("short bout", short[part].any()),
+                    ("a sure bout to confirm", sure),
                 )
                 if flag
             ]
@@ -148,7 +161,8 @@ def review_stretches(
                 )
             )
     stretches.sort(key=lambda s: (-s.score, s.head, s.start))
-    return stretches[:limit]
+    turns = in_turns([s.head for s in stretches], [s.end_s - s.start_s for s in stretches])
+    return [stretches[i] for i in turns][:limit]
 
 
 def queue_table(stretches: dict[str, list[Stretch]]) -> pd.DataFrame:
@@ -160,9 +174,23 @@ def queue_table(stretches: dict[str, list[Stretch]]) -> pd.DataFrame:
         for s in found
     ]
     table = pd.DataFrame(rows, columns=list(QUEUE_COLUMNS))
-    return table.sort_values(
+    table = table.sort_values(
         ["score", "video", "head", "start_s"], ascending=[False, True, True, True]
     )
+    return table.iloc[in_turns(table["head"].tolist(), (table.end_s - table.start_s).tolist())]
+
+
+def in_turns(heads: list[str], seconds: list[float]) -> list[int]:
+    """The order a reviewer sees stretches in, given them most unsure first (each one's head and
+    length): the behaviours take turns by the seconds each has had so far, so each gets an equal
+    share of the reviewer's minutes, its own stretches still most unsure first. One behaviour's
+    unsure stretches would otherwise fill the queue while another's errors wait."""
+    had: dict[str, float] = {}
+    before = []
+    for head, length in zip(heads, seconds, strict=True):
+        before.append(had.get(head, 0.0))
+        had[head] = before[-1] + length
+    return sorted(range(len(heads)), key=lambda i: before[i])  # stable: ties keep the order
 
 
 def _close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:

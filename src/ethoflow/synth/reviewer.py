@@ -52,20 +52,27 @@ def answer_queue(
     return answers
 
 
-def random_queue(queue: pd.DataFrame, truth: dict[str, Truth], seed: int) -> pd.DataFrame:
-    """The baseline's queue: for each stretch of ``queue``, in order, one of the same length at a
-    random place (a random recording of ``truth``, weighted by length, a random head, a random
-    start within the recording) drawn with ``seed``."""
+def random_queue(
+    queue: pd.DataFrame, truth: dict[str, Truth], seed: int, minutes: float
+) -> pd.DataFrame:
+    """The baseline's queue, ``minutes`` of video long: stretches of the lengths of ``queue``'s,
+    in order (from its first again when they run out), each at a random place (a random recording
+    of ``truth``, weighted by length, a random head, a random start within the recording) drawn
+    with ``seed``."""
     rng = np.random.default_rng(seed)
     videos = sorted(truth)
     lengths = np.array([truth[v].seconds for v in videos])
     heads = sorted(set(queue["head"])) or ["grooming"]
-    rows = []
-    for row in queue.to_dict("records"):
+    wanted = (queue.end_s - queue.start_s).to_numpy(float)
+    if not (wanted > 0).any():
+        raise ValueError("the queue has no stretch to take the lengths of")
+    rows: list[tuple] = []
+    left = minutes * 60
+    while left > 0:
         video = videos[rng.choice(len(videos), p=lengths / lengths.sum())]
-        seconds = min(row["end_s"] - row["start_s"], truth[video].seconds)
+        seconds = min(float(wanted[len(rows) % len(wanted)]), truth[video].seconds)
         start = round(float(rng.uniform(0, truth[video].seconds - seconds)), 2)
         head = heads[rng.integers(len(heads))]
-        end = round(start + seconds, 2)
-        rows.append((video, head, start, end, -1, math.nan, "random"))
+        rows.append((video, head, start, round(start + seconds, 2), -1, math.nan, "random"))
+        left -= seconds
     return pd.DataFrame(rows, columns=list(QUEUE_COLUMNS))
