@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from benchlib import machine
+from benchlib import git_commit, machine, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -499,9 +498,7 @@ def main() -> None:
             pool.review.update(label_pool(pool, heads, settings, Path(work)))
         queue = queue_table({v: review_stretches(r, limit=None) for v, r in pool.review.items()})
         print(f"queue: {len(queue)} stretches, {(queue.end_s - queue.start_s).sum() / 60:.1f} min")
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
+        commit = git_commit(ROOT)
         found: dict = {}
 
         def seed_done(rows: list[dict], fit_seconds: list[float]) -> None:
@@ -536,14 +533,8 @@ def main() -> None:
             (args.out / "adapt.md").write_text(markdown(found["result"]))
 
         run(settings, heads, pool, queue, lab, budgets, seeds, Path(work), seed_done)
-    result = found["result"]
-    text = markdown(result)
-    history = args.out / "history" / "adapt.md"
-    old = history.read_text().split("\n", 2)[2] if history.is_file() else ""
-    entry = "\n".join(
-        [f"## {result['date']}, commit {result['commit']}", "", *text.splitlines()[2:]]
-    )
-    history.write_text("# The review loop, run by run\n\n" + entry + "\n" + old)
+    text = markdown(found["result"])
+    write_results(args.out, "adapt", found["result"], text, "The review loop, run by run")
     print(text, flush=True)
 
 
