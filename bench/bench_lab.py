@@ -444,7 +444,7 @@ def markdown(result: dict) -> str:
         "# A lab's workload at lab scale",
         "",
         f"`{result['command']}` on {result['date']}, commit {result['commit']}; "
-        f"{m['cpu']}, {m['cores']} cores, shared with other jobs (load {m['load_before'][0]} "
+        f"{m['cpu']}, {m['cores']} cores (load {m['load_before'][0]} "
         f"before, {result['load_after'][0]} after); {result['runtime_min']:.0f} min in all.",
         "",
         f"Projects of {', '.join(f'{h:g} h' for h in sizes)}: {minutes:g}-minute recordings, "
@@ -455,9 +455,9 @@ def markdown(result: dict) -> str:
         f"{real['n_trials']} trials, ≤ {real['max_epochs']} epochs (patience "
         f"{real['patience']}).",
         "",
-        "Each cell: wall time on this shared machine / CPU time (user + system of the stage's "
-        "process and its children: about an idle 2-core machine's wall time when the stage "
-        "keeps one core busy, twice it when both).",
+        "Each cell: wall time / CPU time (user + system of the stage's process and its "
+        "children: about an idle 2-core machine's wall time when the stage keeps one core "
+        "busy, twice it when both; the steadier figure when other jobs share the machine).",
         "",
         "| stage | " + " | ".join(f"{h:g} h" for h in columns) + " | peak memory |",
         "|---|" + "---|" * (len(columns) + 1),
